@@ -1,0 +1,81 @@
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { UnavailableError } from '../errors';
+
+/** Reads one decrypted SecureString (or String) parameter by name. */
+export type ParameterReader = (name: string) => Promise<string>;
+
+export class ParameterNotFoundError extends Error {
+  override readonly name = 'ParameterNotFoundError';
+}
+
+/**
+ * `ssm:GetParameter` through the SDK's own SigV4 signer and credential chain (both already in
+ * every bundle with the SQS client). The full `@aws-sdk/client-ssm` would add about 56 KB zipped
+ * and tens of milliseconds of module init to the receiver, whose cold start sits inside
+ * FlashDuty's 1 s deadline. The restart worker, which needs more of SSM, uses the full client.
+ */
+export function makeParameterReader(options: { region: string; endpoint?: string; timeoutMs: number }): ParameterReader {
+  const { region, timeoutMs } = options;
+  const endpoint = new URL(options.endpoint ?? `https://ssm.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`);
+  const signer = new SignatureV4({ service: 'ssm', region, credentials: defaultProvider(), sha256: NodeSha256 });
+
+  return async (name) => {
+    const body = JSON.stringify({ Name: name, WithDecryption: true });
+    const signed = await signer.sign({
+      method: 'POST',
+      protocol: endpoint.protocol,
+      hostname: endpoint.hostname,
+      port: endpoint.port ? Number(endpoint.port) : undefined,
+      path: endpoint.pathname,
+      query: {},
+      headers: {
+        host: endpoint.host,
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'AmazonSSM.GetParameter',
+      },
+      body,
+    });
+    let response: Response;
+    try {
+      response = await fetch(endpoint, { method: 'POST', headers: signed.headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      throw new UnavailableError(`SSM GetParameter for ${name} did not answer within ${timeoutMs} ms (${(error as Error).name})`);
+    }
+    const text = await response.text();
+    const reply = safeJson(text) as { Parameter?: { Value?: string }; __type?: string; message?: string; Message?: string };
+    if (response.ok && typeof reply.Parameter?.Value === 'string') return reply.Parameter.Value;
+    const type = (reply.__type ?? '').split('#').pop() || `HTTP ${response.status}`;
+    if (type === 'ParameterNotFound') throw new ParameterNotFoundError(`SSM parameter ${name} does not exist`);
+    const detail = `${type}${reply.message ?? reply.Message ? `: ${reply.message ?? reply.Message}` : ''}`;
+    if (response.status >= 500 || type === 'ThrottlingException') throw new UnavailableError(`SSM GetParameter for ${name} failed (${detail})`);
+    throw new Error(`SSM GetParameter for ${name} was refused (${detail})`);
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text) ?? {};
+  } catch {
+    return {};
+  }
+}
+
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+const bytes = (data: SourceData): string | Uint8Array =>
+  typeof data === 'string' ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+
+/** The `sha256` constructor SigV4 expects: a hash, or an HMAC when given a secret. */
+class NodeSha256 {
+  private readonly hash: Hash | Hmac;
+  constructor(secret?: SourceData) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
+  }
+  update(data: SourceData): void {
+    this.hash.update(bytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return this.hash.digest();
+  }
+}

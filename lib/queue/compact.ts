@@ -1,0 +1,140 @@
+import { Alert, CustomActionPayload, Incident, Person } from '../flashduty/payload';
+import { truncate } from '../text';
+import type { QueueMessage } from './envelope';
+
+/**
+ * Fits a queue message into `maxBytes` of JSON, losing as little as possible. Incidents can carry
+ * hundreds of alerts and arbitrary extra keys; a click must never be refused for size, and the
+ * result must still be valid JSON that passes the payload schema. Steps, least lossy first:
+ *   0. keep as many alerts as fit (counts such as `alert_cnt` stay as sent);
+ *   1. also shorten strings longer than 2,048 characters;
+ *   2. also drop keys the schema does not know, cap maps and lists at 20 entries, strings at 512;
+ *   3. keep only required fields, person and 10 incident labels, strings at 256.
+ * `compacted` in the message says what was left out; actions that need the full incident can
+ * fetch it from the Open API by `incident_id`.
+ */
+export function encodeQueueMessage(message: QueueMessage, maxBytes: number): string {
+  const whole = tryStringify(message);
+  if (whole !== undefined && byteLength(whole) <= maxBytes) return whole;
+  const originalBytes = whole === undefined ? 0 : byteLength(whole);
+  const originalAlerts = message.payload.incident.alerts?.length ?? 0;
+
+  for (const step of STEPS) {
+    const counters = { strings_shortened: 0, keys_dropped: 0 };
+    const payload = step(message.payload, counters);
+    const alerts = payload.incident.alerts;
+    const encode = (keep: number) =>
+      tryStringify({
+        ...message,
+        compacted: { original_bytes: originalBytes, alerts_dropped: originalAlerts - keep, ...counters },
+        payload: alerts ? { ...payload, incident: { ...payload.incident, alerts: alerts.slice(0, keep) } } : payload,
+      });
+    const fits = (keep: number) => {
+      const body = encode(keep);
+      return body !== undefined && byteLength(body) <= maxBytes;
+    };
+    if (!fits(0)) continue;
+    let lo = 0; // known to fit
+    let hi = alerts?.length ?? 0; // may not fit
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (fits(mid)) lo = mid;
+      else hi = mid - 1;
+    }
+    return encode(lo) as string;
+  }
+  throw new RangeError(`message cannot be made to fit ${maxBytes} bytes`);
+}
+
+/** The smallest budget the last step is sure to fit (required fields, 10 labels, short strings). */
+export const MIN_MESSAGE_BYTES = 64 * 1024;
+
+type Counters = { strings_shortened: number; keys_dropped: number };
+type Step = (payload: CustomActionPayload, counters: Counters) => CustomActionPayload;
+
+const STEPS: Step[] = [
+  (payload) => payload,
+  (payload, c) => shorten(payload, 2048, c),
+  (payload, c) => shorten(capCollections(knownKeys(payload, 'all', c), 20, c), 512, c),
+  (payload, c) => shorten(capCollections(knownKeys(payload, 'required', c), 10, c), 256, c),
+];
+
+/** Deeper than any field the schema knows; anything below is dropped, which also guards JSON.stringify. */
+const MAX_DEPTH = 16;
+
+function shorten<T>(value: T, max: number, c: Counters, depth = 0): T {
+  const cut = (text: string) => {
+    const short = truncate(text, max);
+    if (short !== text) c.strings_shortened++;
+    return short;
+  };
+  if (typeof value === 'string') return cut(value) as T;
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) {
+    c.keys_dropped++;
+    return null as T;
+  }
+  if (Array.isArray(value)) return value.map((item) => shorten(item, max, c, depth + 1)) as T;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [cut(key), shorten(item, max, c, depth + 1)])) as T;
+}
+
+/** Keeps the keys the schema names: all of them, or only the required ones plus person and labels. */
+function knownKeys(payload: CustomActionPayload, which: 'all' | 'required', c: Counters): CustomActionPayload {
+  const pick = <T extends object>(obj: T, shape: Record<string, unknown>, extra: string[] = []): T => {
+    const keep = (key: string) => key in shape && (which === 'all' || extra.includes(key) || isRequired(shape[key]));
+    const kept = Object.entries(obj).filter(([key]) => keep(key));
+    c.keys_dropped += Object.keys(obj).length - kept.length;
+    return Object.fromEntries(kept) as T;
+  };
+  const incident = pick(payload.incident, Incident.shape, ['labels']);
+  return {
+    ...pick(payload, CustomActionPayload.shape, ['event_id', 'person']),
+    ...(payload.person && { person: pick(payload.person, Person.shape) }),
+    incident: { ...incident, ...(incident.alerts && { alerts: incident.alerts.map((alert) => pick(alert, Alert.shape)) }) },
+  };
+}
+
+/** Caps the open-ended maps and lists: labels, custom fields (flattened), responders. */
+function capCollections(payload: CustomActionPayload, max: number, c: Counters): CustomActionPayload {
+  const first = <T>(items: T[]): T[] => {
+    if (items.length > max) c.keys_dropped += items.length - max;
+    return items.slice(0, max);
+  };
+  const firstEntries = <T extends object>(map: T): T => Object.fromEntries(first(Object.entries(map))) as T;
+  // A custom field holds a string, a bool or a list of options; nested structures are more than a click needs.
+  const flat = (value: unknown): unknown => {
+    if (Array.isArray(value)) return first(value.filter((item) => item === null || typeof item !== 'object'));
+    if (value !== null && typeof value === 'object') {
+      c.keys_dropped++;
+      return null;
+    }
+    return value;
+  };
+  const { incident } = payload;
+  return {
+    ...payload,
+    incident: {
+      ...incident,
+      ...(incident.labels && { labels: firstEntries(incident.labels) }),
+      ...(incident.fields && { fields: Object.fromEntries(first(Object.entries(incident.fields)).map(([k, v]) => [k, flat(v)])) }),
+      ...(incident.responders && { responders: first(incident.responders) }),
+      ...(incident.alerts && { alerts: incident.alerts.map((alert) => (alert.labels ? { ...alert, labels: firstEntries(alert.labels) } : alert)) }),
+    },
+  };
+}
+
+function isRequired(schema: unknown): boolean {
+  return (schema as { _zod: { optin?: string } })._zod.optin !== 'optional';
+}
+
+function tryStringify(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined; // nesting too deep for the stack: a later step cuts it
+  }
+}
+
+function byteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}

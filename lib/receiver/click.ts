@@ -1,0 +1,45 @@
+import { ValidationError } from '../errors';
+import { type CustomActionPayload, eventIdOf, validatePayload } from '../flashduty/payload';
+
+/** How far ahead of our clock an `event_time` may be before we treat it as forged. */
+export const MAX_FUTURE_SKEW_MS = 60_000;
+
+export interface Click {
+  payload: CustomActionPayload;
+  eventId: string;
+}
+
+/**
+ * Decodes, parses and validates a Custom Action push body, and refuses stale or far-future events
+ * (replay protection). Throws ValidationError whose message names what was wrong.
+ */
+export function parseClick(
+  body: string | undefined,
+  isBase64Encoded: boolean,
+  options: { now: number; maxEventAgeMs: number },
+): Click {
+  const raw = isBase64Encoded ? Buffer.from(body ?? '', 'base64').toString('utf8') : (body ?? '');
+  if (raw.trim() === '') throw new ValidationError('request body is empty; expected a FlashDuty Custom Action JSON payload', []);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ValidationError('request body is not valid JSON', []);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ValidationError('request body must be a JSON object', []);
+  }
+  const payload = validatePayload(value);
+
+  const age = options.now - payload.event_time;
+  if (age > options.maxEventAgeMs) {
+    throw new ValidationError(
+      `event_time is ${Math.round(age / 1000)} s old; events older than ${options.maxEventAgeMs / 1000} s are refused (event_time is in milliseconds)`,
+      [],
+    );
+  }
+  if (-age > MAX_FUTURE_SKEW_MS) {
+    throw new ValidationError(`event_time is ${Math.round(-age / 1000)} s in the future (event_time is in milliseconds)`, []);
+  }
+  return { payload, eventId: eventIdOf(payload, raw) };
+}

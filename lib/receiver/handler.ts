@@ -1,0 +1,123 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { IpAllowlist } from '../auth/ip-allowlist';
+import type { TokenVerifier } from '../auth/tokens';
+import { describeError, ValidationError } from '../errors';
+import { type HttpResponse, json } from '../http/responses';
+import { correlatedLogger, emitMetric } from '../observability';
+import type { QueueMessage } from '../queue/envelope';
+import { truncate } from '../text';
+import { parseClick } from './click';
+
+export interface ReceiverDeps {
+  /** Enabled action name -> queue URL. */
+  queues: ReadonlyMap<string, string>;
+  allowlist: IpAllowlist;
+  /** Resolves the token verifier (loaded once per cold start; may reject if its store is down). */
+  verifier: () => Promise<TokenVerifier>;
+  /** Enqueues one message, or throws when the queue cannot take it before `signal` aborts. */
+  enqueue: (queueUrl: string, message: QueueMessage, signal: AbortSignal) => Promise<void>;
+  maxEventAgeMs: number;
+  enqueueTimeoutMs: number;
+  now?: () => number;
+}
+
+type Refusal =
+  | 'method_not_allowed'
+  | 'ip_not_allowed'
+  | 'bad_token'
+  | 'unknown_action'
+  | 'invalid_payload'
+  | 'token_store_unavailable'
+  | 'queue_unavailable'
+  | 'internal_error';
+
+interface Result {
+  response: HttpResponse;
+  refusal?: Refusal;
+  detail?: string;
+  keys?: { event_id: string; incident_id: string };
+}
+
+/**
+ * The receiver: verify the caller, route to an enabled action, validate the payload, enqueue, and
+ * answer, all inside FlashDuty's 1 s deadline. Checks run cheapest and least revealing first: a
+ * caller from a foreign IP learns nothing about tokens, and only a verified caller learns which
+ * actions exist.
+ */
+export function makeReceiver(deps: ReceiverDeps) {
+  const now = deps.now ?? Date.now;
+
+  async function decide(event: APIGatewayProxyEventV2, action: string): Promise<Result> {
+    const method = event.requestContext?.http?.method ?? '';
+    if (method !== 'POST') {
+      return refuse('method_not_allowed', json(405, { error: `method ${truncate(method, 16)} is not allowed; use POST` }, { allow: 'POST' }));
+    }
+    if (!deps.allowlist.allows(event.requestContext.http.sourceIp)) {
+      return refuse('ip_not_allowed', json(403, { error: 'forbidden' }));
+    }
+    let verifier: TokenVerifier;
+    try {
+      verifier = await deps.verifier();
+    } catch (error) {
+      return refuse('token_store_unavailable', json(503, { error: 'temporarily unavailable; try again' }), describeError(error));
+    }
+    if (!verifier.verify(event.headers?.authorization)) {
+      return refuse('bad_token', json(401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' }));
+    }
+    const queueUrl = deps.queues.get(action);
+    if (queueUrl === undefined) {
+      return refuse('unknown_action', json(404, { error: `no enabled action named "${truncate(action, 64)}"` }));
+    }
+
+    const receivedAt = now();
+    let click;
+    try {
+      click = parseClick(event.body, event.isBase64Encoded ?? false, { now: receivedAt, maxEventAgeMs: deps.maxEventAgeMs });
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      const body = error.problems.length > 0 ? { error: error.message, details: error.problems.slice(0, 20) } : { error: error.message };
+      return refuse('invalid_payload', json(400, body), error.message);
+    }
+
+    const keys = { event_id: click.eventId, incident_id: click.payload.incident.incident_id };
+    const message: QueueMessage = { version: 1, action, event_id: click.eventId, received_at: receivedAt, payload: click.payload };
+    try {
+      await deps.enqueue(queueUrl, message, AbortSignal.timeout(deps.enqueueTimeoutMs));
+    } catch (error) {
+      return { ...refuse('queue_unavailable', json(503, { error: 'could not queue the action; try again' }), describeError(error)), keys };
+    }
+    return { response: json(200, { status: 'queued', action, event_id: click.eventId }), keys };
+  }
+
+  return async function receive(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
+    const started = performance.now();
+    const action = event.pathParameters?.action ?? '';
+    const result = await decide(event, action).catch(
+      (error: unknown): Result => refuseInternal(describeError(error)),
+    );
+    const log = correlatedLogger({ action: truncate(action, 64), ...result.keys });
+    const line = {
+      status: result.response.statusCode,
+      source_ip: event.requestContext?.http?.sourceIp,
+      duration_ms: Math.round((performance.now() - started) * 10) / 10,
+      ...(result.refusal && { reason: result.refusal, detail: result.detail }),
+    };
+    if (result.refusal) {
+      log.warn('click refused', line);
+      emitMetric('ClickRefused', { reason: result.refusal });
+    } else {
+      log.info('click queued', line);
+      emitMetric('ClickAccepted', { action });
+    }
+    return result.response;
+  };
+}
+
+/** A bug, not a refusal: answered as a plain 500 so no internals leak. */
+function refuseInternal(detail: string): Result {
+  return { response: json(500, { error: 'internal error' }), refusal: 'internal_error', detail };
+}
+
+function refuse(refusal: Refusal, response: HttpResponse, detail?: string): Result {
+  return { response, refusal, detail };
+}

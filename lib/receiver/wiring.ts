@@ -1,0 +1,49 @@
+import { IpAllowlist } from '../auth/ip-allowlist';
+import { parseTokenList, TokenVerifier } from '../auth/tokens';
+import { makeParameterReader } from '../aws/parameter-store';
+import type { ReceiverConfig } from '../config/receiver';
+import { enqueue, makeSqsClient } from '../queue/sqs';
+import type { ReceiverDeps } from './handler';
+
+/**
+ * Builds the receiver's real dependencies from its configuration: runs once per cold start. The
+ * token parameter is fetched at once (overlapping the rest of the cold start) and cached; a failed
+ * fetch is retried on the next request instead of being cached.
+ */
+export function receiverDeps(config: ReceiverConfig): ReceiverDeps {
+  // Two attempts that each give up well inside the enqueue budget: the worst case stays under it.
+  const sqs = makeSqsClient({
+    region: config.region,
+    attemptTimeoutMs: Math.floor(config.enqueueTimeoutMs / 2),
+    maxAttempts: 2,
+    endpoint: config.sqsEndpoint,
+  });
+  return {
+    queues: config.queues,
+    allowlist: new IpAllowlist(config.allowedIps),
+    verifier: tokenVerifierLoader(config),
+    enqueue: (queueUrl, message, signal) => enqueue(sqs, queueUrl, message, { maxBytes: config.maxMessageBytes, signal }),
+    maxEventAgeMs: config.maxEventAgeMs,
+    enqueueTimeoutMs: config.enqueueTimeoutMs,
+  };
+}
+
+function tokenVerifierLoader(config: ReceiverConfig): () => Promise<TokenVerifier> {
+  const { tokens } = config;
+  if ('inline' in tokens) {
+    const verifier = Promise.resolve(new TokenVerifier(parseTokenList(tokens.inline), 'WEBHOOK_TOKENS'));
+    return () => verifier;
+  }
+  const read = makeParameterReader({ region: config.region, endpoint: config.ssmEndpoint, timeoutMs: 400 });
+  const load = () =>
+    read(tokens.parameter).then((value) => new TokenVerifier(parseTokenList(value), `WEBHOOK_TOKENS_PARAM (${tokens.parameter})`));
+  let cached = load();
+  cached.catch(() => undefined); // an unhandled rejection at init would crash the cold start
+  return () => {
+    const current = cached;
+    current.catch(() => {
+      if (cached === current) cached = load();
+    });
+    return current;
+  };
+}

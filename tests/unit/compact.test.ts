@@ -1,0 +1,120 @@
+import fc from 'fast-check';
+import { encodeQueueMessage, MIN_MESSAGE_BYTES } from '../../lib/queue/compact';
+import { decodeQueueMessage, type QueueMessage } from '../../lib/queue/envelope';
+import { validatePayload } from '../../lib/flashduty/payload';
+import { clickWithAlerts, sampleClick } from '../fixtures/clicks';
+
+const SQS_LIMIT = 256 * 1024;
+const messageOf = (payload: unknown): QueueMessage => ({
+  version: 1,
+  action: 'restart-host',
+  event_id: 'evt-1',
+  received_at: Date.now(),
+  payload: validatePayload(payload),
+});
+const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+
+describe('queue message compaction', () => {
+  it('leaves a message that fits untouched', () => {
+    const message = messageOf(sampleClick());
+    expect(encodeQueueMessage(message, SQS_LIMIT)).toBe(JSON.stringify(message));
+  });
+
+  it('keeps as many alerts as fit, keeps alert_cnt, and says how many were dropped', () => {
+    const message = messageOf(clickWithAlerts(800, 1000));
+    const body = encodeQueueMessage(message, SQS_LIMIT);
+    expect(bytes(body)).toBeLessThanOrEqual(SQS_LIMIT);
+    const decoded = decodeQueueMessage(body);
+    const kept = decoded.payload.incident.alerts?.length ?? 0;
+    expect(kept).toBeGreaterThan(100);
+    expect(kept).toBeLessThan(800);
+    expect(decoded.compacted?.alerts_dropped).toBe(800 - kept);
+    expect(decoded.payload.incident.alert_cnt).toBe(800);
+    expect(decoded.payload.incident.alerts?.[0]).toEqual(message.payload.incident.alerts?.[0]);
+    // No room for one more alert: the search found the maximum.
+    const withOneMore = { ...decoded, payload: { ...decoded.payload, incident: { ...decoded.payload.incident, alerts: message.payload.incident.alerts?.slice(0, kept + 1) } } };
+    expect(bytes(JSON.stringify(withOneMore))).toBeGreaterThan(SQS_LIMIT);
+  });
+
+  it('shortens a giant description rather than refusing the click', () => {
+    const click = sampleClick();
+    const message = messageOf({ ...click, incident: { ...click.incident, description: 'd'.repeat(2_000_000) } });
+    const decoded = decodeQueueMessage(encodeQueueMessage(message, SQS_LIMIT));
+    expect(decoded.payload.incident.description).toHaveLength(2048);
+    expect(decoded.payload.incident.description?.endsWith('…')).toBe(true);
+    expect(decoded.compacted?.strings_shortened).toBe(1);
+  });
+
+  it('drops unknown keys and caps labels when there are too many of them', () => {
+    const click = sampleClick();
+    const labels = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`label_${i}`, 'v'.repeat(30)]));
+    const message = messageOf({ ...click, junk: 'j'.repeat(400_000), incident: { ...click.incident, labels } });
+    const decoded = decodeQueueMessage(encodeQueueMessage(message, SQS_LIMIT));
+    expect(Object.keys(decoded.payload.incident.labels ?? {})).toHaveLength(20);
+    expect((decoded.payload as Record<string, unknown>).junk).toBeUndefined();
+    expect(decoded.payload.incident.incident_id).toBe(click.incident.incident_id);
+  });
+
+  it('survives nesting deeper than JSON.stringify can walk', () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 20_000; i++) deep = { d: deep };
+    const message = messageOf({ ...sampleClick(), deep });
+    const body = encodeQueueMessage(message, SQS_LIMIT);
+    expect(decodeQueueMessage(body).event_id).toBe('evt-1');
+  });
+
+  it('always yields valid JSON that fits the budget and passes the schema (property)', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 3000 });
+    const labels = fc.dictionary(fc.string({ maxLength: 300 }), text, { maxKeys: 60 });
+    fc.assert(
+      fc.property(
+        fc.record({
+          title: text,
+          description: text,
+          labels,
+          extra: fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 40 }),
+          alertCount: fc.nat(400),
+          alertText: text,
+          person_name: text,
+          budget: fc.integer({ min: MIN_MESSAGE_BYTES, max: SQS_LIMIT }),
+        }),
+        ({ title, description, labels, extra, alertCount, alertText, person_name, budget }) => {
+          const base = clickWithAlerts(alertCount, 10);
+          const payload = {
+            ...base,
+            ...extra,
+            event_type: 'i_custom',
+            event_time: base.event_time,
+            person: { ...base.person, person_name },
+            incident: {
+              ...base.incident,
+              title,
+              description,
+              labels,
+              alerts: base.incident.alerts.map((a) => ({ ...a, title: alertText, labels })),
+            },
+          };
+          const body = encodeQueueMessage(messageOf(payload), budget);
+          expect(bytes(body)).toBeLessThanOrEqual(budget);
+          expect(decodeQueueMessage(body).payload.incident.incident_id).toBe(base.incident.incident_id);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('fits the smallest allowed budget even when every kept string is as costly as JSON allows', () => {
+    const costly = '\u0001'.repeat(5000); // 6 bytes each once escaped
+    const click = sampleClick();
+    const labels = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`${costly}${i}`, costly]));
+    const person = { person_id: 1, person_name: costly, email: costly };
+    const message = messageOf({
+      ...click,
+      person,
+      incident: { ...click.incident, title: costly, detail_url: costly, labels, creator: person, description: costly },
+    });
+    const body = encodeQueueMessage({ ...message, event_id: 'e'.repeat(256) }, MIN_MESSAGE_BYTES);
+    expect(bytes(body)).toBeLessThanOrEqual(MIN_MESSAGE_BYTES);
+    expect(decodeQueueMessage(body).payload.incident.title.length).toBeLessThanOrEqual(512);
+  });
+});

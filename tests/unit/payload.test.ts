@@ -1,0 +1,82 @@
+import { eventIdOf, validatePayload } from '../../lib/flashduty/payload';
+import { parseClick } from '../../lib/receiver/click';
+import { clickWithIncident, EVENT_ID, sampleClick } from '../fixtures/clicks';
+
+const NOW = Date.now();
+const parse = (body: unknown, options: { base64?: boolean; now?: number } = {}) => {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const encoded = options.base64 ? Buffer.from(raw).toString('base64') : raw;
+  return parseClick(encoded, options.base64 ?? false, { now: options.now ?? NOW, maxEventAgeMs: 300_000 });
+};
+
+describe('Custom Action payload', () => {
+  it('accepts FlashDuty sample payload and keeps keys the schema does not list', () => {
+    const click = parse(sampleClick({ vendor_extra: { a: 1 } }));
+    expect(click.payload.incident.incident_id).toBe('6551f3888713372ad1054d57');
+    expect((click.payload as Record<string, unknown>).vendor_extra).toEqual({ a: 1 });
+    expect((click.payload.incident as Record<string, unknown>).num).toBe('054D57');
+  });
+
+  it('reads event_id from the top level first', () => {
+    expect(parse(sampleClick({ event_id: EVENT_ID })).eventId).toBe(EVENT_ID);
+  });
+
+  it('falls back to incident.event_id, where FlashDuty examples put it', () => {
+    const { event_id: _dropped, ...click } = clickWithIncident({ event_id: 'from-incident-1' });
+    expect(parse(click).eventId).toBe('from-incident-1');
+  });
+
+  it('falls back to a hash of the body, stable across identical retries', () => {
+    const { event_id: _dropped, ...click } = sampleClick();
+    const raw = JSON.stringify(click);
+    const first = parse(raw).eventId;
+    expect(first).toMatch(/^sha256-[0-9a-f]{64}$/);
+    expect(parse(raw).eventId).toBe(first);
+    expect(eventIdOf(validatePayload(click), `${raw} `)).not.toBe(first);
+  });
+
+  it('decodes a base64-encoded body as API Gateway may hand it over', () => {
+    expect(parse(sampleClick({ event_id: EVENT_ID }), { base64: true }).eventId).toBe(EVENT_ID);
+  });
+
+  it.each([
+    ['an empty body', '', 'request body is empty'],
+    ['invalid JSON', '{"event_type":', 'request body is not valid JSON'],
+    ['a JSON array', '[]', 'request body must be a JSON object'],
+    ['another event type', sampleClick({ event_type: 'i_new' }), 'event_type: expected one of "i_custom"'],
+    ['a missing incident', sampleClick({ incident: undefined }), 'incident: is required'],
+    ['a malformed incident id', clickWithIncident({ incident_id: 'abc' }), 'incident.incident_id: expected a 24-character hex ObjectID'],
+    ['a missing title', clickWithIncident({ title: undefined }), 'incident.title: is required'],
+    ['a numeric title', clickWithIncident({ title: 42 }), 'incident.title: expected string, got number'],
+    ['an unknown severity', clickWithIncident({ incident_severity: 'Major' }), 'incident.incident_severity: expected one of'],
+    ['seconds with fractions', clickWithIncident({ created_at: 1.5 }), 'incident.created_at: expected int, got a fractional number'],
+    ['a non-string label', clickWithIncident({ labels: { host: 7 } }), 'incident.labels.host: expected string, got number'],
+    ['an alert without id', clickWithIncident({ alerts: [{ title: 'x' }] }), 'incident.alerts.0.alert_id: is required'],
+    ['a missing event_time', sampleClick({ event_time: undefined }), 'event_time: is required'],
+    ['an over-long event_id', sampleClick({ event_id: 'x'.repeat(300) }), 'event_id: must be at most 256 characters'],
+  ])('refuses %s with a message naming the problem', (_label, body, message) => {
+    expect(() => parse(body)).toThrow(message);
+  });
+
+  it('refuses an event older than the configured age (replay protection)', () => {
+    expect(() => parse(sampleClick({ event_time: NOW - 301_000 }))).toThrow('event_time is 301 s old; events older than 300 s are refused');
+    expect(parse(sampleClick({ event_time: NOW - 299_000 })).payload.event_time).toBe(NOW - 299_000);
+  });
+
+  it('refuses an event far in the future, e.g. event_time sent in seconds by mistake then multiplied', () => {
+    expect(() => parse(sampleClick({ event_time: NOW + 3_600_000 }))).toThrow('event_time is 3600 s in the future');
+    expect(parse(sampleClick({ event_time: NOW + 30_000 })).payload.event_time).toBe(NOW + 30_000);
+  });
+
+  it('lists every problem, not just the first', () => {
+    try {
+      parse(clickWithIncident({ title: undefined, progress: 'Done' }));
+      throw new Error('expected a ValidationError');
+    } catch (error) {
+      expect((error as { problems: string[] }).problems).toEqual([
+        'incident.title: is required',
+        'incident.progress: expected one of "Triggered", "Processing", "Closed"',
+      ]);
+    }
+  });
+});
