@@ -1,0 +1,90 @@
+import { ACTIONS, findAction } from '../lib/actions/registry';
+import type { Action } from '../lib/actions/types';
+import { intVar, listVar, readConfig } from '../lib/config/env';
+import { ConfigError } from '../lib/errors';
+import { queueNames } from '../lib/queue/names';
+import * as z from 'zod/mini';
+
+/**
+ * The one description of the stack, used by `serverless.yml` (through `deploy/serverless.cjs`) and
+ * by the local stack, so both create the same queues with the same settings.
+ */
+export const SERVICE = 'flashduty-actions';
+
+/** Default worker timeout; an action may ask for more (`worker.timeoutSeconds`). */
+export const DEFAULT_WORKER_TIMEOUT_SECONDS = 30;
+/** SQS visibility timeout per worker timeout: AWS advises at least 6x for Lambda consumers. */
+export const VISIBILITY_PER_TIMEOUT = 6;
+
+export interface StackSettings {
+  service: string;
+  stage: string;
+  actions: Array<Action<unknown>>;
+  maxReceiveCount: number;
+}
+
+const DeploySchema = z.object({
+  ENABLED_ACTIONS: listVar(),
+  MAX_RECEIVE_COUNT: intVar(3, 1, 100),
+});
+
+/** Reads the deploy-time settings; `ENABLED_ACTIONS` decides which workers and queues exist. */
+export function stackSettings(env: NodeJS.ProcessEnv, stage: string): StackSettings {
+  const config = readConfig(DeploySchema, env, 'deploy configuration');
+  if (config.ENABLED_ACTIONS.length === 0) {
+    throw new ConfigError(`ENABLED_ACTIONS: list at least one of ${ACTIONS.map((a) => a.name).join(', ')}`);
+  }
+  const actions = config.ENABLED_ACTIONS.map((name) => {
+    const action = findAction(name);
+    if (!action) throw new ConfigError(`ENABLED_ACTIONS: unknown action "${name}"; known: ${ACTIONS.map((a) => a.name).join(', ')}`);
+    return action;
+  });
+  return { service: SERVICE, stage, actions, maxReceiveCount: config.MAX_RECEIVE_COUNT };
+}
+
+export function workerTimeoutSeconds(action: Action<unknown>): number {
+  return action.worker?.timeoutSeconds ?? DEFAULT_WORKER_TIMEOUT_SECONDS;
+}
+
+/** `restart-host` -> `RestartHost`, for CloudFormation logical ids. */
+export function logicalName(action: string): string {
+  return action.replace(/(^|-)([a-z0-9])/g, (_m, _dash, letter: string) => letter.toUpperCase());
+}
+
+export const queueLogicalId = (action: string) => `${logicalName(action)}Queue`;
+export const dlqLogicalId = (action: string) => `${logicalName(action)}DeadLetterQueue`;
+
+type Resource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
+
+/** A FIFO queue and a FIFO dead-letter queue per enabled action. */
+export function queueResources(settings: StackSettings): Record<string, Resource> {
+  const resources: Record<string, Resource> = {};
+  for (const action of settings.actions) {
+    const names = queueNames(`${settings.service}-${settings.stage}`, action.name);
+    resources[dlqLogicalId(action.name)] = {
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        QueueName: names.dlq,
+        FifoQueue: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+        SqsManagedSseEnabled: true,
+      },
+    };
+    resources[queueLogicalId(action.name)] = {
+      Type: 'AWS::SQS::Queue',
+      Properties: {
+        QueueName: names.queue,
+        FifoQueue: true,
+        ContentBasedDeduplication: false,
+        VisibilityTimeout: VISIBILITY_PER_TIMEOUT * workerTimeoutSeconds(action),
+        MessageRetentionPeriod: 4 * 24 * 3600,
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [dlqLogicalId(action.name), 'Arn'] },
+          maxReceiveCount: settings.maxReceiveCount,
+        },
+      },
+    };
+  }
+  return resources;
+}

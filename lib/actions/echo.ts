@@ -1,0 +1,24 @@
+import * as z from 'zod/mini';
+import { defineAction } from './types';
+
+/**
+ * A harmless action that changes nothing and reports the click back to the incident. Enable it
+ * first to prove the wiring (FlashDuty -> receiver -> queue -> worker -> comment) end to end.
+ */
+export const echo = defineAction({
+  name: 'echo',
+  description: 'Writes the click back to the incident; changes nothing.',
+  config: z.object({}),
+  async run({ message }) {
+    const { payload } = message;
+    const alerts = payload.incident.alerts?.length ?? 0;
+    return {
+      status: 'succeeded',
+      summary: `received the click on "${payload.incident.title}"`,
+      facts: [
+        ['event', message.event_id],
+        ['alerts in payload', String(alerts)],
+      ],
+    };
+  },
+});

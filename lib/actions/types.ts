@@ -1,0 +1,62 @@
+import type * as z from 'zod/mini';
+import type { FlashDutyApi } from '../flashduty/client';
+import type { Log } from '../observability';
+import type { QueueMessage } from '../queue/envelope';
+
+/** How a run ended. Every run ends in exactly one comment on the incident built from this. */
+export interface Outcome {
+  status: 'succeeded' | 'failed' | 'dry-run';
+  /** One sentence: what happened, or what would have happened. */
+  summary: string;
+  /** Key facts for responders, in order: targets, ids, statuses. */
+  facts?: Array<[label: string, value: string]>;
+  links?: Array<{ label: string; url: string }>;
+}
+
+export interface ActionContext<Config> {
+  /** This action's settings, validated at cold start. */
+  config: Config;
+  /** The click: event id, and FlashDuty's payload (incident, person). */
+  message: QueueMessage;
+  /** When true, change nothing outside FlashDuty: describe the exact request instead. */
+  dryRun: boolean;
+  log: Log;
+  flashduty: FlashDutyApi;
+  /** Aborts shortly before the worker's own timeout. */
+  signal: AbortSignal;
+}
+
+/** One IAM policy statement, as CloudFormation takes it. */
+export interface IamStatement {
+  Effect: 'Allow' | 'Deny';
+  Action: string[];
+  Resource: unknown;
+  Condition?: Record<string, unknown>;
+}
+
+/**
+ * An action: one module in `lib/actions/`, one line in the registry. `run` is called once per click;
+ * it may be called again for the same `message.event_id` after a crash, so any outside side effect
+ * must carry the event id as its idempotency key. Refusals and "nothing to do" are outcomes with
+ * status `failed`; throw only for trouble worth retrying (timeouts, throttling, outages).
+ */
+export interface Action<Config = unknown> {
+  name: string;
+  /** One line for the README and the comment. */
+  description: string;
+  /** Schema of this action's environment variables, read at the worker's cold start. */
+  config: z.ZodMiniType<Config>;
+  /** Lambda settings for this action's worker. */
+  worker?: {
+    timeoutSeconds?: number;
+    memorySize?: number;
+    /** Extra permissions beyond the shared worker ones, scoped as tightly as the config allows. */
+    iam?: (config: Config, scope: { partition: string; region: string; account: string }) => IamStatement[];
+  };
+  run(context: ActionContext<Config>): Promise<Outcome>;
+}
+
+/** Declares an action with its config type inferred from the schema. */
+export function defineAction<Config>(action: Action<Config>): Action<Config> {
+  return action;
+}

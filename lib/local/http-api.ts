@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+
+type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** API Gateway HTTP API's own payload limit. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/**
+ * A local stand-in for API Gateway HTTP API with the route `ANY /actions/{action}`: turns each
+ * request into a payload-format 2.0 event, the way API Gateway does (lower-cased headers, source IP
+ * from the socket, base64 for non-text bodies), and calls the same handler the Lambda runs.
+ */
+export async function serveHttpApi(handler: HttpHandler, options: { port: number; host?: string }): Promise<{ server: Server; url: string }> {
+  const server = createServer(async (req, res) => {
+    const reply = (status: number, body: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(body);
+    };
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const match = /^\/actions\/([^/]+)\/?$/.exec(url.pathname);
+      const body = await readBody(req);
+      if (!match?.[1]) return reply(404, JSON.stringify({ message: 'Not Found' }));
+      if (body === undefined) return reply(413, JSON.stringify({ message: 'Request Entity Too Large' }));
+      const result = await handler(toEvent(req, url, decodeURIComponent(match[1]), body));
+      const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
+      reply(result.statusCode ?? 200, result.body ?? '', headers);
+    } catch {
+      // API Gateway's answer when the integration fails.
+      reply(500, JSON.stringify({ message: 'Internal Server Error' }));
+    }
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return { server, url: `http://${options.host ?? '127.0.0.1'}:${port}` };
+}
+
+function toEvent(req: IncomingMessage, url: URL, action: string, body: Buffer): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const isText = /^(application\/(json|[\w.+-]*\+json|x-www-form-urlencoded|xml)|text\/)/i.test(headers['content-type'] ?? 'application/json');
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: 'ANY /actions/{action}',
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
+    pathParameters: { action },
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'local',
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: 'ANY /actions/{action}',
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    body: body.length === 0 ? undefined : isText ? body.toString('utf8') : body.toString('base64'),
+    isBase64Encoded: body.length > 0 && !isText,
+  };
+}
+
+/** The whole body, or undefined when it is over the limit (read to the end so we can still answer). */
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
+  }
+  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks);
+}

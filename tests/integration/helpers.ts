@@ -1,0 +1,75 @@
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+
+export const TOKEN = 'integration-test-token-0123456789';
+
+/** Configuration for a local stack in tests: loopback allowed, one known token. */
+export function testEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ENABLED_ACTIONS: 'echo,restart-host',
+    WEBHOOK_TOKENS: TOKEN,
+    ALLOWED_IPS: '127.0.0.1,::1',
+    ...overrides,
+  };
+}
+
+/** POSTs a click to the receiver like FlashDuty does. */
+export async function click(
+  receiverUrl: string,
+  action: string,
+  body: unknown,
+  options: { token?: string | null; method?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
+  const started = performance.now();
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
+  if (options.token !== null) headers.authorization = `Bearer ${options.token ?? TOKEN}`;
+  const response = await fetch(`${receiverUrl}/actions/${action}`, {
+    method: options.method ?? 'POST',
+    headers,
+    body: options.method === 'GET' ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: JSON.parse(text) as Record<string, unknown>, ms: performance.now() - started };
+}
+
+/** Takes (receives and deletes) every message currently receivable on a queue. */
+export async function drain(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
+  const all: Message[] = [];
+  for (let empty = 0; empty < 2; ) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60, MessageSystemAttributeNames: ['All'] }),
+    );
+    all.push(...Messages);
+    empty = Messages.length === 0 ? empty + 1 : 0;
+    if (Messages.length > 0) {
+      await sqs.send(
+        new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }),
+      );
+    }
+  }
+  return all;
+}
+
+/** Messages waiting on a queue (visible plus in flight), as SQS reports them. */
+export async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+/** Polls `check` until it returns a value, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,128 @@
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { receiverConfig } from '../../lib/config/receiver';
+import { decodeQueueMessage } from '../../lib/queue/envelope';
+import { makeReceiver } from '../../lib/receiver/handler';
+import { receiverDeps } from '../../lib/receiver/wiring';
+import { serveHttpApi } from '../../lib/local/http-api';
+import { startLocalStack, type LocalStack } from '../../deploy/local';
+import { clickWithAlerts, clickWithIncident, EVENT_ID, INCIDENT_ID, sampleClick } from '../fixtures/clicks';
+import { click, depth, drain, testEnv, TOKEN } from './helpers';
+
+describe('receiver against the SQS emulator', () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startLocalStack({ env: testEnv(), port: 0 });
+  });
+  afterAll(() => stack.stop());
+  afterEach(async () => {
+    for (const queue of stack.queues.values()) await drain(stack.sqs, queue.url);
+  });
+
+  const queueUrl = (action: string) => stack.queues.get(action)!.url;
+  const queued = (action: string) => depth(stack.sqs, queueUrl(action));
+
+  it('puts the click on its action FIFO queue, grouped by incident and deduplicated by event id', async () => {
+    const response = await click(stack.receiverUrl, 'restart-host', sampleClick({ event_id: EVENT_ID }));
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ status: 'queued', action: 'restart-host', event_id: EVENT_ID });
+
+    const messages = await drain(stack.sqs, queueUrl('restart-host'));
+    expect(messages).toHaveLength(1);
+    expect(messages[0]?.Attributes?.MessageGroupId).toBe(INCIDENT_ID);
+    expect(messages[0]?.Attributes?.MessageDeduplicationId).toBe(EVENT_ID);
+    const message = decodeQueueMessage(messages[0]!.Body!);
+    expect(message).toMatchObject({ action: 'restart-host', event_id: EVENT_ID });
+    expect(message.payload.incident.labels?.resource).toBe('es.nj.01');
+    expect(await drain(stack.sqs, queueUrl('echo'))).toHaveLength(0);
+  });
+
+  it('absorbs FlashDuty retrying the same event: one message for two deliveries', async () => {
+    const body = sampleClick();
+    expect((await click(stack.receiverUrl, 'echo', body)).status).toBe(200);
+    expect((await click(stack.receiverUrl, 'echo', body)).status).toBe(200);
+    expect(await drain(stack.sqs, queueUrl('echo'))).toHaveLength(1);
+  });
+
+  it('deduplicates on incident.event_id when the top level has none', async () => {
+    const { event_id: _none, ...body } = clickWithIncident({ event_id: 'nested-event-7' });
+    await click(stack.receiverUrl, 'echo', body);
+    await click(stack.receiverUrl, 'echo', { ...body, event_time: body.event_time + 1 });
+    const messages = await drain(stack.sqs, queueUrl('echo'));
+    expect(messages.map((m) => m.Attributes?.MessageDeduplicationId)).toEqual(['nested-event-7']);
+  });
+
+  it('queues an incident with hundreds of alerts, compacted to fit one message', async () => {
+    const response = await click(stack.receiverUrl, 'echo', clickWithAlerts(900, 1200));
+    expect(response.status).toBe(200);
+    const [message] = await drain(stack.sqs, queueUrl('echo'));
+    const decoded = decodeQueueMessage(message!.Body!);
+    expect(decoded.payload.incident.alert_cnt).toBe(900);
+    expect(decoded.compacted?.alerts_dropped).toBeGreaterThan(0);
+    expect(Buffer.byteLength(message!.Body!)).toBeLessThanOrEqual(256 * 1024);
+  });
+
+  it.each([
+    ['a wrong token', 'echo', sampleClick(), { token: 'wrong-token-0123456789xyz' }, 401],
+    ['no token', 'echo', sampleClick(), { token: null }, 401],
+    ['an unknown action', 'reboot-everything', sampleClick(), {}, 404],
+    ['a GET', 'echo', undefined, { method: 'GET' }, 405],
+    ['a bad body', 'echo', '{"event_type":"i_custom"', {}, 400],
+    ['a stale event_time', 'echo', sampleClick({ event_time: Date.now() - 600_000 }), {}, 400],
+  ] as const)('refuses %s and enqueues nothing', async (_label, action, body, options, status) => {
+    const response = await click(stack.receiverUrl, action, body, options);
+    expect(response.status).toBe(status);
+    expect(typeof response.body.error).toBe('string');
+    expect((await queued('echo')) + (await queued('restart-host'))).toBe(0);
+  });
+
+  it('refuses a foreign IP with 403 and enqueues nothing, whatever X-Forwarded-For says', async () => {
+    const foreign = await startLocalStack({ env: testEnv({ ALLOWED_IPS: '47.94.95.118' }), port: 0 });
+    try {
+      const response = await click(foreign.receiverUrl, 'echo', sampleClick(), { headers: { 'x-forwarded-for': '47.94.95.118' } });
+      expect(response.status).toBe(403);
+      expect(await depth(foreign.sqs, foreign.queues.get('echo')!.url)).toBe(0);
+    } finally {
+      await foreign.stop();
+    }
+  });
+});
+
+describe('receiver when the queue is unreachable', () => {
+  async function receiverAt(sqsEndpoint: string) {
+    const env = { ...testEnv({ ENABLED_ACTIONS: 'echo' }), QUEUE_URL_ECHO: `${sqsEndpoint}/000000000000/x.fifo`, AWS_ENDPOINT_URL_SQS: sqsEndpoint };
+    return serveHttpApi(makeReceiver(receiverDeps(receiverConfig(env))), { port: 0 });
+  }
+
+  it('answers 503 well inside 1 s when nothing listens on the queue endpoint', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const http = await receiverAt(`http://127.0.0.1:${port}`);
+    try {
+      const response = await click(http.url, 'echo', sampleClick());
+      expect(response.status).toBe(503);
+      expect(response.ms).toBeLessThan(1000);
+    } finally {
+      http.server.close();
+    }
+  });
+
+  it('answers 503 inside 1 s when the queue endpoint accepts but never answers', async () => {
+    const sockets: Array<import('node:net').Socket> = [];
+    const blackhole: Server = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    const http = await receiverAt(`http://127.0.0.1:${(blackhole.address() as AddressInfo).port}`);
+    try {
+      const response = await click(http.url, 'echo', sampleClick());
+      expect(response.status).toBe(503);
+      expect(response.ms).toBeLessThan(1000);
+      expect(JSON.stringify(response.body)).not.toContain(TOKEN);
+    } finally {
+      http.server.close();
+      sockets.forEach((socket) => socket.destroy());
+      blackhole.close();
+    }
+  });
+});
