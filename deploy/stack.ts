@@ -24,7 +24,8 @@ export interface StackSettings {
 }
 
 const DeploySchema = z.object({
-  ENABLED_ACTIONS: listVar(),
+  // Deploys start with the harmless echo action; switch real ones on deliberately.
+  ENABLED_ACTIONS: listVar(['echo']),
   MAX_RECEIVE_COUNT: intVar(3, 1, 100),
 });
 

@@ -1,0 +1,27 @@
+// esbuild plugins for serverless-esbuild (custom.esbuild.plugins), also used by the bundle
+// budget check and the benchmark so every measurement sees what Lambda runs.
+const { join } = require('node:path');
+
+module.exports = [
+  {
+    // Lambda functions take credentials from the environment only; see lib/aws/lambda-credentials.ts.
+    name: 'lambda-env-credentials',
+    setup(build) {
+      build.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({
+        path: join(__dirname, '..', 'lib', 'aws', 'lambda-credentials.ts'),
+      }));
+    },
+  },
+  {
+    // The receiver ships without a source map: the map would more than double its zip (budget
+    // 150 KB) and add to a cold start that sits inside FlashDuty's 1 s deadline, and the receiver
+    // never logs stack traces. Workers keep theirs.
+    name: 'receiver-without-source-map',
+    setup(build) {
+      const entries = [].concat(build.initialOptions.entryPoints ?? []);
+      if (entries.some((entry) => String(entry).replace(/\\/g, '/').includes('functions/receiver'))) {
+        build.initialOptions.sourcemap = false;
+      }
+    },
+  },
+];
