@@ -1,16 +1,34 @@
 import type { Server } from 'node:http';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ACTIONS } from '../lib/actions/registry';
+import type { Action } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
+import { workerConfig } from '../lib/config/worker';
+import { startDynamoDbEmulator } from '../lib/local/dynamodb-emulator';
+import { FlashDutyStandIn } from '../lib/local/flashduty-standin';
 import { serveHttpApi } from '../lib/local/http-api';
 import { startSqsEmulator } from '../lib/local/sqs-emulator';
-import { pollQueue, type SqsHandler } from '../lib/local/sqs-poller';
+import { pollQueue } from '../lib/local/sqs-poller';
 import { queueUrlVariable } from '../lib/queue/names';
 import { makeReceiver } from '../lib/receiver/handler';
 import { receiverDeps } from '../lib/receiver/wiring';
-import { queueLogicalId, dlqLogicalId, queueResources, stackSettings, type StackSettings, workerTimeoutSeconds } from './stack';
+import { makeWorker } from '../lib/worker/handler';
+import { workerDeps } from '../lib/worker/wiring';
+import {
+  dlqLogicalId,
+  idempotencyTableResource,
+  queueLogicalId,
+  queueResources,
+  stackSettings,
+  type StackSettings,
+  workerTimeoutSeconds,
+} from './stack';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'us-east-1';
+/** The app key the FlashDuty stand-in accepts (local only). */
+export const LOCAL_APP_KEY = 'local-flashduty-app-key';
 
 export interface LocalQueue {
   name: string;
@@ -24,86 +42,140 @@ export interface LocalQueue {
 export interface LocalStack {
   receiverUrl: string;
   sqsEndpoint: string;
+  dynamodbEndpoint: string;
   sqs: SQSClient;
   settings: StackSettings;
   queues: Map<string, LocalQueue>;
-  /** The environment the functions were started with (config plus local queue URLs and endpoints). */
-  env: NodeJS.ProcessEnv;
+  /** The stand-in FlashDuty API, unless FLASHDUTY_API_URL pointed the workers elsewhere. */
+  flashduty?: FlashDutyStandIn;
+  flashdutyUrl: string;
+  /** The environment each worker was started with, by action. */
+  workerEnv: Map<string, NodeJS.ProcessEnv>;
   stop: () => Promise<void>;
 }
 
 export interface LocalStackOptions {
   env: NodeJS.ProcessEnv;
-  /** Receiver port; 0 picks a free one. */
+  /** Receiver port; 0 picks a free one. Other ports: SQS_PORT, DYNAMODB_PORT, FLASHDUTY_PORT in env (default: free). */
   port?: number;
-  /** SQS emulator port; 0 picks a free one. */
-  sqsPort?: number;
-  /** Consumer for an action's queue; without one the queue just fills up. */
-  consumer?: (action: string, stack: Omit<LocalStack, 'stop'>) => SqsHandler | undefined;
+  /** Run the workers (default true); without them the queues just fill up. */
+  workers?: boolean;
+  /** The actions ENABLED_ACTIONS may name; the registry unless a test brings its own. */
+  actions?: ReadonlyArray<Action<any>>;
   onError?: (where: string, error: unknown) => void;
 }
 
 /**
- * Runs the whole stack on this machine: an SQS emulator speaking the real wire protocol, the
- * queues `serverless.yml` declares (same names, FIFO, DLQ redrive, visibility timeouts), the
- * receiver behind a local HTTP API, and pollers that hand queue batches to consumers as Lambda does.
+ * Runs the whole stack on this machine: an SQS emulator speaking the real wire protocol with the
+ * queues `serverless.yml` declares, a DynamoDB emulator with the idempotency table, a stand-in
+ * FlashDuty Open API, the receiver behind a local HTTP API, and one worker per enabled action fed
+ * by a poller that does what Lambda's SQS event source mapping does. Workers default to dry-run.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const settings = stackSettings(options.env, 'local');
-  // Lambda always has credentials in its environment; locally any value will do (the emulators
-  // accept every key), and the SDK must not go looking for real ones.
+  const settings = stackSettings(options.env, 'local', options.actions);
+  // Lambda always has credentials and a region in its environment; locally any value will do (the
+  // emulators accept every key), and the SDK must not go looking for real ones.
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-  const emulator = await startSqsEmulator(options.sqsPort ?? 0);
-  const sqsEndpoint = emulator.endpoint;
-  const sqs = new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  process.env.AWS_REGION ??= LOCAL_REGION;
 
-  let server: Server | undefined;
-  const pollers: Array<{ stop: () => Promise<void> }> = [];
+  const cleanup: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => undefined);
+  };
   try {
+    const portOf = (key: string) => Number(options.env[key] ?? 0);
+    const sqsEmulator = await startSqsEmulator(portOf('SQS_PORT'));
+    cleanup.push(sqsEmulator.stop);
+    const dynamodbEmulator = await startDynamoDbEmulator(portOf('DYNAMODB_PORT'));
+    cleanup.push(dynamodbEmulator.stop);
+
+    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    const sqs = new SQSClient({ endpoint: sqsEmulator.endpoint, region: LOCAL_REGION, credentials });
+    cleanup.push(async () => sqs.destroy());
     const queues = await createQueues(sqs, settings);
+    const table = idempotencyTableResource(settings).Properties;
+    const dynamodb = new DynamoDBClient({ endpoint: dynamodbEmulator.endpoint, region: LOCAL_REGION, credentials });
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: table.TableName as string,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: table.AttributeDefinitions as never,
+        KeySchema: table.KeySchema as never,
+      }),
+    );
+    dynamodb.destroy();
+
+    let flashduty: FlashDutyStandIn | undefined;
+    let flashdutyUrl = options.env.FLASHDUTY_API_URL;
+    if (!flashdutyUrl) {
+      flashduty = new FlashDutyStandIn(LOCAL_APP_KEY);
+      flashdutyUrl = await flashduty.start(portOf('FLASHDUTY_PORT'));
+      cleanup.push(() => flashduty!.stop());
+    }
+
     const env: NodeJS.ProcessEnv = {
       ...options.env,
       AWS_REGION: LOCAL_REGION,
-      AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+      AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
       ...Object.fromEntries([...queues].map(([action, queue]) => [queueUrlVariable(action), queue.url])),
     };
     const receiver = makeReceiver(receiverDeps(receiverConfig(env)));
     const http = await serveHttpApi(receiver, { port: options.port ?? 3000 });
-    server = http.server;
-    const stack = { receiverUrl: http.url, sqsEndpoint, sqs, settings, queues, env };
+    cleanup.push(() => closeServer(http.server));
+
+    const workerEnv = new Map<string, NodeJS.ProcessEnv>();
     for (const action of settings.actions) {
-      const handler = options.consumer?.(action.name, stack);
       const queue = queues.get(action.name)!;
-      if (!handler) continue;
-      pollers.push(
-        pollQueue({
-          sqs,
-          queueUrl: queue.url,
-          queueArn: queue.arn,
-          handler,
-          functionName: `${settings.service}-local-${action.name}-worker`,
-          timeoutSeconds: workerTimeoutSeconds(action),
-          onError: (error) => options.onError?.(action.name, error),
-        }),
-      );
+      const envForWorker: NodeJS.ProcessEnv = {
+        DRY_RUN: 'true',
+        ...env,
+        ACTION_NAME: action.name,
+        QUEUE_URL: queue.url,
+        IDEMPOTENCY_TABLE: table.TableName as string,
+        MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
+        AWS_ENDPOINT_URL_DYNAMODB: dynamodbEmulator.endpoint,
+        FLASHDUTY_API_URL: flashdutyUrl,
+        ...(flashduty && { FLASHDUTY_APP_KEY: LOCAL_APP_KEY, FLASHDUTY_APP_KEY_PARAM: '' }),
+      };
+      workerEnv.set(action.name, envForWorker);
+      if (options.workers === false) continue;
+      const handler = makeWorker(workerDeps(workerConfig(envForWorker, options.actions ?? ACTIONS)));
+      const poller = pollQueue({
+        sqs,
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        handler,
+        functionName: `${settings.service}-local-${action.name}-worker`,
+        timeoutSeconds: workerTimeoutSeconds(action),
+        onError: (error) => options.onError?.(action.name, error),
+      });
+      cleanup.push(poller.stop);
     }
+
     return {
-      ...stack,
-      stop: async () => {
-        await Promise.all(pollers.map((poller) => poller.stop()));
-        await new Promise<void>((resolve) => server?.close(() => resolve()));
-        server?.closeAllConnections();
-        sqs.destroy();
-        await emulator.stop();
-      },
+      receiverUrl: http.url,
+      sqsEndpoint: sqsEmulator.endpoint,
+      dynamodbEndpoint: dynamodbEmulator.endpoint,
+      sqs,
+      settings,
+      queues,
+      flashduty,
+      flashdutyUrl,
+      workerEnv,
+      stop: stopAll,
     };
   } catch (error) {
-    await Promise.all(pollers.map((poller) => poller.stop()));
-    server?.close();
-    await emulator.stop();
+    await stopAll();
     throw error;
   }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }
 
 /** Creates the queues through the SQS API from the same CloudFormation resources the deploy uses. */

@@ -1,4 +1,4 @@
-import { ACTIONS, findAction } from '../lib/actions/registry';
+import { ACTIONS } from '../lib/actions/registry';
 import type { Action } from '../lib/actions/types';
 import { intVar, listVar, readConfig } from '../lib/config/env';
 import { ConfigError } from '../lib/errors';
@@ -23,21 +23,26 @@ export interface StackSettings {
   maxReceiveCount: number;
 }
 
+/** Worker environment keys that come from the stack itself rather than from the user. */
+export const STACK_PROVIDED_KEYS = ['ACTION_NAME', 'QUEUE_URL', 'IDEMPOTENCY_TABLE', 'MAX_RECEIVE_COUNT'] as const;
+
 const DeploySchema = z.object({
   // Deploys start with the harmless echo action; switch real ones on deliberately.
   ENABLED_ACTIONS: listVar(['echo']),
   MAX_RECEIVE_COUNT: intVar(3, 1, 100),
 });
 
-/** Reads the deploy-time settings; `ENABLED_ACTIONS` decides which workers and queues exist. */
-export function stackSettings(env: NodeJS.ProcessEnv, stage: string): StackSettings {
+/**
+ * Reads the deploy-time settings; `ENABLED_ACTIONS` decides which workers and queues exist. Actions
+ * come from the registry unless a caller (a test) brings its own.
+ */
+export function stackSettings(env: NodeJS.ProcessEnv, stage: string, known: ReadonlyArray<Action<any>> = ACTIONS): StackSettings {
   const config = readConfig(DeploySchema, env, 'deploy configuration');
-  if (config.ENABLED_ACTIONS.length === 0) {
-    throw new ConfigError(`ENABLED_ACTIONS: list at least one of ${ACTIONS.map((a) => a.name).join(', ')}`);
-  }
+  const names = known.map((a) => a.name).join(', ');
+  if (config.ENABLED_ACTIONS.length === 0) throw new ConfigError(`ENABLED_ACTIONS: list at least one of ${names}`);
   const actions = config.ENABLED_ACTIONS.map((name) => {
-    const action = findAction(name);
-    if (!action) throw new ConfigError(`ENABLED_ACTIONS: unknown action "${name}"; known: ${ACTIONS.map((a) => a.name).join(', ')}`);
+    const action = known.find((a) => a.name === name);
+    if (!action) throw new ConfigError(`ENABLED_ACTIONS: unknown action "${name}"; known: ${names}`);
     return action;
   });
   return { service: SERVICE, stage, actions, maxReceiveCount: config.MAX_RECEIVE_COUNT };
@@ -55,7 +60,27 @@ export function logicalName(action: string): string {
 export const queueLogicalId = (action: string) => `${logicalName(action)}Queue`;
 export const dlqLogicalId = (action: string) => `${logicalName(action)}DeadLetterQueue`;
 
-type Resource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
+export type Resource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
+
+export const IDEMPOTENCY_TABLE_ID = 'IdempotencyTable';
+
+/**
+ * The table that remembers, per click, which steps already happened (Powertools Idempotency's
+ * layout: key `id`, TTL on `expiration`).
+ */
+export function idempotencyTableResource(settings: StackSettings): Resource {
+  return {
+    Type: 'AWS::DynamoDB::Table',
+    Properties: {
+      TableName: `${settings.service}-${settings.stage}-idempotency`,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+    },
+  };
+}
 
 /** A FIFO queue and a FIFO dead-letter queue per enabled action. */
 export function queueResources(settings: StackSettings): Record<string, Resource> {

@@ -1,6 +1,7 @@
 /**
- * `npm start`: the whole stack on this machine, no AWS account needed. Configuration comes from
- * deploy/local.env, then .env, then the environment.
+ * `npm start`: the whole stack on this machine, no AWS account needed: receiver, SQS emulator,
+ * DynamoDB emulator, workers (dry-run by default) and a stand-in FlashDuty API whose comments are
+ * printed here. Configuration: deploy/local.env, then .env, then the environment.
  */
 import { localEnv } from './local-env';
 
@@ -10,21 +11,24 @@ async function main(): Promise<void> {
   // environment: put the configuration there before any function code loads.
   Object.assign(process.env, env);
   const { startLocalStack } = await import('../deploy/local');
-  const { decodeQueueMessage } = await import('../lib/queue/envelope');
   const stack = await startLocalStack({
     env,
     port: Number(env.PORT ?? 3000),
-    consumer: (action) => async (event) => {
-      for (const record of event.Records) {
-        const message = decodeQueueMessage(record.body);
-        console.log(`[queue ${action}] event ${message.event_id} for incident ${message.payload.incident.incident_id} (${record.body.length} bytes)`);
-      }
-    },
-    onError: (where, error) => console.error(`[${where}]`, error),
+    onError: (where, error) => console.error(`[${where}]`, error instanceof Error ? error.message : error),
   });
-  console.log(`flashduty-actions running locally
+  if (stack.flashduty) {
+    stack.flashduty.onCall = (call) => {
+      if (call.path !== '/incident/comment') return;
+      const ids = (call.body.incident_ids as string[] | undefined)?.join(',');
+      console.log(`\n── FlashDuty stand-in: comment on incident ${ids} (HTTP ${call.status}) ──\n${String(call.body.comment)}\n`);
+    };
+  }
+  const dryRun = (env.DRY_RUN ?? 'true') !== 'false';
+  console.log(`flashduty-actions running locally (${dryRun ? 'dry-run: nothing outside FlashDuty is changed' : 'DRY_RUN=false: actions run for real'})
   receiver:      ${stack.receiverUrl}/actions/{action}   (actions: ${stack.settings.actions.map((a) => a.name).join(', ')})
   SQS emulator:  ${stack.sqsEndpoint}
+  DynamoDB:      ${stack.dynamodbEndpoint}
+  FlashDuty API: ${stack.flashdutyUrl}${stack.flashduty ? ' (local stand-in)' : ''}
 Try it:  npm run send -- echo`);
   const stop = async () => {
     await stack.stop();

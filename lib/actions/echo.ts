@@ -16,7 +16,7 @@ export const echo = defineAction({
       status: 'succeeded',
       summary: `received the click on "${payload.incident.title}"`,
       facts: [
-        ['event', message.event_id],
+        ['incident', payload.incident.incident_id],
         ['alerts in payload', String(alerts)],
       ],
     };

@@ -79,3 +79,21 @@ class NodeSha256 {
     return this.hash.digest();
   }
 }
+
+/**
+ * Loads a value once and keeps it, but forgets a failed load so the next caller tries again (a
+ * parameter store hiccup at cold start must not break the function for its whole life).
+ */
+export function cachedUntilFailure<T>(load: () => Promise<T>): () => Promise<T> {
+  let cached: Promise<T> | undefined;
+  return () => {
+    if (!cached) {
+      const current = load();
+      cached = current;
+      current.catch(() => {
+        if (cached === current) cached = undefined;
+      });
+    }
+    return cached;
+  };
+}

@@ -22,6 +22,8 @@ export type Interceptor = (call: { path: string; body: unknown; attempt: number 
 export class FlashDutyStandIn {
   readonly calls: RecordedCall[] = [];
   intercept: Interceptor | undefined;
+  /** Called after every answered call (the local stack prints comments as they arrive). */
+  onCall: ((call: RecordedCall) => void) | undefined;
   private server?: Server;
   private readonly validators = compileRequestValidators();
   private readonly attempts = new Map<string, number>();
@@ -99,7 +101,9 @@ export class FlashDutyStandIn {
   }
 
   private reply(res: ServerResponse, path: string, body: unknown, status: number, text: string): void {
-    this.calls.push({ path, body: (body ?? {}) as Record<string, unknown>, status, at: Date.now() });
+    const call = { path, body: (body ?? {}) as Record<string, unknown>, status, at: Date.now() };
+    this.calls.push(call);
+    this.onCall?.(call);
     res.writeHead(status, { 'content-type': 'application/json', 'flashcat-request-id': requestId() });
     res.end(text);
   }

@@ -57,10 +57,10 @@ export function pollQueue(options: PollerOptions): { stop: () => Promise<void> }
 }
 
 async function deliver(options: PollerOptions, messages: Message[]): Promise<void> {
-  const records = messages.map((message) => toRecord(message, options));
+  const records = sqsEventOf(messages, options.queueArn, options.region).Records;
   let failed: Set<string>;
   try {
-    const response = await options.handler({ Records: records }, lambdaContext(options));
+    const response = await options.handler({ Records: records }, lambdaContext(options.functionName, options.timeoutSeconds, options.region));
     failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
   } catch (error) {
     options.onError?.(error);
@@ -76,7 +76,12 @@ async function deliver(options: PollerOptions, messages: Message[]): Promise<voi
   );
 }
 
-function toRecord(message: Message, options: PollerOptions): SQSRecord {
+/** The `SQSEvent` Lambda would build for these received messages. */
+export function sqsEventOf(messages: Message[], queueArn: string, region = 'us-east-1'): SQSEvent {
+  return { Records: messages.map((message) => toRecord(message, queueArn, region)) };
+}
+
+function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
   const attributes = message.Attributes ?? {};
   return {
     messageId: message.MessageId ?? '',
@@ -99,21 +104,22 @@ function toRecord(message: Message, options: PollerOptions): SQSRecord {
     ),
     md5OfBody: message.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
-    eventSourceARN: options.queueArn,
-    awsRegion: options.region ?? 'us-east-1',
+    eventSourceARN: queueArn,
+    awsRegion: region,
   };
 }
 
-function lambdaContext(options: PollerOptions): Context {
-  const deadline = Date.now() + options.timeoutSeconds * 1000;
+/** A Lambda context whose remaining time counts down from `timeoutSeconds`. */
+export function lambdaContext(functionName: string, timeoutSeconds: number, region = 'us-east-1'): Context {
+  const deadline = Date.now() + timeoutSeconds * 1000;
   return {
     callbackWaitsForEmptyEventLoop: false,
-    functionName: options.functionName,
+    functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${options.region ?? 'us-east-1'}:000000000000:function:${options.functionName}`,
+    invokedFunctionArn: `arn:aws:lambda:${region}:000000000000:function:${functionName}`,
     memoryLimitInMB: '1024',
     awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${options.functionName}`,
+    logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: () => undefined,

@@ -1,6 +1,6 @@
 import { IpAllowlist } from '../auth/ip-allowlist';
 import { parseTokenList, TokenVerifier } from '../auth/tokens';
-import { makeParameterReader } from '../aws/parameter-store';
+import { cachedUntilFailure, makeParameterReader } from '../aws/parameter-store';
 import type { ReceiverConfig } from '../config/receiver';
 import { enqueue, makeSqsClient } from '../queue/sqs';
 import type { ReceiverDeps } from './handler';
@@ -35,15 +35,9 @@ function tokenVerifierLoader(config: ReceiverConfig): () => Promise<TokenVerifie
     return () => verifier;
   }
   const read = makeParameterReader({ region: config.region, endpoint: config.ssmEndpoint, timeoutMs: 400 });
-  const load = () =>
-    read(tokens.parameter).then((value) => new TokenVerifier(parseTokenList(value), `WEBHOOK_TOKENS_PARAM (${tokens.parameter})`));
-  let cached = load();
-  cached.catch(() => undefined); // an unhandled rejection at init would crash the cold start
-  return () => {
-    const current = cached;
-    current.catch(() => {
-      if (cached === current) cached = load();
-    });
-    return current;
-  };
+  const verifier = cachedUntilFailure(() =>
+    read(tokens.parameter).then((value) => new TokenVerifier(parseTokenList(value), `WEBHOOK_TOKENS_PARAM (${tokens.parameter})`)),
+  );
+  verifier().catch(() => undefined); // start now, overlapping the cold start; a failure is retried per request
+  return verifier;
 }

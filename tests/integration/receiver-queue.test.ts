@@ -12,7 +12,7 @@ import { click, depth, drain, testEnv, TOKEN } from './helpers';
 describe('receiver against the SQS emulator', () => {
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStack({ env: testEnv(), port: 0 });
+    stack = await startLocalStack({ env: testEnv(), port: 0, workers: false });
   });
   afterAll(() => stack.stop());
   afterEach(async () => {
@@ -77,7 +77,7 @@ describe('receiver against the SQS emulator', () => {
   });
 
   it('refuses a foreign IP with 403 and enqueues nothing, whatever X-Forwarded-For says', async () => {
-    const foreign = await startLocalStack({ env: testEnv({ ALLOWED_IPS: '47.94.95.118' }), port: 0 });
+    const foreign = await startLocalStack({ env: testEnv({ ALLOWED_IPS: '47.94.95.118' }), port: 0, workers: false });
     try {
       const response = await click(foreign.receiverUrl, 'echo', sampleClick(), { headers: { 'x-forwarded-for': '47.94.95.118' } });
       expect(response.status).toBe(403);

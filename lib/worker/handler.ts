@@ -1,0 +1,152 @@
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Action, Outcome } from '../actions/types';
+import { describeError, ValidationError } from '../errors';
+import type { FlashDutyApi } from '../flashduty/client';
+import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
+import { correlatedLogger, emitMetric, type Log, MetricUnit } from '../observability';
+import { decodeQueueMessage, type QueueMessage } from '../queue/envelope';
+import { formatComment } from './comment';
+import { wasReplayed } from './once';
+
+/** What the worker does to its own queue: acknowledge early, or push a retry into the future. */
+export interface QueueControl {
+  acknowledge(receiptHandle: string): Promise<void>;
+  retryAfter(receiptHandle: string, seconds: number): Promise<void>;
+}
+
+/** Makes a step happen at most once per event id (see once.ts); `register` feeds it the Lambda deadline. */
+export interface Once {
+  step<Args extends [QueueMessage, ...unknown[]], R>(name: string, fn: (...args: Args) => Promise<R>): (...args: Args) => Promise<R>;
+  registerContext(context: Context): void;
+}
+
+export interface WorkerDeps {
+  action: Action<unknown>;
+  actionConfig: unknown;
+  dryRun: boolean;
+  maxReceiveCount: number;
+  retryBaseSeconds: number;
+  flashduty: FlashDutyApi;
+  queue: QueueControl;
+  once: Once;
+}
+
+/** SQS allows a message to stay invisible for at most 12 hours. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+/** Time kept back from the Lambda deadline to write the result and report the batch. */
+const DEADLINE_MARGIN_MS = 3000;
+
+/**
+ * The worker for one action: for each SQS record, run the action once per click, write exactly one
+ * comment on the incident, and acknowledge. Records fail one by one (partial batch response), FIFO
+ * order is kept within an incident, and a failed record is retried later with a growing delay. On
+ * the last delivery before the DLQ, the incident is told the click failed.
+ */
+export function makeWorker(deps: WorkerDeps) {
+  const { action, once } = deps;
+
+  const run = once.step('run', async (message: QueueMessage, extras: { log: Log; signal: AbortSignal }): Promise<Outcome> =>
+    action.run({ config: deps.actionConfig, message, dryRun: deps.dryRun, flashduty: deps.flashduty, ...extras }),
+  );
+  const comment = once.step('comment', async (message: QueueMessage, text: string) => {
+    await deps.flashduty.comment(message.payload.incident.incident_id, text);
+    return { commented: true };
+  });
+  const failureComment = once.step('failure-comment', async (message: QueueMessage, text: string) => {
+    await deps.flashduty.comment(message.payload.incident.incident_id, text);
+    return { commented: true };
+  });
+
+  async function processRecord(record: SQSRecord, context: Context): Promise<void> {
+    const receiveCount = Number(record.attributes.ApproximateReceiveCount || '1');
+    const lastAttempt = receiveCount >= deps.maxReceiveCount;
+    let message: QueueMessage;
+    try {
+      message = decodeQueueMessage(record.body);
+      if (message.action !== action.name) throw new ValidationError(`message is for action "${message.action}", not "${action.name}"`, []);
+    } catch (error) {
+      await poisoned(record, error, lastAttempt);
+      throw error;
+    }
+
+    const log = correlatedLogger({ action: action.name, event_id: message.event_id, incident_id: message.payload.incident.incident_id });
+    const started = performance.now();
+    try {
+      const signal = AbortSignal.timeout(Math.max(1000, context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS));
+      const outcome = await run(message, { log, signal });
+      if (wasReplayed(outcome)) log.info('duplicate delivery: the action already ran for this event; not running it again');
+      const written = await comment(message, formatComment(message, outcome));
+      if (wasReplayed(written)) log.info('duplicate delivery: the result is already on the incident');
+      const ms = performance.now() - started;
+      log.info('action finished', { status: outcome.status, summary: outcome.summary, duration_ms: Math.round(ms), attempt: receiveCount });
+      emitMetric('ActionOutcome', { action: action.name, status: outcome.status });
+      emitMetric('ActionDuration', { action: action.name }, ms, MetricUnit.Milliseconds);
+      await deps.queue.acknowledge(record.receiptHandle).catch((error: unknown) => log.warn('early acknowledge failed; the batch response will delete it', { error: describeError(error) }));
+    } catch (error) {
+      log.error(lastAttempt ? 'action failed on its last attempt; moving to the dead-letter queue' : 'action failed; will retry', {
+        error: describeError(error),
+        attempt: receiveCount,
+        max_attempts: deps.maxReceiveCount,
+      });
+      if (lastAttempt) {
+        emitMetric('ActionDeadLettered', { action: action.name });
+        const outcome: Outcome = {
+          status: 'failed',
+          summary: `gave up after ${receiveCount} attempts: ${describeError(error)}`,
+          facts: [['next step', 'the click is in the dead-letter queue; `npm run redrive` runs it again']],
+        };
+        await failureComment(message, formatComment(message, outcome)).catch((commentError: unknown) =>
+          log.error('could not write the failure to the incident', { error: describeError(commentError) }),
+        );
+      } else {
+        emitMetric('ActionRetried', { action: action.name });
+      }
+      await retryLater(record, lastAttempt ? 0 : backoffSeconds(receiveCount), log);
+      throw error;
+    }
+  }
+
+  /** A message no worker can read goes to the DLQ fast, and the incident is told if we can find it. */
+  async function poisoned(record: SQSRecord, error: unknown, lastAttempt: boolean): Promise<void> {
+    const incidentId = incidentIdIn(record.body);
+    const log = correlatedLogger({ action: action.name, incident_id: incidentId });
+    log.error('unreadable queue message; it will go to the dead-letter queue', { message_id: record.messageId, error: describeError(error) });
+    emitMetric('PoisonMessage', { action: action.name });
+    if (lastAttempt && incidentId) {
+      const text = `[flashduty-actions] ${action.name} FAILED\nThe queued click could not be read (${describeError(error)}); it is in the dead-letter queue as message ${record.messageId}.`;
+      await deps.flashduty.comment(incidentId, text).catch((commentError: unknown) => log.error('could not write the failure to the incident', { error: describeError(commentError) }));
+    }
+    await retryLater(record, 0, log);
+  }
+
+  async function retryLater(record: SQSRecord, seconds: number, log: Log): Promise<void> {
+    await deps.queue.retryAfter(record.receiptHandle, seconds).catch((error: unknown) =>
+      log.warn('could not set the retry delay; the queue visibility timeout applies', { error: describeError(error) }),
+    );
+  }
+
+  function backoffSeconds(receiveCount: number): number {
+    return Math.min(deps.retryBaseSeconds * 2 ** (receiveCount - 1), MAX_VISIBILITY_SECONDS);
+  }
+
+  return async function handle(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+    once.registerContext(context);
+    const processor = new SqsFifoPartialProcessorAsync();
+    return processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), processor, {
+      context,
+      skipGroupOnError: true,
+      throwOnFullBatchFailure: false,
+    });
+  };
+}
+
+/** The incident id in a message we could not otherwise read, if there is a valid one. */
+function incidentIdIn(body: string): string | undefined {
+  try {
+    const id = (JSON.parse(body) as { payload?: { incident?: { incident_id?: unknown } } })?.payload?.incident?.incident_id;
+    return typeof id === 'string' && INCIDENT_ID_PATTERN.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,39 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ChangeMessageVisibilityCommand, DeleteMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { cachedUntilFailure, makeParameterReader } from '../aws/parameter-store';
+import type { WorkerConfig } from '../config/worker';
+import { FlashDutyClient } from '../flashduty/client';
+import { logger } from '../observability';
+import type { WorkerDeps } from './handler';
+import { makeOnce } from './once';
+
+/** Builds a worker's real dependencies from its configuration, once per cold start. */
+export function workerDeps(config: WorkerConfig): WorkerDeps {
+  const { region, endpoints } = config;
+  const sqs = new SQSClient({ region, endpoint: endpoints.sqs, maxAttempts: 3 });
+  const dynamodb = new DynamoDBClient({ region, endpoint: endpoints.dynamodb, maxAttempts: 3 });
+  const readParameter = makeParameterReader({ region, endpoint: endpoints.ssm, timeoutMs: 3000 });
+  const { appKey } = config;
+  const flashduty = new FlashDutyClient({
+    baseUrl: config.flashdutyUrl,
+    appKey: 'inline' in appKey ? async () => appKey.inline : cachedUntilFailure(() => readParameter(appKey.parameter)),
+    log: logger,
+  });
+  return {
+    action: config.action,
+    actionConfig: config.actionConfig,
+    dryRun: config.dryRun,
+    maxReceiveCount: config.maxReceiveCount,
+    retryBaseSeconds: config.retryBaseSeconds,
+    flashduty,
+    queue: {
+      acknowledge: async (receiptHandle) => {
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: config.queueUrl, ReceiptHandle: receiptHandle }));
+      },
+      retryAfter: async (receiptHandle, seconds) => {
+        await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: config.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+      },
+    },
+    once: makeOnce(dynamodb, config.idempotencyTable, config.action.name),
+  };
+}

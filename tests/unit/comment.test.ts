@@ -1,0 +1,48 @@
+import { validatePayload } from '../../lib/flashduty/payload';
+import type { QueueMessage } from '../../lib/queue/envelope';
+import { formatComment } from '../../lib/worker/comment';
+import { sampleClick } from '../fixtures/clicks';
+
+const message = (overrides: Record<string, unknown> = {}): QueueMessage => ({
+  version: 1,
+  action: 'restart-host',
+  event_id: 'evt-42',
+  received_at: Date.now(),
+  payload: validatePayload(sampleClick(overrides)),
+});
+
+describe('write-back comment', () => {
+  it('says which action ran, for whom, the outcome, the facts and the event', () => {
+    const text = formatComment(message(), {
+      status: 'succeeded',
+      summary: 'restarted nginx on i-0123456789abcdef0',
+      facts: [['command', 'c-1']],
+      links: [{ label: 'SSM console', url: 'https://console.aws.amazon.com/systems-manager/run-command/c-1' }],
+    });
+    expect(text.split('\n')).toEqual([
+      '[flashduty-actions] restart-host succeeded — clicked by zhangsan',
+      'restarted nginx on i-0123456789abcdef0',
+      '• command: c-1',
+      '• SSM console: https://console.aws.amazon.com/systems-manager/run-command/c-1',
+      'event evt-42',
+    ]);
+  });
+
+  it('marks dry runs and failures in the first line', () => {
+    expect(formatComment(message(), { status: 'dry-run', summary: 'would restart' })).toMatch(/^\[flashduty-actions\] restart-host dry-run \(nothing was changed\)/);
+    expect(formatComment(message(), { status: 'failed', summary: 'no target' })).toMatch(/^\[flashduty-actions\] restart-host FAILED/);
+  });
+
+  it('omits the clicker when FlashDuty sent no person', () => {
+    expect(formatComment(message({ person: undefined }), { status: 'succeeded', summary: 's' })).toMatch(/^\[flashduty-actions\] restart-host succeeded\n/);
+  });
+
+  it('stays within 1,024 characters and keeps the head line and the event id when facts are long', () => {
+    const facts: Array<[string, string]> = Array.from({ length: 30 }, (_, i) => [`output ${i}`, 'x'.repeat(200)]);
+    const text = formatComment(message(), { status: 'failed', summary: 'command failed', facts });
+    expect(Array.from(text).length).toBeLessThanOrEqual(1024);
+    expect(text.startsWith('[flashduty-actions] restart-host FAILED')).toBe(true);
+    expect(text.endsWith('\nevent evt-42')).toBe(true);
+    expect(text).toContain('command failed');
+  });
+});
