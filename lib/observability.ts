@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 
@@ -6,10 +7,8 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
  * Embedded Metric Format, so no API call is made to publish them.
  */
 export const SERVICE = 'flashduty-actions';
-export const logger = new Logger({ serviceName: SERVICE });
+const logger = new Logger({ serviceName: SERVICE });
 const metrics = new Metrics({ namespace: 'FlashdutyActions', serviceName: SERVICE });
-
-export type Log = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
 /** The keys every line about one click carries. */
 export interface Correlation {
@@ -18,11 +17,32 @@ export interface Correlation {
   incident_id?: string;
 }
 
-/** A logger whose every line carries `keys`. One per request or record, so concurrent work never mixes keys. */
-export function correlatedLogger(keys: Correlation): Logger {
-  const child = logger.createChild();
-  child.appendKeys({ ...keys });
-  return child;
+const correlation = new AsyncLocalStorage<Correlation>();
+
+/**
+ * Runs `fn` with `keys` added to every log line written inside it, however deep (the FlashDuty
+ * client, an action). Async-context scoped, so concurrent clicks in one process never mix keys.
+ */
+export function withCorrelation<T>(keys: Correlation, fn: () => T): T {
+  return correlation.run({ ...correlation.getStore(), ...keys }, fn);
+}
+
+type Extra = Record<string, unknown>;
+const line = (write: (message: string, extra: Extra) => void) => (message: string, extra: Extra = {}) =>
+  write(message, { ...correlation.getStore(), ...extra });
+
+/** The log everything writes through. */
+export const log = {
+  debug: line((m, e) => logger.debug(m, e)),
+  info: line((m, e) => logger.info(m, e)),
+  warn: line((m, e) => logger.warn(m, e)),
+  error: line((m, e) => logger.error(m, e)),
+};
+export type Log = typeof log;
+
+/** Changes the log level at run time (tests; POWERTOOLS_LOG_LEVEL sets it at start). */
+export function setLogLevel(level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT'): void {
+  logger.setLogLevel(level);
 }
 
 /** Emits one metric at once (EMF), with its own dimensions. */

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors';
-import type { Log } from '../observability';
+import { log } from '../observability';
 import { truncate } from '../text';
 import { COMMENT_MAX_CHARS, INCIDENT_ID_PATTERN, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_PER_SECOND } from './facts';
 import { RateLimiter, sleep } from './rate-limit';
@@ -36,7 +36,6 @@ export interface FlashDutyClientOptions {
   baseUrl: string;
   /** Resolves the app key (from config or SSM); never logged. */
   appKey: () => Promise<string>;
-  log: Log;
   /** Attempts per call, first included. FlashDuty recommends at most 3 retries. */
   maxAttempts?: number;
   /** First backoff delay; doubles each retry, with jitter. FlashDuty recommends starting at 1 s. */
@@ -113,7 +112,7 @@ export class FlashDutyClient implements FlashDutyApi {
       } catch (error) {
         if (!(error instanceof FlashDutyError) || !error.retryable || signal?.aborted) throw error;
         lastError = error;
-        this.options.log.warn('FlashDuty call failed; will retry', { path, attempt, code: error.code, http_status: error.httpStatus });
+        log.warn('FlashDuty call failed; will retry', { path, attempt, code: error.code, http_status: error.httpStatus });
       }
     }
     throw new FlashDutyError(

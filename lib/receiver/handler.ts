@@ -3,7 +3,7 @@ import type { IpAllowlist } from '../auth/ip-allowlist';
 import type { TokenVerifier } from '../auth/tokens';
 import { describeError, ValidationError } from '../errors';
 import { type HttpResponse, json } from '../http/responses';
-import { correlatedLogger, emitMetric } from '../observability';
+import { emitMetric, log, withCorrelation } from '../observability';
 import type { QueueMessage } from '../queue/envelope';
 import { truncate } from '../text';
 import { parseClick } from './click';
@@ -95,20 +95,21 @@ export function makeReceiver(deps: ReceiverDeps) {
     const result = await decide(event, action).catch(
       (error: unknown): Result => refuseInternal(describeError(error)),
     );
-    const log = correlatedLogger({ action: truncate(action, 64), ...result.keys });
     const line = {
       status: result.response.statusCode,
       source_ip: event.requestContext?.http?.sourceIp,
       duration_ms: Math.round((performance.now() - started) * 10) / 10,
       ...(result.refusal && { reason: result.refusal, detail: result.detail }),
     };
-    if (result.refusal) {
-      log.warn('click refused', line);
-      emitMetric('ClickRefused', { reason: result.refusal });
-    } else {
-      log.info('click queued', line);
-      emitMetric('ClickAccepted', { action });
-    }
+    withCorrelation({ action: truncate(action, 64), ...result.keys }, () => {
+      if (result.refusal) {
+        log.warn('click refused', line);
+        emitMetric('ClickRefused', { reason: result.refusal });
+      } else {
+        log.info('click queued', line);
+        emitMetric('ClickAccepted', { action });
+      }
+    });
     return result.response;
   };
 }

@@ -4,7 +4,7 @@ import type { Action, Outcome } from '../actions/types';
 import { describeError, ValidationError } from '../errors';
 import type { FlashDutyApi } from '../flashduty/client';
 import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
-import { correlatedLogger, emitMetric, type Log, MetricUnit } from '../observability';
+import { emitMetric, log, type Log, MetricUnit, withCorrelation } from '../observability';
 import { decodeQueueMessage, type QueueMessage } from '../queue/envelope';
 import { formatComment } from './comment';
 import { wasReplayed } from './once';
@@ -70,18 +70,25 @@ export function makeWorker(deps: WorkerDeps) {
       throw error;
     }
 
-    const log = correlatedLogger({ action: action.name, event_id: message.event_id, incident_id: message.payload.incident.incident_id });
+    const keys = { action: action.name, event_id: message.event_id, incident_id: message.payload.incident.incident_id };
+    await withCorrelation(keys, () => runRecord(record, message, context, receiveCount, lastAttempt));
+  }
+
+  async function runRecord(record: SQSRecord, message: QueueMessage, context: Context, receiveCount: number, lastAttempt: boolean): Promise<void> {
     const started = performance.now();
     try {
       const signal = AbortSignal.timeout(Math.max(1000, context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS));
       const outcome = await run(message, { log, signal });
-      if (wasReplayed(outcome)) log.info('duplicate delivery: the action already ran for this event; not running it again');
+      if (wasReplayed(outcome)) {
+        log.info('duplicate delivery: the action already ran for this event; not running it again');
+      } else {
+        const ms = performance.now() - started;
+        log.info('action finished', { status: outcome.status, summary: outcome.summary, duration_ms: Math.round(ms), attempt: receiveCount });
+        emitMetric('ActionOutcome', { action: action.name, status: outcome.status });
+        emitMetric('ActionDuration', { action: action.name }, ms, MetricUnit.Milliseconds);
+      }
       const written = await comment(message, formatComment(message, outcome));
       if (wasReplayed(written)) log.info('duplicate delivery: the result is already on the incident');
-      const ms = performance.now() - started;
-      log.info('action finished', { status: outcome.status, summary: outcome.summary, duration_ms: Math.round(ms), attempt: receiveCount });
-      emitMetric('ActionOutcome', { action: action.name, status: outcome.status });
-      emitMetric('ActionDuration', { action: action.name }, ms, MetricUnit.Milliseconds);
       await deps.queue.acknowledge(record.receiptHandle).catch((error: unknown) => log.warn('early acknowledge failed; the batch response will delete it', { error: describeError(error) }));
     } catch (error) {
       log.error(lastAttempt ? 'action failed on its last attempt; moving to the dead-letter queue' : 'action failed; will retry', {
@@ -102,7 +109,7 @@ export function makeWorker(deps: WorkerDeps) {
       } else {
         emitMetric('ActionRetried', { action: action.name });
       }
-      await retryLater(record, lastAttempt ? 0 : backoffSeconds(receiveCount), log);
+      await retryLater(record, lastAttempt ? 0 : backoffSeconds(receiveCount));
       throw error;
     }
   }
@@ -110,17 +117,18 @@ export function makeWorker(deps: WorkerDeps) {
   /** A message no worker can read goes to the DLQ fast, and the incident is told if we can find it. */
   async function poisoned(record: SQSRecord, error: unknown, lastAttempt: boolean): Promise<void> {
     const incidentId = incidentIdIn(record.body);
-    const log = correlatedLogger({ action: action.name, incident_id: incidentId });
+    await withCorrelation({ action: action.name, incident_id: incidentId }, async () => {
     log.error('unreadable queue message; it will go to the dead-letter queue', { message_id: record.messageId, error: describeError(error) });
     emitMetric('PoisonMessage', { action: action.name });
     if (lastAttempt && incidentId) {
       const text = `[flashduty-actions] ${action.name} FAILED\nThe queued click could not be read (${describeError(error)}); it is in the dead-letter queue as message ${record.messageId}.`;
       await deps.flashduty.comment(incidentId, text).catch((commentError: unknown) => log.error('could not write the failure to the incident', { error: describeError(commentError) }));
     }
-    await retryLater(record, 0, log);
+    await retryLater(record, 0);
+    });
   }
 
-  async function retryLater(record: SQSRecord, seconds: number, log: Log): Promise<void> {
+  async function retryLater(record: SQSRecord, seconds: number): Promise<void> {
     await deps.queue.retryAfter(record.receiptHandle, seconds).catch((error: unknown) =>
       log.warn('could not set the retry delay; the queue visibility timeout applies', { error: describeError(error) }),
     );

@@ -3,7 +3,6 @@ import { ChangeMessageVisibilityCommand, DeleteMessageCommand, SQSClient } from 
 import { cachedUntilFailure, makeParameterReader } from '../aws/parameter-store';
 import type { WorkerConfig } from '../config/worker';
 import { FlashDutyClient } from '../flashduty/client';
-import { logger } from '../observability';
 import type { WorkerDeps } from './handler';
 import { makeOnce } from './once';
 
@@ -17,7 +16,6 @@ export function workerDeps(config: WorkerConfig): WorkerDeps {
   const flashduty = new FlashDutyClient({
     baseUrl: config.flashdutyUrl,
     appKey: 'inline' in appKey ? async () => appKey.inline : cachedUntilFailure(() => readParameter(appKey.parameter)),
-    log: logger,
   });
   return {
     action: config.action,

@@ -1,25 +1,22 @@
 import { FlashDutyClient, FlashDutyError } from '../../lib/flashduty/client';
 import { FlashDutyStandIn } from '../../lib/local/flashduty-standin';
+import { withCorrelation } from '../../lib/observability';
+import { captureLogs } from '../fixtures/capture-logs';
 import { INCIDENT_ID } from '../fixtures/clicks';
 
 const APP_KEY = 'app-key-secret-42';
 
 describe('FlashDuty Open API client against a stand-in server', () => {
   const standIn = new FlashDutyStandIn(APP_KEY);
-  const logged: string[] = [];
-  const log = { debug: () => undefined, info: () => undefined, warn: (...args: unknown[]) => void logged.push(JSON.stringify(args)), error: (...args: unknown[]) => void logged.push(JSON.stringify(args)) };
   let baseUrl: string;
   const client = (options: Partial<ConstructorParameters<typeof FlashDutyClient>[0]> = {}) =>
-    new FlashDutyClient({ baseUrl, appKey: async () => APP_KEY, log, baseDelayMs: 10, attemptTimeoutMs: 300, ...options });
+    new FlashDutyClient({ baseUrl, appKey: async () => APP_KEY, baseDelayMs: 10, attemptTimeoutMs: 300, ...options });
 
   beforeAll(async () => {
     baseUrl = await standIn.start();
   });
   afterAll(() => standIn.stop());
-  beforeEach(() => {
-    standIn.reset();
-    logged.length = 0;
-  });
+  beforeEach(() => standIn.reset());
 
   it('posts a comment the official schema accepts, with the app key as a query parameter', async () => {
     await client().comment(INCIDENT_ID, 'restart-host succeeded');
@@ -85,8 +82,10 @@ describe('FlashDuty Open API client against a stand-in server', () => {
 
   it('never writes the app key into a log line, even when retrying', async () => {
     standIn.intercept = ({ attempt }) => (attempt === 1 ? { status: 503, body: '{}' } : undefined);
-    await client().incidentInfo(INCIDENT_ID);
-    expect(logged.length).toBeGreaterThan(0);
-    expect(logged.join('\n')).not.toContain(APP_KEY);
+    const written = await captureLogs(() => withCorrelation({ event_id: 'evt-log' }, () => client().incidentInfo(INCIDENT_ID)));
+    const retryLine = written.find((line) => line.includes('will retry'));
+    expect(retryLine).toContain('"path":"/incident/info"');
+    expect(retryLine).toContain('"event_id":"evt-log"');
+    expect(written.join('')).not.toContain(APP_KEY);
   });
 });

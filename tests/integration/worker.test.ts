@@ -8,6 +8,7 @@ import { lambdaContext, sqsEventOf } from '../../lib/local/sqs-poller';
 import { redrive } from '../../lib/queue/redrive';
 import { makeWorker } from '../../lib/worker/handler';
 import { workerDeps } from '../../lib/worker/wiring';
+import { captureLogs } from '../fixtures/capture-logs';
 import { sampleClick } from '../fixtures/clicks';
 import { click, depth, drain, eventually, testEnv } from './helpers';
 
@@ -165,10 +166,21 @@ describe('a worker given the same SQS record twice (a redelivery after a crash)'
       const { Messages = [] } = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 1, MessageSystemAttributeNames: ['All'] }));
       const handler = makeWorker(workerDeps(workerConfig(stack.workerEnv.get('counting')!, actions)));
       const event = sqsEventOf(Messages, queue.arn);
-      expect(await handler(event, lambdaContext('counting-worker', 30))).toEqual({ batchItemFailures: [] });
-      expect(await handler(event, lambdaContext('counting-worker', 30))).toEqual({ batchItemFailures: [] });
+      const lines = await captureLogs(async () => {
+        expect(await handler(event, lambdaContext('counting-worker', 30))).toEqual({ batchItemFailures: [] });
+        expect(await handler(event, lambdaContext('counting-worker', 30))).toEqual({ batchItemFailures: [] });
+      });
       expect(runs.counting).toBe(1);
       expect(stack.flashduty!.comments(body.incident.incident_id)).toHaveLength(1);
+      const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(parsed.map((line) => line.message)).toEqual([
+        'action finished',
+        'duplicate delivery: the action already ran for this event; not running it again',
+        'duplicate delivery: the result is already on the incident',
+      ]);
+      for (const line of parsed) {
+        expect(line).toMatchObject({ action: 'counting', event_id: body.event_id, incident_id: body.incident.incident_id });
+      }
     } finally {
       await stack.stop();
     }

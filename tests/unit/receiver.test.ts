@@ -3,6 +3,7 @@ import { IpAllowlist } from '../../lib/auth/ip-allowlist';
 import { TokenVerifier } from '../../lib/auth/tokens';
 import type { QueueMessage } from '../../lib/queue/envelope';
 import { makeReceiver, type ReceiverDeps } from '../../lib/receiver/handler';
+import { captureLogs } from '../fixtures/capture-logs';
 import { sampleClick } from '../fixtures/clicks';
 
 const TOKEN = 'unit-test-token-0123456789';
@@ -156,6 +157,22 @@ describe('receiver', () => {
     const response = await handler(event());
     expect(response.statusCode).toBe(500);
     expect(bodyOf(response)).toEqual({ error: 'internal error' });
+  });
+
+  it('logs one line per request with the correlation keys and never the token', async () => {
+    const { handler } = receiver();
+    const wrong = 'Bearer wrong-token-with-secret-value';
+    const lines = await captureLogs(async () => {
+      await handler(event());
+      await handler(event({ authorization: wrong }));
+    });
+    expect(lines).toHaveLength(2);
+    const [accepted, refused] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(accepted).toMatchObject({ message: 'click queued', action: 'restart-host', incident_id: '6551f3888713372ad1054d57', status: 200 });
+    expect(typeof accepted?.event_id).toBe('string');
+    expect(refused).toMatchObject({ message: 'click refused', action: 'restart-host', status: 401, reason: 'bad_token' });
+    expect(lines.join('\n')).not.toContain(TOKEN);
+    expect(lines.join('\n')).not.toContain('wrong-token-with-secret-value');
   });
 
   it('answers every request with JSON', async () => {
