@@ -8,6 +8,7 @@ import { workerConfig } from '../lib/config/worker';
 import { startDynamoDbEmulator } from '../lib/local/dynamodb-emulator';
 import { FlashDutyStandIn } from '../lib/local/flashduty-standin';
 import { serveHttpApi } from '../lib/local/http-api';
+import { type FakeInstance, SsmStandIn } from '../lib/local/ssm-standin';
 import { startSqsEmulator } from '../lib/local/sqs-emulator';
 import { pollQueue } from '../lib/local/sqs-poller';
 import { queueUrlVariable } from '../lib/queue/names';
@@ -24,6 +25,8 @@ import {
   type StackSettings,
   workerTimeoutSeconds,
 } from './stack';
+
+import fleet from './local-fleet.json';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'us-east-1';
@@ -49,6 +52,9 @@ export interface LocalStack {
   /** The stand-in FlashDuty API, unless FLASHDUTY_API_URL pointed the workers elsewhere. */
   flashduty?: FlashDutyStandIn;
   flashdutyUrl: string;
+  /** The stand-in Systems Manager (fleet from deploy/local-fleet.json), unless AWS_ENDPOINT_URL_SSM is set. */
+  ssm?: SsmStandIn;
+  ssmEndpoint: string;
   /** The environment each worker was started with, by action. */
   workerEnv: Map<string, NodeJS.ProcessEnv>;
   stop: () => Promise<void>;
@@ -114,10 +120,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanup.push(() => flashduty!.stop());
     }
 
+    let ssm: SsmStandIn | undefined;
+    let ssmEndpoint = options.env.AWS_ENDPOINT_URL_SSM;
+    if (!ssmEndpoint) {
+      ssm = new SsmStandIn();
+      ssm.instances = structuredClone(fleet.instances) as FakeInstance[];
+      ssmEndpoint = await ssm.start(portOf('SSM_PORT'));
+      cleanup.push(() => ssm!.stop());
+    }
+
     const env: NodeJS.ProcessEnv = {
       ...options.env,
       AWS_REGION: LOCAL_REGION,
       AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
+      AWS_ENDPOINT_URL_SSM: ssmEndpoint,
       ...Object.fromEntries([...queues].map(([action, queue]) => [queueUrlVariable(action), queue.url])),
     };
     const receiver = makeReceiver(receiverDeps(receiverConfig(env)));
@@ -162,6 +178,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queues,
       flashduty,
       flashdutyUrl,
+      ssm,
+      ssmEndpoint,
       workerEnv,
       stop: stopAll,
     };

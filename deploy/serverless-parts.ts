@@ -147,8 +147,14 @@ function workerStatements(settings: StackSettings, env: NodeJS.ProcessEnv, actio
   ];
   const appKeyParam = appKeyParameter(settings, env);
   if (appKeyParam) statements.push(parameterReadStatement(appKeyParam));
-  const scope = { partition: '${AWS::Partition}', region: '${AWS::Region}', account: '${AWS::AccountId}' };
-  return [...statements, ...(action.worker?.iam?.(actionConfig(action, env), scope) ?? []).map((s) => ({ ...s }) as Json)];
+  const declared = action.worker?.iam?.(actionConfig(action, env)) ?? [];
+  return [...statements, ...declared.map((statement) => ({ ...statement, Resource: substituted(statement.Resource) }))];
+}
+
+/** Wraps resource strings that use `${AWS::...}` in Fn::Sub. */
+function substituted(resource: unknown): unknown {
+  if (Array.isArray(resource)) return resource.map(substituted);
+  return typeof resource === 'string' && resource.includes('${') ? sub(resource) : resource;
 }
 
 /** Lets a function write its own log group and nothing else. */

@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   SQS emulator:  ${stack.sqsEndpoint}
   DynamoDB:      ${stack.dynamodbEndpoint}
   FlashDuty API: ${stack.flashdutyUrl}${stack.flashduty ? ' (local stand-in)' : ''}
-Try it:  npm run send -- echo`);
+  SSM:           ${stack.ssmEndpoint}${stack.ssm ? ` (local stand-in, ${stack.ssm.instances.length} instances from deploy/local-fleet.json)` : ''}
+Try it:  npm run send -- echo     or     npm run send -- restart-host`);
   const stop = async () => {
     await stack.stop();
     process.exit(0);

@@ -13,6 +13,12 @@ export interface Outcome {
   links?: Array<{ label: string; url: string }>;
 }
 
+/** Where an action's AWS SDK clients point: the region, and endpoint overrides (local stack, tests). */
+export interface AwsSettings {
+  region: string;
+  endpoints: { ssm?: string; sqs?: string; dynamodb?: string };
+}
+
 export interface ActionContext<Config> {
   /** This action's settings, validated at cold start. */
   config: Config;
@@ -24,9 +30,18 @@ export interface ActionContext<Config> {
   flashduty: FlashDutyApi;
   /** Aborts shortly before the worker's own timeout. */
   signal: AbortSignal;
+  aws: AwsSettings;
+  /**
+   * Runs `fn` holding the lock `key` across all workers (e.g. one host), waiting up to
+   * `waitSeconds` for it; throws a retryable BusyError if it stays taken.
+   */
+  exclusive: <T>(key: string, fn: () => Promise<T>, options?: { waitSeconds?: number; holdSeconds?: number }) => Promise<T>;
 }
 
-/** One IAM policy statement, as CloudFormation takes it. */
+/**
+ * One IAM policy statement, as CloudFormation takes it. Resource strings may use
+ * `${AWS::Partition}`, `${AWS::Region}` and `${AWS::AccountId}`.
+ */
 export interface IamStatement {
   Effect: 'Allow' | 'Deny';
   Action: string[];
@@ -51,7 +66,7 @@ export interface Action<Config = unknown> {
     timeoutSeconds?: number;
     memorySize?: number;
     /** Extra permissions beyond the shared worker ones, scoped as tightly as the config allows. */
-    iam?: (config: Config, scope: { partition: string; region: string; account: string }) => IamStatement[];
+    iam?: (config: Config) => IamStatement[];
   };
   run(context: ActionContext<Config>): Promise<Outcome>;
 }

@@ -48,10 +48,11 @@ export const boolVar = (fallback: boolean) =>
     }),
   );
 
-export const stringVar = (fallback?: string) =>
+/** A trimmed string; with a fallback its type is `string`, without one `string | undefined`. */
+export const stringVar = <Fallback extends string | undefined = undefined>(fallback?: Fallback) =>
   z.pipe(
     z.optional(z.string()),
-    z.transform((raw) => (raw === undefined || raw.trim() === '' ? fallback : raw.trim())),
+    z.transform((raw) => (raw === undefined || raw.trim() === '' ? fallback : raw.trim()) as Fallback extends string ? string : string | undefined),
   );
 
 export const urlVar = (fallback: string) =>

@@ -1,12 +1,13 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Action, Outcome } from '../actions/types';
+import type { Action, AwsSettings, Outcome } from '../actions/types';
 import { describeError, ValidationError } from '../errors';
 import type { FlashDutyApi } from '../flashduty/client';
 import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
 import { emitMetric, log, type Log, MetricUnit, withCorrelation } from '../observability';
 import { decodeQueueMessage, type QueueMessage } from '../queue/envelope';
 import { formatComment } from './comment';
+import type { Exclusive } from './lock';
 import { wasReplayed } from './once';
 
 /** What the worker does to its own queue: acknowledge early, or push a retry into the future. */
@@ -23,6 +24,9 @@ export interface Once {
 
 export interface WorkerDeps {
   action: Action<unknown>;
+  aws: AwsSettings;
+  /** Locks owned by one click (its event id). */
+  exclusiveFor: (owner: string) => Exclusive;
   actionConfig: unknown;
   dryRun: boolean;
   maxReceiveCount: number;
@@ -47,7 +51,15 @@ export function makeWorker(deps: WorkerDeps) {
   const { action, once } = deps;
 
   const run = once.step('run', async (message: QueueMessage, extras: { log: Log; signal: AbortSignal }): Promise<Outcome> =>
-    action.run({ config: deps.actionConfig, message, dryRun: deps.dryRun, flashduty: deps.flashduty, ...extras }),
+    action.run({
+      config: deps.actionConfig,
+      message,
+      dryRun: deps.dryRun,
+      flashduty: deps.flashduty,
+      aws: deps.aws,
+      exclusive: deps.exclusiveFor(message.event_id),
+      ...extras,
+    }),
   );
   const comment = once.step('comment', async (message: QueueMessage, text: string) => {
     await deps.flashduty.comment(message.payload.incident.incident_id, text);

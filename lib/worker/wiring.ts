@@ -4,6 +4,7 @@ import { cachedUntilFailure, makeParameterReader } from '../aws/parameter-store'
 import type { WorkerConfig } from '../config/worker';
 import { FlashDutyClient } from '../flashduty/client';
 import type { WorkerDeps } from './handler';
+import { makeExclusive } from './lock';
 import { makeOnce } from './once';
 
 /** Builds a worker's real dependencies from its configuration, once per cold start. */
@@ -19,6 +20,8 @@ export function workerDeps(config: WorkerConfig): WorkerDeps {
   });
   return {
     action: config.action,
+    aws: { region, endpoints },
+    exclusiveFor: (owner) => makeExclusive(dynamodb, config.idempotencyTable, owner),
     actionConfig: config.actionConfig,
     dryRun: config.dryRun,
     maxReceiveCount: config.maxReceiveCount,

@@ -1,0 +1,66 @@
+import * as z from 'zod/mini';
+import { intVar, listVar, stringVar } from '../../config/env';
+
+/** A label value we will put into a command or a lookup: a plain host name, IP or id, nothing else. */
+export const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
+
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
+
+const tagVar = (fallback: string) =>
+  z.pipe(
+    stringVar(fallback),
+    z.transform((raw, ctx) => {
+      const match = /^([^=]{1,128})=(.{1,256})$/.exec(raw ?? '');
+      if (!match) {
+        ctx.issues.push({ code: 'custom', message: `expected key=value, got "${raw}"`, input: raw });
+        return z.NEVER;
+      }
+      return { key: match[1]!.trim(), value: match[2]!.trim() };
+    }),
+  );
+
+const commandVar = (fallback: string) =>
+  z.pipe(
+    stringVar(fallback),
+    z.transform((raw, ctx) => {
+      const template = raw ?? fallback;
+      const placeholders = [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!);
+      const stray = template.replace(PLACEHOLDER, '').match(/[{}]/);
+      if (stray) {
+        ctx.issues.push({ code: 'custom', message: `unbalanced brace in "${template}"; placeholders look like {service}`, input: raw });
+        return z.NEVER;
+      }
+      return { template, placeholders };
+    }),
+  );
+
+export const RestartHostConfig = z.object({
+  /** Label keys naming the target, tried in order on the incident, then on its alerts. */
+  RESTART_TARGET_LABELS: listVar(['instance_id', 'host', 'resource', 'ident']),
+  /** Only instances carrying this tag may be targeted (also enforced by the worker's IAM policy). */
+  RESTART_ALLOW_TAG: tagVar('flashduty-actions:restart=allowed'),
+  /** A tag whose value may name the instance, besides its computer name and IP. */
+  RESTART_LOOKUP_TAG: stringVar('Name'),
+  RESTART_MAX_TARGETS: intVar(1, 1, 20),
+  /** The SSM document to run; it must take `commands` and `executionTimeout` like AWS-RunShellScript. */
+  RESTART_DOCUMENT: stringVar('AWS-RunShellScript'),
+  /** The command; `{label}` placeholders are filled from incident labels, checked and single-quoted. */
+  RESTART_COMMAND: commandVar('systemctl restart {service}'),
+  /** How long to wait for the command to finish before retrying later. */
+  RESTART_WAIT_SECONDS: intVar(60, 5, 90),
+});
+
+export type RestartHostConfig = z.infer<typeof RestartHostConfig>;
+
+/** Fills `{label}` placeholders with single-quoted label values; refuses a value that is not plain. */
+export function renderCommand(
+  command: RestartHostConfig['RESTART_COMMAND'],
+  labelValue: (key: string) => string | undefined,
+): { ok: true; command: string } | { ok: false; problem: string } {
+  for (const key of command.placeholders) {
+    const value = labelValue(key);
+    if (value === undefined) return { ok: false, problem: `the command needs label "${key}", and this incident has none` };
+    if (!SAFE_VALUE.test(value)) return { ok: false, problem: `label "${key}" has a value that is not a plain name (${JSON.stringify(value.slice(0, 60))}); refusing to put it in a command` };
+  }
+  return { ok: true, command: command.template.replace(PLACEHOLDER, (_m, key: string) => `'${labelValue(key)!}'`) };
+}

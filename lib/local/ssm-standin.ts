@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A managed instance as the stand-in knows it. */
+export interface FakeInstance {
+  InstanceId: string;
+  ComputerName: string;
+  IPAddress: string;
+  PingStatus?: 'Online' | 'ConnectionLost' | 'Inactive';
+  PlatformType?: 'Linux' | 'Windows';
+  tags: Record<string, string>;
+}
+
+/** What a command does when it runs: final status, exit code, output, and how long it takes. */
+export interface CommandScript {
+  status: 'Success' | 'Failed' | 'TimedOut' | 'Cancelled';
+  exitCode: number;
+  stdout: string;
+  stderr?: string;
+  /** Milliseconds until the invocation finishes (InProgress until then). */
+  takesMs?: number;
+}
+
+interface FakeCommand {
+  CommandId: string;
+  DocumentName: string;
+  Comment: string;
+  InstanceIds: string[];
+  Parameters: Record<string, string[]>;
+  RequestedDateTime: number;
+  script: CommandScript;
+}
+
+/**
+ * A local stand-in for AWS Systems Manager speaking its JSON protocol (`X-Amz-Target: AmazonSSM.*`),
+ * for the real `@aws-sdk/client-ssm` to talk to through its endpoint setting. It knows the calls
+ * restart-host makes (DescribeInstanceInformation, SendCommand, ListCommands, GetCommandInvocation)
+ * and GetParameter. Tests set the fleet, what commands do, and throttling.
+ */
+export class SsmStandIn {
+  instances: FakeInstance[] = [];
+  parameters = new Map<string, string>();
+  readonly commands: FakeCommand[] = [];
+  /** Every call received, in order: the operation and its input. */
+  readonly calls: Array<{ operation: string; input: Record<string, unknown> }> = [];
+  /** What the next command sent will do. */
+  nextScript: CommandScript = { status: 'Success', exitCode: 0, stdout: '' };
+  /** Answers this many calls of an operation with ThrottlingException first. */
+  throttle = new Map<string, number>();
+  private server?: Server;
+
+  reset(): void {
+    this.commands.length = 0;
+    this.calls.length = 0;
+    this.throttle.clear();
+    this.nextScript = { status: 'Success', exitCode: 0, stdout: '' };
+  }
+
+  sent(): FakeCommand[] {
+    return this.commands;
+  }
+
+  async start(port = 0): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const operation = target.replace(/^AmazonSSM\./, '');
+    const send = (status: number, body: object) => {
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+      res.end(JSON.stringify(body));
+    };
+    const fail = (type: string, message: string) => send(400, { __type: type, message });
+    if (!target.startsWith('AmazonSSM.') || !/^AWS4-HMAC-SHA256 /.test(String(req.headers.authorization ?? ''))) {
+      return fail('UnrecognizedClientException', 'missing target or signature');
+    }
+    const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+    this.calls.push({ operation, input });
+    const throttled = this.throttle.get(operation) ?? 0;
+    if (throttled > 0) {
+      this.throttle.set(operation, throttled - 1);
+      return fail('ThrottlingException', 'Rate exceeded');
+    }
+    try {
+      const handler = this.operations[operation];
+      if (!handler) return fail('InvalidAction', `${operation} is not supported by the stand-in`);
+      send(200, handler(input));
+    } catch (error) {
+      const { type, message } = error as { type?: string; message: string };
+      fail(type ?? 'InternalServerError', message);
+    }
+  }
+
+  private readonly operations: Record<string, (input: Record<string, unknown>) => object> = {
+    GetParameter: (input) => {
+      const value = this.parameters.get(String(input.Name));
+      if (value === undefined) throw Object.assign(new Error(`Parameter ${input.Name} not found.`), { type: 'ParameterNotFound' });
+      return { Parameter: { Name: input.Name, Type: 'SecureString', Value: value, Version: 1 } };
+    },
+    DescribeInstanceInformation: (input) => {
+      const filters = (input.Filters ?? []) as Array<{ Key: string; Values: string[] }>;
+      const matching = this.instances.filter((instance) =>
+        filters.every(({ Key, Values }) => {
+          if (Key === 'InstanceIds') return Values.includes(instance.InstanceId);
+          if (Key === 'PingStatus') return Values.includes(instance.PingStatus ?? 'Online');
+          if (Key.startsWith('tag:')) return Values.includes(instance.tags[Key.slice(4)] ?? '\u0000');
+          if (Key === 'tag-key') return Values.some((key) => key in instance.tags);
+          throw Object.assign(new Error(`filter key ${Key} not supported`), { type: 'InvalidInstanceInformationFilterValue' });
+        }),
+      );
+      return this.page(matching, input, 'InstanceInformationList', ({ tags: _tags, ...info }) => ({ PingStatus: 'Online', PlatformType: 'Linux', ResourceType: 'EC2Instance', ...info }));
+    },
+    SendCommand: (input) => {
+      const ids = (input.InstanceIds ?? []) as string[];
+      const unknown = ids.filter((id) => !this.instances.some((i) => i.InstanceId === id));
+      if (ids.length === 0 || unknown.length > 0) throw Object.assign(new Error(`unknown instances ${unknown.join(',')}`), { type: 'InvalidInstanceId' });
+      const command: FakeCommand = {
+        CommandId: randomUUID(),
+        DocumentName: String(input.DocumentName),
+        Comment: String(input.Comment ?? ''),
+        InstanceIds: ids,
+        Parameters: (input.Parameters ?? {}) as Record<string, string[]>,
+        RequestedDateTime: Date.now() / 1000,
+        script: this.nextScript,
+      };
+      this.commands.push(command);
+      return { Command: this.describe(command) };
+    },
+    ListCommands: (input) => {
+      const filters = (input.Filters ?? []) as Array<{ key: string; value: string }>;
+      const matching = this.commands
+        .filter((c) => !input.CommandId || c.CommandId === input.CommandId)
+        .filter((c) => !input.InstanceId || c.InstanceIds.includes(String(input.InstanceId)))
+        .filter((c) =>
+          filters.every(({ key, value }) => {
+            if (key === 'InvokedAfter') return c.RequestedDateTime * 1000 >= Date.parse(value);
+            if (key === 'InvokedBefore') return c.RequestedDateTime * 1000 <= Date.parse(value);
+            if (key === 'DocumentName') return c.DocumentName === value;
+            return true;
+          }),
+        )
+        .reverse(); // newest first, like SSM
+      return this.page(matching, input, 'Commands', (c) => this.describe(c));
+    },
+    GetCommandInvocation: (input) => {
+      const command = this.commands.find((c) => c.CommandId === input.CommandId && c.InstanceIds.includes(String(input.InstanceId)));
+      if (!command) throw Object.assign(new Error('Invocation does not exist'), { type: 'InvocationDoesNotExist' });
+      const done = this.finished(command);
+      const { script } = command;
+      return {
+        CommandId: command.CommandId,
+        InstanceId: input.InstanceId,
+        Comment: command.Comment,
+        DocumentName: command.DocumentName,
+        Status: done ? script.status : 'InProgress',
+        StatusDetails: done ? script.status : 'InProgress',
+        ResponseCode: done ? script.exitCode : -1,
+        StandardOutputContent: done ? script.stdout : '',
+        StandardErrorContent: done ? (script.stderr ?? '') : '',
+      };
+    },
+  };
+
+  private finished(command: FakeCommand): boolean {
+    return Date.now() - command.RequestedDateTime * 1000 >= (command.script.takesMs ?? 0);
+  }
+
+  private describe(command: FakeCommand): object {
+    const { script, ...rest } = command;
+    return { ...rest, Status: this.finished(command) ? script.status : 'InProgress', DocumentVersion: '$DEFAULT' };
+  }
+
+  private page<T>(items: T[], input: Record<string, unknown>, key: string, map: (item: T) => object): object {
+    const size = Math.min(Number(input.MaxResults ?? 50), 50);
+    const start = Number(input.NextToken ?? 0);
+    const next = start + size < items.length ? String(start + size) : undefined;
+    return { [key]: items.slice(start, start + size).map(map), ...(next && { NextToken: next }) };
+  }
+}

