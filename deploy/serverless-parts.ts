@@ -1,7 +1,10 @@
 import type { Action } from '../lib/actions/types';
 import { actionConfig } from '../lib/config/worker';
+import * as z from 'zod/mini';
+import { intVar, readConfig, stringVar } from '../lib/config/env';
 import { queueUrlVariable } from '../lib/queue/names';
 import {
+  dlqLogicalId,
   IDEMPOTENCY_TABLE_ID,
   idempotencyTableResource,
   logicalName,
@@ -105,7 +108,18 @@ export function actionConfigKeys(action: Action<unknown>): string[] {
   return Object.keys((action.config as unknown as { shape?: object }).shape ?? {});
 }
 
+const DeploySchema = z.object({
+  API_THROTTLE_RATE: intVar(10, 1, 10_000),
+  API_THROTTLE_BURST: intVar(20, 1, 5_000),
+  ALARM_TOPIC_ARN: stringVar(),
+});
+
+/** The receiver's Lambda logical id as serverless names it, and each worker's. */
+export const RECEIVER_FUNCTION_ID = 'ReceiverLambdaFunction';
+export const workerFunctionId = (action: string) => `${logicalName(action)}WorkerLambdaFunction`;
+
 export function serverlessResources(settings: StackSettings, env: NodeJS.ProcessEnv): Json {
+  const deploy = readConfig(DeploySchema, env, 'deploy configuration');
   const tokensParam = tokensParameter(settings, env);
   const receiverStatements: Json[] = [
     { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: settings.actions.map((a) => arn(queueLogicalId(a.name))) },
@@ -120,8 +134,21 @@ export function serverlessResources(settings: StackSettings, env: NodeJS.Process
   for (const action of settings.actions) {
     resources[workerRoleId(action.name)] = role(functionName(settings, workerFunctionKey(action.name)), workerStatements(settings, env, action));
   }
+  Object.assign(resources, alarms(settings, deploy.ALARM_TOPIC_ARN));
   return {
     Resources: resources,
+    // A flood (or a leaked URL) cannot run up cost or starve real clicks: every route is throttled.
+    extensions: {
+      HttpApiStage: {
+        Properties: {
+          DefaultRouteSettings: {
+            DetailedMetricsEnabled: true,
+            ThrottlingRateLimit: deploy.API_THROTTLE_RATE,
+            ThrottlingBurstLimit: deploy.API_THROTTLE_BURST,
+          },
+        },
+      },
+    },
     Outputs: Object.fromEntries(
       settings.actions.map((a) => [
         `${logicalName(a.name)}ActionUrl`,
@@ -129,6 +156,51 @@ export function serverlessResources(settings: StackSettings, env: NodeJS.Process
       ]),
     ),
   };
+}
+
+/**
+ * Alarms that need a human: a click in a DLQ (it failed for good), a worker or the receiver
+ * erroring, and the receiver unable to reach its queues. Sent to ALARM_TOPIC_ARN when given.
+ */
+function alarms(settings: StackSettings, topicArn: string | undefined): Json {
+  const actions = topicArn ? { AlarmActions: [topicArn], OKActions: [topicArn] } : {};
+  const alarm = (description: string, metric: Json, threshold = 1): Json => ({
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmDescription: description,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: threshold,
+      EvaluationPeriods: 1,
+      Period: 60,
+      Statistic: 'Sum',
+      TreatMissingData: 'notBreaching',
+      ...metric,
+      ...actions,
+    },
+  });
+  const lambdaErrors = (id: string) => ({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: ref(id) }] });
+  const result: Json = {
+    ReceiverErrorsAlarm: alarm('The receiver Lambda is failing: FlashDuty clicks may be lost.', lambdaErrors(RECEIVER_FUNCTION_ID)),
+    ReceiverQueueUnavailableAlarm: alarm('The receiver could not put clicks on their queue (answered 503).', {
+      Namespace: 'FlashdutyActions',
+      MetricName: 'ClickRefused',
+      Dimensions: [
+        { Name: 'service', Value: settings.service },
+        { Name: 'reason', Value: 'queue_unavailable' },
+      ],
+    }),
+  };
+  for (const action of settings.actions) {
+    const name = logicalName(action.name);
+    result[`${name}DeadLetterAlarm`] = alarm(`A "${action.name}" click failed for good and is in the dead-letter queue; see README "Operations" to redrive it.`, {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Statistic: 'Maximum',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqLogicalId(action.name), 'QueueName'] } }],
+    });
+    result[`${name}WorkerErrorsAlarm`] = alarm(`The "${action.name}" worker crashed or timed out.`, lambdaErrors(workerFunctionId(action.name)));
+  }
+  return result;
 }
 
 /** A worker may consume its own queue, use the idempotency table, read the app key, and whatever its action declares. */
