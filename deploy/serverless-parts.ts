@@ -108,7 +108,7 @@ export function actionConfigKeys(action: Action<unknown>): string[] {
   return Object.keys((action.config as unknown as { shape?: object }).shape ?? {});
 }
 
-const DeploySchema = z.object({
+export const ServerlessEnv = z.object({
   API_THROTTLE_RATE: intVar(10, 1, 10_000),
   API_THROTTLE_BURST: intVar(20, 1, 5_000),
   ALARM_TOPIC_ARN: stringVar(),
@@ -119,7 +119,7 @@ export const RECEIVER_FUNCTION_ID = 'ReceiverLambdaFunction';
 export const workerFunctionId = (action: string) => `${logicalName(action)}WorkerLambdaFunction`;
 
 export function serverlessResources(settings: StackSettings, env: NodeJS.ProcessEnv): Json {
-  const deploy = readConfig(DeploySchema, env, 'deploy configuration');
+  const deploy = readConfig(ServerlessEnv, env, 'deploy configuration');
   const tokensParam = tokensParameter(settings, env);
   const receiverStatements: Json[] = [
     { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: settings.actions.map((a) => arn(queueLogicalId(a.name))) },

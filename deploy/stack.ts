@@ -26,7 +26,7 @@ export interface StackSettings {
 /** Worker environment keys that come from the stack itself rather than from the user. */
 export const STACK_PROVIDED_KEYS = ['ACTION_NAME', 'QUEUE_URL', 'IDEMPOTENCY_TABLE', 'MAX_RECEIVE_COUNT'] as const;
 
-const DeploySchema = z.object({
+export const DeployEnv = z.object({
   // Deploys start with the harmless echo action; switch real ones on deliberately.
   ENABLED_ACTIONS: listVar(['echo']),
   MAX_RECEIVE_COUNT: intVar(3, 1, 100),
@@ -37,7 +37,7 @@ const DeploySchema = z.object({
  * come from the registry unless a caller (a test) brings its own.
  */
 export function stackSettings(env: NodeJS.ProcessEnv, stage: string, known: ReadonlyArray<Action<any>> = ACTIONS): StackSettings {
-  const config = readConfig(DeploySchema, env, 'deploy configuration');
+  const config = readConfig(DeployEnv, env, 'deploy configuration');
   const names = known.map((a) => a.name).join(', ');
   if (config.ENABLED_ACTIONS.length === 0) throw new ConfigError(`ENABLED_ACTIONS: list at least one of ${names}`);
   const actions = config.ENABLED_ACTIONS.map((name) => {

@@ -5,7 +5,7 @@ import { MIN_MESSAGE_BYTES } from '../queue/compact';
 import { ACTION_NAME_PATTERN, queueUrlVariable } from '../queue/names';
 import { intVar, listVar, readConfig, stringVar } from './env';
 
-const Schema = z.object({
+export const ReceiverEnv = z.object({
   ENABLED_ACTIONS: listVar(),
   ALLOWED_IPS: listVar(FLASHDUTY_SOURCE_IPS),
   WEBHOOK_TOKENS: stringVar(),
@@ -34,7 +34,7 @@ export interface ReceiverConfig {
 
 /** Reads and checks the receiver's configuration once, at cold start. */
 export function receiverConfig(env: NodeJS.ProcessEnv): ReceiverConfig {
-  const c = readConfig(Schema, env, 'receiver configuration');
+  const c = readConfig(ReceiverEnv, env, 'receiver configuration');
   if (c.ENABLED_ACTIONS.length === 0) throw new ConfigError('ENABLED_ACTIONS: list at least one action, e.g. restart-host,enrich');
   const queues = new Map<string, string>();
   for (const action of c.ENABLED_ACTIONS) {

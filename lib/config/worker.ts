@@ -4,7 +4,7 @@ import { ConfigError } from '../errors';
 import { OPEN_API_URL } from '../flashduty/facts';
 import { boolVar, intVar, readConfig, stringVar, urlVar } from './env';
 
-const Schema = z.object({
+export const WorkerEnv = z.object({
   ACTION_NAME: stringVar(),
   QUEUE_URL: stringVar(),
   IDEMPOTENCY_TABLE: stringVar(),
@@ -39,7 +39,7 @@ export interface WorkerConfig<ActionConfig = unknown> {
 
 /** Reads and checks a worker's configuration, including its action's, once at cold start. */
 export function workerConfig(env: NodeJS.ProcessEnv, actions: ReadonlyArray<Action<any>>): WorkerConfig {
-  const c = readConfig(Schema, env, 'worker configuration');
+  const c = readConfig(WorkerEnv, env, 'worker configuration');
   const required = (name: string, value: string | undefined) => {
     if (!value) throw new ConfigError(`${name}: missing`);
     return value;
