@@ -14,6 +14,8 @@ export const WorkerEnv = z.object({
   FLASHDUTY_API_URL: urlVar(OPEN_API_URL),
   FLASHDUTY_APP_KEY: stringVar(),
   FLASHDUTY_APP_KEY_PARAM: stringVar(),
+  FLASHDUTY_TIMEOUT_MS: intVar(5000, 100, 30_000),
+  FLASHDUTY_RETRY_BASE_MS: intVar(1000, 10, 30_000),
   AWS_REGION: stringVar('us-east-1'),
   AWS_ENDPOINT_URL_SQS: stringVar(),
   AWS_ENDPOINT_URL_SSM: stringVar(),
@@ -32,6 +34,9 @@ export interface WorkerConfig<ActionConfig = unknown> {
   /** First retry delay; each further retry doubles it. */
   retryBaseSeconds: number;
   flashdutyUrl: string;
+  /** One FlashDuty call: time per attempt, and the first backoff delay (FlashDuty advises 1 s). */
+  flashdutyTimeoutMs: number;
+  flashdutyRetryBaseMs: number;
   appKey: { inline: string } | { parameter: string };
   region: string;
   endpoints: { sqs?: string; ssm?: string; dynamodb?: string };
@@ -62,6 +67,8 @@ export function workerConfig(env: NodeJS.ProcessEnv, actions: ReadonlyArray<Acti
     maxReceiveCount: c.MAX_RECEIVE_COUNT,
     retryBaseSeconds: c.RETRY_BASE_SECONDS,
     flashdutyUrl: c.FLASHDUTY_API_URL,
+    flashdutyTimeoutMs: c.FLASHDUTY_TIMEOUT_MS,
+    flashdutyRetryBaseMs: c.FLASHDUTY_RETRY_BASE_MS,
     appKey: c.FLASHDUTY_APP_KEY_PARAM ? { parameter: c.FLASHDUTY_APP_KEY_PARAM } : { inline: c.FLASHDUTY_APP_KEY! },
     region: c.AWS_REGION ?? 'us-east-1',
     endpoints: { sqs: c.AWS_ENDPOINT_URL_SQS, ssm: c.AWS_ENDPOINT_URL_SSM, dynamodb: c.AWS_ENDPOINT_URL_DYNAMODB },

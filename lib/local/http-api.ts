@@ -20,12 +20,15 @@ export async function serveHttpApi(handler: HttpHandler, options: { port: number
       res.end(body);
     };
     try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const url = URL.parse(`http://localhost${(req.url ?? '/').startsWith('/') ? req.url : '/'}`);
+      if (!url) return reply(400, JSON.stringify({ message: 'Bad Request' }));
       const match = /^\/actions\/([^/]+)\/?$/.exec(url.pathname);
       const body = await readBody(req);
       if (!match?.[1]) return reply(404, JSON.stringify({ message: 'Not Found' }));
       if (body === undefined) return reply(413, JSON.stringify({ message: 'Request Entity Too Large' }));
-      const result = await handler(toEvent(req, url, decodeURIComponent(match[1]), body));
+      const action = safeDecode(match[1]);
+      if (action === undefined) return reply(400, JSON.stringify({ message: 'Bad Request' }));
+      const result = await handler(toEvent(req, url, action, body));
       const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
       reply(result.statusCode ?? 200, result.body ?? '', headers);
     } catch {
@@ -78,6 +81,15 @@ function toEvent(req: IncomingMessage, url: URL, action: string, body: Buffer): 
     body: body.length === 0 ? undefined : isText ? body.toString('utf8') : body.toString('base64'),
     isBase64Encoded: body.length > 0 && !isText,
   };
+}
+
+/** A percent-decoded path segment, or undefined when its encoding is malformed (as API Gateway refuses it). */
+function safeDecode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The whole body, or undefined when it is over the limit (read to the end so we can still answer). */

@@ -16,6 +16,8 @@ export function workerDeps(config: WorkerConfig): WorkerDeps {
   const { appKey } = config;
   const flashduty = new FlashDutyClient({
     baseUrl: config.flashdutyUrl,
+    attemptTimeoutMs: config.flashdutyTimeoutMs,
+    baseDelayMs: config.flashdutyRetryBaseMs,
     appKey: 'inline' in appKey ? async () => appKey.inline : cachedUntilFailure(() => readParameter(appKey.parameter)),
   });
   return {

@@ -1,0 +1,118 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import fc from 'fast-check';
+import { IpAllowlist } from '../../lib/auth/ip-allowlist';
+import { TokenVerifier } from '../../lib/auth/tokens';
+import { encodeQueueMessage } from '../../lib/queue/compact';
+import { decodeQueueMessage, type QueueMessage } from '../../lib/queue/envelope';
+import { makeReceiver } from '../../lib/receiver/handler';
+import { sampleClick } from '../fixtures/clicks';
+
+const TOKEN = 'SECRET-fuzz-token-0123456789';
+const OTHER = 'SECRET-rotated-token-abcdefgh';
+const ALLOWED_IP = '47.94.95.118';
+
+function receiver() {
+  const enqueued: QueueMessage[] = [];
+  const handler = makeReceiver({
+    queues: new Map([
+      ['restart-host', 'q1'],
+      ['echo', 'q2'],
+    ]),
+    allowlist: new IpAllowlist([ALLOWED_IP, '10.0.0.0/8']),
+    verifier: async () => new TokenVerifier([TOKEN, OTHER], 'WEBHOOK_TOKENS'),
+    enqueue: async (_url, message) => {
+      enqueued.push(message);
+    },
+    maxEventAgeMs: 300_000,
+    enqueueTimeoutMs: 500,
+  });
+  return { handler, enqueued };
+}
+
+const ip = fc.oneof(fc.constant(ALLOWED_IP), fc.constant('10.1.2.3'), fc.ipV4(), fc.ipV6(), fc.string(), fc.constant(undefined));
+const authorization = fc.oneof(
+  fc.constant(`Bearer ${TOKEN}`),
+  fc.constant(`bearer ${OTHER}`),
+  fc.constant(`Bearer ${TOKEN.slice(0, -1)}`),
+  fc.string().map((s) => `Bearer SECRET-${s}`),
+  fc.string(),
+  fc.constant(undefined),
+);
+const method = fc.constantFrom('POST', 'POST', 'POST', 'GET', 'PUT', 'DELETE', 'OPTIONS', 'post', '');
+const action = fc.oneof(fc.constantFrom('restart-host', 'echo', 'rollback', ''), fc.string({ maxLength: 300 }));
+/** Bodies from garbage to nearly valid: random text, random JSON, the sample with random fields replaced. */
+const body = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 2000 }),
+  fc.jsonValue().map((v) => JSON.stringify(v)),
+  fc
+    .record({
+      path: fc.constantFrom('event_type', 'event_time', 'event_id', 'person', 'incident', 'incident.incident_id', 'incident.title', 'incident.labels', 'incident.alerts', 'incident.progress', 'incident.event_id'),
+      value: fc.jsonValue(),
+    })
+    .map(({ path, value }) => {
+      const click = sampleClick() as Record<string, any>;
+      const [head, tail] = path.split('.') as [string, string | undefined];
+      if (tail) click[head] = { ...click[head], [tail]: value };
+      else click[head] = value;
+      return JSON.stringify(click);
+    }),
+  fc.constant(JSON.stringify(sampleClick())),
+);
+
+function event(e: { method: string; action: string; ip?: string; authorization?: string; body: string; base64: boolean; header: [string, string] }): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = { [e.header[0].toLowerCase()]: e.header[1] };
+  if (e.authorization !== undefined) headers.authorization = e.authorization;
+  return {
+    version: '2.0',
+    routeKey: 'ANY /actions/{action}',
+    rawPath: `/actions/${e.action}`,
+    rawQueryString: '',
+    headers,
+    pathParameters: { action: e.action },
+    requestContext: { http: { method: e.method, path: '/', protocol: 'HTTP/1.1', sourceIp: e.ip as string, userAgent: '' } } as APIGatewayProxyEventV2['requestContext'],
+    body: e.base64 ? Buffer.from(e.body).toString('base64') : e.body,
+    isBase64Encoded: e.base64,
+  };
+}
+
+describe('receiver under random input (property-based)', () => {
+  it('never answers 5xx, never enqueues for an unverified caller, never echoes a secret, always answers JSON', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ method, action, ip, authorization, body, base64: fc.boolean(), header: fc.tuple(fc.string({ minLength: 1, maxLength: 20 }), fc.string()) }),
+        async (input) => {
+          const { handler, enqueued } = receiver();
+          const response = await handler(event(input));
+          expect(response.statusCode).toBeLessThan(500);
+          expect([200, 400, 401, 403, 404, 405]).toContain(response.statusCode);
+          expect(() => JSON.parse(response.body)).not.toThrow();
+          expect(response.body).not.toContain('SECRET-');
+          const verified = (input.ip === ALLOWED_IP || input.ip === '10.1.2.3') && [`Bearer ${TOKEN}`, `bearer ${OTHER}`].includes(input.authorization ?? '');
+          if (!verified || input.method !== 'POST') expect(enqueued).toHaveLength(0);
+          if (response.statusCode === 200) {
+            expect(enqueued).toHaveLength(1);
+            // What was queued is what the worker will accept, and fits one SQS message.
+            const encoded = encodeQueueMessage(enqueued[0]!, 256 * 1024);
+            expect(decodeQueueMessage(encoded).event_id).toBe(JSON.parse(response.body).event_id);
+          } else {
+            expect(enqueued).toHaveLength(0);
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('accepts a verified, valid click however its body is encoded and whatever extra keys it carries', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(fc.string({ minLength: 1 }), fc.jsonValue(), { maxKeys: 20 }), fc.boolean(), async (extra, base64) => {
+        const { handler, enqueued } = receiver();
+        const click = { ...extra, ...sampleClick(), incident: { ...extra, ...sampleClick().incident } };
+        const response = await handler(event({ method: 'POST', action: 'echo', ip: ALLOWED_IP, authorization: `Bearer ${TOKEN}`, body: JSON.stringify(click), base64, header: ['x', 'y'] }));
+        expect(response.statusCode).toBe(200);
+        expect(enqueued).toHaveLength(1);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
