@@ -45,16 +45,20 @@ export function setLogLevel(level: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT
   logger.setLogLevel(level);
 }
 
-/** Emits one metric at once (EMF), with its own dimensions. */
+/**
+ * Emits one metric at once (EMF), with its own dimensions. Add, publish and clear run in one
+ * synchronous step, so concurrent requests in one process cannot mix dimensions, and no metrics
+ * object is built per call (singleMetric() would, on the receiver's hot path).
+ */
 export function emitMetric(
   name: string,
   dimensions: Record<string, string>,
   value = 1,
   unit: (typeof MetricUnit)[keyof typeof MetricUnit] = MetricUnit.Count,
 ): void {
-  const single = metrics.singleMetric();
-  for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
-  single.addMetric(name, unit, value);
+  metrics.addDimensions(dimensions);
+  metrics.addMetric(name, unit, value);
+  metrics.publishStoredMetrics();
 }
 
 export { MetricUnit };

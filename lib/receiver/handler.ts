@@ -3,7 +3,7 @@ import type { IpAllowlist } from '../auth/ip-allowlist';
 import type { TokenVerifier } from '../auth/tokens';
 import { describeError, ValidationError } from '../errors';
 import { type HttpResponse, json } from '../http/responses';
-import { emitMetric, log, withCorrelation } from '../observability';
+import { emitMetric, log } from '../observability';
 import type { QueueMessage } from '../queue/envelope';
 import { truncate } from '../text';
 import { parseClick } from './click';
@@ -101,15 +101,16 @@ export function makeReceiver(deps: ReceiverDeps) {
       duration_ms: Math.round((performance.now() - started) * 10) / 10,
       ...(result.refusal && { reason: result.refusal, detail: result.detail }),
     };
-    withCorrelation({ action: truncate(action, 64), ...result.keys }, () => {
-      if (result.refusal) {
-        log.warn('click refused', line);
-        emitMetric('ClickRefused', { reason: result.refusal });
-      } else {
-        log.info('click queued', line);
-        emitMetric('ClickAccepted', { action });
-      }
-    });
+    // Keys passed directly: the receiver never enters an async context, which would make every
+    // promise in the process pay for async hooks (Node 22) on the 1 s path.
+    const keys = { action: truncate(action, 64), ...result.keys };
+    if (result.refusal) {
+      log.warn('click refused', { ...keys, ...line });
+      emitMetric('ClickRefused', { reason: result.refusal });
+    } else {
+      log.info('click queued', { ...keys, ...line });
+      emitMetric('ClickAccepted', { action });
+    }
     return result.response;
   };
 }
