@@ -1,6 +1,6 @@
 import type { Action } from '../lib/actions/types';
 import { actionConfig } from '../lib/config/worker';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { intVar, readConfig, stringVar } from '../lib/config/env';
 import { queueUrlVariable } from '../lib/queue/names';
 import {
@@ -105,10 +105,10 @@ function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action:
 
 /** The environment variables an action reads: the keys of its config schema. */
 export function actionConfigKeys(action: Action<unknown>): string[] {
-  return Object.keys((action.config as unknown as { shape?: object }).shape ?? {});
+  return Object.keys((action.config as unknown as { entries?: object }).entries ?? {});
 }
 
-export const ServerlessEnv = z.object({
+export const ServerlessEnv = v.object({
   API_THROTTLE_RATE: intVar(10, 1, 10_000),
   API_THROTTLE_BURST: intVar(20, 1, 5_000),
   ALARM_TOPIC_ARN: stringVar(),

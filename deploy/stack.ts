@@ -3,7 +3,7 @@ import type { Action } from '../lib/actions/types';
 import { intVar, listVar, readConfig } from '../lib/config/env';
 import { ConfigError } from '../lib/errors';
 import { queueNames } from '../lib/queue/names';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 
 /**
  * The one description of the stack, used by `serverless.yml` (through `deploy/serverless.cjs`) and
@@ -26,7 +26,7 @@ export interface StackSettings {
 /** Worker environment keys that come from the stack itself rather than from the user. */
 export const STACK_PROVIDED_KEYS = ['ACTION_NAME', 'QUEUE_URL', 'IDEMPOTENCY_TABLE', 'MAX_RECEIVE_COUNT'] as const;
 
-export const DeployEnv = z.object({
+export const DeployEnv = v.object({
   // Deploys start with the harmless echo action; switch real ones on deliberately.
   ENABLED_ACTIONS: listVar(['echo']),
   MAX_RECEIVE_COUNT: intVar(3, 1, 100),

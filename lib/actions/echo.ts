@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { defineAction } from './types';
 
 /**
@@ -8,7 +8,7 @@ import { defineAction } from './types';
 export const echo = defineAction({
   name: 'echo',
   description: 'Writes the click back to the incident; changes nothing.',
-  config: z.object({}),
+  config: v.object({}),
   async run({ message }) {
     const { payload } = message;
     const alerts = payload.incident.alerts?.length ?? 0;

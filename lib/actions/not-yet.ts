@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { type Action, defineAction } from './types';
 
 /**
@@ -9,7 +9,7 @@ export function notYetImplemented(name: string, description: string): Action<Rec
   return defineAction({
     name,
     description,
-    config: z.object({}) as z.ZodMiniType<Record<string, never>>,
+    config: v.object({}) as v.GenericSchema<unknown, Record<string, never>>,
     async run() {
       return {
         status: 'failed',

@@ -1,4 +1,4 @@
-import type * as z from 'zod/mini';
+import type * as v from 'valibot';
 import type { FlashDutyApi } from '../flashduty/client';
 import type { Log } from '../observability';
 import type { QueueMessage } from '../queue/envelope';
@@ -60,7 +60,7 @@ export interface Action<Config = unknown> {
   /** One line for the README and the comment. */
   description: string;
   /** Schema of this action's environment variables, read at the worker's cold start. */
-  config: z.ZodMiniType<Config>;
+  config: v.GenericSchema<unknown, Config>;
   /** Lambda settings for this action's worker. */
   worker?: {
     timeoutSeconds?: number;

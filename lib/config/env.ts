@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { ConfigError } from '../errors';
 import { describeIssues } from './issues';
 
@@ -6,74 +6,76 @@ import { describeIssues } from './issues';
  * Schema builders for environment variables. Every variable arrives as an optional string; these
  * turn it into a typed value or a clear issue ("expected an integer between 1 and 3600").
  */
-type Ctx = z.core.ParsePayload<unknown>;
-
-function fail(ctx: Ctx, input: unknown, message: string): never {
-  ctx.issues.push({ code: 'custom', message, input });
-  return z.NEVER;
-}
+const blank = (value: string) => value.trim() === '';
+/** An unset variable reaches the pipe as '' (the default), so every key is present in the output. */
+const variable = <T extends v.GenericSchema<string, unknown>>(pipe: T) => v.optional(pipe, '');
 
 /** Comma-separated list; blanks dropped, entries trimmed. */
 export const listVar = (fallback: readonly string[] = []) =>
-  z.pipe(
-    z.optional(z.string()),
-    z.transform((raw) => {
-      const items = (raw ?? '').split(',').map((item) => item.trim()).filter(Boolean);
-      return raw === undefined ? [...fallback] : items;
-    }),
+  variable(
+    v.pipe(
+      v.string(),
+      v.transform((value) => (blank(value) ? [...fallback] : value.split(',').map((item) => item.trim()).filter(Boolean))),
+    ),
   );
 
 export const intVar = (fallback: number, min: number, max: number) =>
-  z.pipe(
-    z.optional(z.string()),
-    z.transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === '') return fallback;
-      const value = Number(raw);
-      if (!Number.isInteger(value) || value < min || value > max) {
-        return fail(ctx, raw, `expected an integer between ${min} and ${max}, got "${raw}"`);
-      }
-      return value;
-    }),
+  variable(
+    v.pipe(
+      v.string(),
+      v.rawTransform(({ dataset, addIssue, NEVER }) => {
+        if (blank(dataset.value)) return fallback;
+        const value = Number(dataset.value);
+        if (Number.isInteger(value) && value >= min && value <= max) return value;
+        addIssue({ message: `expected an integer between ${min} and ${max}, got "${dataset.value}"` });
+        return NEVER;
+      }),
+    ),
   );
 
 export const boolVar = (fallback: boolean) =>
-  z.pipe(
-    z.optional(z.string()),
-    z.transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === '') return fallback;
-      const value = raw.trim().toLowerCase();
-      if (['true', '1', 'yes'].includes(value)) return true;
-      if (['false', '0', 'no'].includes(value)) return false;
-      return fail(ctx, raw, `expected true or false, got "${raw}"`);
-    }),
+  variable(
+    v.pipe(
+      v.string(),
+      v.rawTransform(({ dataset, addIssue, NEVER }) => {
+        if (blank(dataset.value)) return fallback;
+        const value = dataset.value.trim().toLowerCase();
+        if (['true', '1', 'yes'].includes(value)) return true;
+        if (['false', '0', 'no'].includes(value)) return false;
+        addIssue({ message: `expected true or false, got "${dataset.value}"` });
+        return NEVER;
+      }),
+    ),
   );
 
 /** A trimmed string; with a fallback its type is `string`, without one `string | undefined`. */
 export const stringVar = <Fallback extends string | undefined = undefined>(fallback?: Fallback) =>
-  z.pipe(
-    z.optional(z.string()),
-    z.transform((raw) => (raw === undefined || raw.trim() === '' ? fallback : raw.trim()) as Fallback extends string ? string : string | undefined),
+  variable(
+    v.pipe(
+      v.string(),
+      v.transform((value) => (blank(value) ? fallback : value.trim()) as Fallback extends string ? string : string | undefined),
+    ),
   );
 
 export const urlVar = (fallback: string) =>
-  z.pipe(
-    z.optional(z.string()),
-    z.transform((raw, ctx) => {
-      const value = raw === undefined || raw.trim() === '' ? fallback : raw.trim();
-      if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
-        return fail(ctx, raw, `expected an http(s) URL, got "${raw}"`);
-      }
-      return value.replace(/\/+$/, '');
-    }),
+  variable(
+    v.pipe(
+      v.string(),
+      v.rawTransform(({ dataset, addIssue, NEVER }) => {
+        const value = blank(dataset.value) ? fallback : dataset.value.trim();
+        if (URL.canParse(value) && /^https?:$/.test(new URL(value).protocol)) return value.replace(/\/+$/, '');
+        addIssue({ message: `expected an http(s) URL, got "${dataset.value}"` });
+        return NEVER;
+      }),
+    ),
   );
 
 /**
  * Parses `env` with `schema` and throws one ConfigError naming every bad variable. Builders for
  * secrets (tokens, keys) must not put the value in their messages.
  */
-export function readConfig<T>(schema: z.ZodMiniType<T>, env: NodeJS.ProcessEnv, what = 'configuration'): T {
-  const result = schema.safeParse(env, { reportInput: true });
-  if (result.success) return result.data;
-  const problems = describeIssues(result.error.issues);
-  throw new ConfigError(`invalid ${what}: ${problems.join('; ')}`);
+export function readConfig<T>(schema: v.GenericSchema<unknown, T>, env: NodeJS.ProcessEnv, what = 'configuration'): T {
+  const result = v.safeParse(schema, env);
+  if (result.success) return result.output;
+  throw new ConfigError(`invalid ${what}: ${describeIssues(result.issues).join('; ')}`);
 }

@@ -1,33 +1,27 @@
-import type * as z from 'zod/mini';
+import type * as v from 'valibot';
 
-type Issue = z.core.$ZodIssue;
-
-/** Turns schema issues into one-line, human sentences such as `incident.incident_id: is required`. */
-export function describeIssues(issues: readonly Issue[], prefix = ''): string[] {
+/**
+ * Turns schema issues into one-line sentences such as `incident.incident_id: is required`. Values
+ * from the input are never repeated (only their type), so a message can go back to a caller or
+ * into a log without leaking what was sent.
+ */
+export function describeIssues(issues: readonly v.BaseIssue<unknown>[], prefix = ''): string[] {
   return issues.map((issue) => {
-    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(body)';
+    const keys = (issue.path ?? []).map((item) => String(item.key));
+    const path = [prefix, ...keys].filter(Boolean).join('.') || '(body)';
     return `${path}: ${explain(issue)}`;
   });
 }
 
-function explain(issue: Issue): string {
-  switch (issue.code) {
-    case 'invalid_type':
-      return issue.input === undefined ? 'is required' : `expected ${issue.expected}, got ${typeName(issue.input)}`;
-    case 'invalid_value':
-      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'too_small':
-      return issue.origin === 'string' ? `must be at least ${issue.minimum} characters` : `must be at least ${issue.minimum}`;
-    case 'too_big':
-      return issue.origin === 'string' ? `must be at most ${issue.maximum} characters` : `must be at most ${issue.maximum}`;
-    default:
-      return issue.message && issue.message !== 'Invalid input' ? issue.message : 'is invalid';
-  }
+function explain(issue: v.BaseIssue<unknown>): string {
+  if (issue.kind !== 'schema') return issue.message; // our own messages on checks and transforms
+  if (issue.input === undefined) return 'is required';
+  if (issue.type === 'picklist' || issue.type === 'literal') return `expected one of ${issue.expected?.replace(/^\((.*)\)$/, '$1').replace(/ \| /g, ', ')}`;
+  return `expected ${issue.expected}, got ${typeName(issue.input)}`;
 }
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number' && !Number.isInteger(value)) return 'a fractional number';
   return typeof value;
 }

@@ -1,11 +1,11 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { ConfigError } from '../errors';
 import { FLASHDUTY_SOURCE_IPS } from '../flashduty/facts';
 import { MIN_MESSAGE_BYTES } from '../queue/compact';
 import { ACTION_NAME_PATTERN, queueUrlVariable } from '../queue/names';
 import { intVar, listVar, readConfig, stringVar } from './env';
 
-export const ReceiverEnv = z.object({
+export const ReceiverEnv = v.object({
   ENABLED_ACTIONS: listVar(),
   ALLOWED_IPS: listVar(FLASHDUTY_SOURCE_IPS),
   WEBHOOK_TOKENS: stringVar(),

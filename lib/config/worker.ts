@@ -1,10 +1,10 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import type { Action } from '../actions/types';
 import { ConfigError } from '../errors';
 import { OPEN_API_URL } from '../flashduty/facts';
 import { boolVar, intVar, readConfig, stringVar, urlVar } from './env';
 
-export const WorkerEnv = z.object({
+export const WorkerEnv = v.object({
   ACTION_NAME: stringVar(),
   QUEUE_URL: stringVar(),
   IDEMPOTENCY_TABLE: stringVar(),

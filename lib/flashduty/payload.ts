@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { describeIssues } from '../config/issues';
 import { ValidationError } from '../errors';
 import { INCIDENT_ID_PATTERN } from './facts';
@@ -8,88 +8,88 @@ import { INCIDENT_ID_PATTERN } from './facts';
  * The Custom Action push body (FlashDuty docs, "Custom Action" payload tables). Objects are loose:
  * real pushes carry keys the tables do not list, and we pass them on to the actions untouched.
  */
-const int = () => z.int();
-const seconds = () => z.optional(z.int());
-const eventId = () => z.string().check(z.maxLength(256));
-const labels = () => z.optional(z.record(z.string(), z.string()));
+const int = () => v.pipe(v.number(), v.integer('expected an integer'));
+const seconds = () => v.optional(int());
+const eventId = () => v.pipe(v.string(), v.maxLength(256, 'must be at most 256 characters'));
+const labels = () => v.optional(v.record(v.string(), v.string()));
 
-export const Person = z.looseObject({
+export const Person = v.looseObject({
   person_id: int(),
-  person_name: z.string(),
-  email: z.string(),
+  person_name: v.string(),
+  email: v.string(),
 });
 
-const Severity = z.enum(['Critical', 'Warning', 'Info']);
-const Status = z.enum(['Critical', 'Warning', 'Info', 'Ok']);
+const Severity = v.picklist(['Critical', 'Warning', 'Info']);
+const Status = v.picklist(['Critical', 'Warning', 'Info', 'Ok']);
 
-export const Alert = z.looseObject({
-  alert_id: z.string(),
+export const Alert = v.looseObject({
+  alert_id: v.string(),
   data_source_id: int(),
-  title: z.string(),
-  alert_key: z.string(),
+  title: v.string(),
+  alert_key: v.string(),
   alert_severity: Severity,
   alert_status: Status,
-  progress: z.enum(['Triggered', 'Closed']),
+  progress: v.picklist(['Triggered', 'Closed']),
   created_at: int(),
   updated_at: int(),
   start_time: int(),
   last_time: int(),
-  description: z.optional(z.string()),
+  description: v.optional(v.string()),
   end_time: seconds(),
   close_time: seconds(),
   labels: labels(),
 });
 
-export const Incident = z.looseObject({
-  incident_id: z.string().check(z.regex(INCIDENT_ID_PATTERN, 'expected a 24-character hex ObjectID')),
-  title: z.string(),
+export const Incident = v.looseObject({
+  incident_id: v.pipe(v.string(), v.regex(INCIDENT_ID_PATTERN, 'expected a 24-character hex ObjectID')),
+  title: v.string(),
   incident_severity: Severity,
   incident_status: Status,
-  progress: z.enum(['Triggered', 'Processing', 'Closed']),
+  progress: v.picklist(['Triggered', 'Processing', 'Closed']),
   created_at: int(),
   updated_at: int(),
   start_time: int(),
-  detail_url: z.string(),
-  description: z.optional(z.string()),
-  impact: z.optional(z.string()),
-  root_cause: z.optional(z.string()),
-  resolution: z.optional(z.string()),
+  detail_url: v.string(),
+  description: v.optional(v.string()),
+  impact: v.optional(v.string()),
+  root_cause: v.optional(v.string()),
+  resolution: v.optional(v.string()),
   last_time: seconds(),
   end_time: seconds(),
   ack_time: seconds(),
   close_time: seconds(),
   snoozed_before: seconds(),
   labels: labels(),
-  fields: z.optional(z.record(z.string(), z.unknown())),
-  creator: z.optional(Person),
-  closer: z.optional(Person),
-  responders: z.optional(z.array(z.looseObject({ ...Person.shape, assigned_at: seconds(), acknowledged_at: seconds() }))),
-  alerts: z.optional(z.array(Alert)),
-  alert_cnt: z.optional(int()),
-  channel_id: z.optional(int()),
-  channel_name: z.optional(z.string()),
-  group_method: z.optional(z.string()),
+  fields: v.optional(v.record(v.string(), v.unknown())),
+  creator: v.optional(Person),
+  closer: v.optional(Person),
+  responders: v.optional(v.array(v.looseObject({ ...Person.entries, assigned_at: seconds(), acknowledged_at: seconds() }))),
+  alerts: v.optional(v.array(Alert)),
+  alert_cnt: v.optional(int()),
+  channel_id: v.optional(int()),
+  channel_name: v.optional(v.string()),
+  group_method: v.optional(v.string()),
   /** FlashDuty's own curl examples put the event id here instead of at the top level. */
-  event_id: z.optional(eventId()),
+  event_id: v.optional(eventId()),
 });
 
-export const CustomActionPayload = z.looseObject({
+export const CustomActionPayload = v.looseObject({
   event_time: int(),
-  event_type: z.literal('i_custom'),
-  event_id: z.optional(eventId()),
-  person: z.optional(Person),
+  event_type: v.literal('i_custom'),
+  event_id: v.optional(eventId()),
+  person: v.optional(Person),
   incident: Incident,
 });
 
-export type CustomActionPayload = z.infer<typeof CustomActionPayload>;
-export type IncidentPayload = z.infer<typeof Incident>;
-export type AlertPayload = z.infer<typeof Alert>;
+export type CustomActionPayload = v.InferOutput<typeof CustomActionPayload>;
+export type IncidentPayload = v.InferOutput<typeof Incident>;
+export type AlertPayload = v.InferOutput<typeof Alert>;
 
 /** Validates an already-decoded value against the payload schema; throws ValidationError. */
 export function validatePayload(value: unknown, prefix = ''): CustomActionPayload {
-  const result = CustomActionPayload.safeParse(value, { reportInput: true });
-  if (result.success) return result.data;
-  const problems = describeIssues(result.error.issues, prefix);
+  const result = v.safeParse(CustomActionPayload, value);
+  if (result.success) return result.output;
+  const problems = describeIssues(result.issues, prefix);
   throw new ValidationError(`invalid payload: ${problems.slice(0, 5).join('; ')}`, problems);
 }
 

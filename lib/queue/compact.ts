@@ -80,17 +80,17 @@ function shorten<T>(value: T, max: number, c: Counters, depth = 0): T {
 
 /** Keeps the keys the schema names: all of them, or only the required ones plus person and labels. */
 function knownKeys(payload: CustomActionPayload, which: 'all' | 'required', c: Counters): CustomActionPayload {
-  const pick = <T extends object>(obj: T, shape: Record<string, unknown>, extra: string[] = []): T => {
-    const keep = (key: string) => key in shape && (which === 'all' || extra.includes(key) || isRequired(shape[key]));
+  const pick = <T extends object>(obj: T, entries: Record<string, { type: string }>, extra: string[] = []): T => {
+    const keep = (key: string) => key in entries && (which === 'all' || extra.includes(key) || entries[key]!.type !== 'optional');
     const kept = Object.entries(obj).filter(([key]) => keep(key));
     c.keys_dropped += Object.keys(obj).length - kept.length;
     return Object.fromEntries(kept) as T;
   };
-  const incident = pick(payload.incident, Incident.shape, ['labels']);
+  const incident = pick(payload.incident, Incident.entries, ['labels']);
   return {
-    ...pick(payload, CustomActionPayload.shape, ['event_id', 'person']),
-    ...(payload.person && { person: pick(payload.person, Person.shape) }),
-    incident: { ...incident, ...(incident.alerts && { alerts: incident.alerts.map((alert) => pick(alert, Alert.shape)) }) },
+    ...pick(payload, CustomActionPayload.entries, ['event_id', 'person']),
+    ...(payload.person && { person: pick(payload.person, Person.entries) }),
+    incident: { ...incident, ...(incident.alerts && { alerts: incident.alerts.map((alert) => pick(alert, Alert.entries)) }) },
   };
 }
 
@@ -121,10 +121,6 @@ function capCollections(payload: CustomActionPayload, max: number, c: Counters):
       ...(incident.alerts && { alerts: incident.alerts.map((alert) => (alert.labels ? { ...alert, labels: firstEntries(alert.labels) } : alert)) }),
     },
   };
-}
-
-function isRequired(schema: unknown): boolean {
-  return (schema as { _zod: { optin?: string } })._zod.optin !== 'optional';
 }
 
 function tryStringify(value: unknown): string | undefined {

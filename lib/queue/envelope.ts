@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { describeIssues } from '../config/issues';
 import { ValidationError } from '../errors';
 import { CustomActionPayload } from '../flashduty/payload';
@@ -8,25 +8,27 @@ import { CustomActionPayload } from '../flashduty/payload';
  * What the receiver puts on an action's queue and the worker takes off it. Both ends validate the
  * payload with the same schema (`CustomActionPayload`).
  */
-export const QueueMessage = z.object({
-  version: z.literal(1),
-  action: z.string().check(z.minLength(1)),
-  event_id: z.string().check(z.minLength(1)),
+const count = () => v.pipe(v.number(), v.integer('expected an integer'));
+
+export const QueueMessage = v.object({
+  version: v.literal(1),
+  action: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+  event_id: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
   /** When the receiver accepted the click (ms since epoch). */
-  received_at: z.int(),
+  received_at: count(),
   /** Present when the payload was shrunk to fit one SQS message; says what was left out. */
-  compacted: z.optional(
-    z.object({
-      original_bytes: z.int(),
-      alerts_dropped: z.int(),
-      strings_shortened: z.int(),
-      keys_dropped: z.int(),
+  compacted: v.optional(
+    v.object({
+      original_bytes: count(),
+      alerts_dropped: count(),
+      strings_shortened: count(),
+      keys_dropped: count(),
     }),
   ),
   payload: CustomActionPayload,
 });
 
-export type QueueMessage = z.infer<typeof QueueMessage>;
+export type QueueMessage = v.InferOutput<typeof QueueMessage>;
 
 /** Parses and validates a queue message body; throws ValidationError naming what was wrong. */
 export function decodeQueueMessage(body: string): QueueMessage {
@@ -36,9 +38,9 @@ export function decodeQueueMessage(body: string): QueueMessage {
   } catch {
     throw new ValidationError('queue message is not valid JSON', ['(body): is not valid JSON']);
   }
-  const result = QueueMessage.safeParse(value, { reportInput: true });
-  if (result.success) return result.data;
-  const problems = describeIssues(result.error.issues);
+  const result = v.safeParse(QueueMessage, value);
+  if (result.success) return result.output;
+  const problems = describeIssues(result.issues);
   throw new ValidationError(`invalid queue message: ${problems.slice(0, 5).join('; ')}`, problems);
 }
 

@@ -1,7 +1,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { ACTIONS } from '../../lib/actions/registry';
 import { defineAction } from '../../lib/actions/types';
@@ -83,7 +83,7 @@ describe('fault: FlashDuty answers 429, 500, garbage or nothing', () => {
   const counting = defineAction({
     name: 'counting',
     description: 'counts runs per event',
-    config: z.object({}),
+    config: v.object({}),
     async run({ message }) {
       runs.set(message.event_id, (runs.get(message.event_id) ?? 0) + 1);
       return { status: 'succeeded', summary: 'counted' };
@@ -124,7 +124,7 @@ describe('fault: a worker crashes mid-batch', () => {
   const crashy = defineAction({
     name: 'crashy',
     description: 'hangs or throws on demand',
-    config: z.object({}),
+    config: v.object({}),
     async run({ message }) {
       const mode = outcome.get(message.payload.incident.incident_id) ?? 'ok';
       if (mode === 'hang') await new Promise(() => undefined); // the invocation never finishes, like a crash or timeout

@@ -1,5 +1,5 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { ACTIONS } from '../../lib/actions/registry';
 import { defineAction } from '../../lib/actions/types';
@@ -18,7 +18,7 @@ let failing = true;
 const counting = defineAction({
   name: 'counting',
   description: 'counts runs',
-  config: z.object({}),
+  config: v.object({}),
   async run({ message }) {
     runs.counting++;
     return { status: 'succeeded', summary: `counted ${message.event_id}` };
@@ -27,7 +27,7 @@ const counting = defineAction({
 const flaky = defineAction({
   name: 'flaky',
   description: 'throws while told to',
-  config: z.object({}),
+  config: v.object({}),
   async run() {
     runs.flaky++;
     if (failing) throw new Error('downstream timed out');

@@ -49,7 +49,7 @@ describe('Custom Action payload', () => {
     ['a missing title', clickWithIncident({ title: undefined }), 'incident.title: is required'],
     ['a numeric title', clickWithIncident({ title: 42 }), 'incident.title: expected string, got number'],
     ['an unknown severity', clickWithIncident({ incident_severity: 'Major' }), 'incident.incident_severity: expected one of'],
-    ['seconds with fractions', clickWithIncident({ created_at: 1.5 }), 'incident.created_at: expected int, got a fractional number'],
+    ['seconds with fractions', clickWithIncident({ created_at: 1.5 }), 'incident.created_at: expected an integer'],
     ['a non-string label', clickWithIncident({ labels: { host: 7 } }), 'incident.labels.host: expected string, got number'],
     ['an alert without id', clickWithIncident({ alerts: [{ title: 'x' }] }), 'incident.alerts.0.alert_id: is required'],
     ['a missing event_time', sampleClick({ event_time: undefined }), 'event_time: is required'],

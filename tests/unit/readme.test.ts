@@ -10,9 +10,11 @@ const ROOT = join(__dirname, '..', '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
+/** Product code; the benchmark harness (scripts/bench) only sets variables for what it measures. */
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir)).flatMap((name) => {
     const path = join(dir, name);
+    if (path === join('scripts', 'bench')) return [];
     if (statSync(join(ROOT, path)).isDirectory()) return sourceFiles(path);
     return /\.(ts|cjs)$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
   });
@@ -21,12 +23,12 @@ function sourceFiles(dir: string): string[] {
 /** Every environment variable the code, the deploy template and the local tools read. */
 function keysTheCodeReads(): Set<string> {
   const keys = new Set<string>();
-  for (const schema of [ReceiverEnv, WorkerEnv, DeployEnv, ServerlessEnv]) Object.keys(schema.shape).forEach((k) => keys.add(k));
+  for (const schema of [ReceiverEnv, WorkerEnv, DeployEnv, ServerlessEnv]) Object.keys(schema.entries).forEach((k) => keys.add(k));
   for (const action of ACTIONS) actionConfigKeys(action).forEach((k) => keys.add(k));
   // The receiver reads one queue URL per enabled action (lib/queue/names.ts).
   keys.add('QUEUE_URL_<ACTION>');
   const patterns = [/\benv\.([A-Z][A-Z0-9_]+)/g, /\benv\[['"]([A-Z][A-Z0-9_]+)['"]\]/g, /portOf\('([A-Z][A-Z0-9_]+)'\)/g, /\$\{env:([A-Z][A-Z0-9_]+)/g];
-  const files = ['lib', 'deploy', 'scripts', 'functions'].flatMap(sourceFiles);
+  const files = ['lib', 'deploy', 'scripts', 'functions'].flatMap(sourceFiles).filter((file) => file !== join('scripts', 'bench.ts'));
   for (const file of [...files, 'serverless.yml']) {
     const text = read(file);
     for (const pattern of patterns) for (const [, key] of text.matchAll(pattern)) keys.add(key!);

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { defineAction } from '../../lib/actions/types';
 import { intVar } from '../../lib/config/env';
 import { workerConfig } from '../../lib/config/worker';
@@ -6,7 +6,7 @@ import { workerConfig } from '../../lib/config/worker';
 const probe = defineAction({
   name: 'probe',
   description: 'test action with one setting',
-  config: z.object({ PROBE_LIMIT: intVar(2, 1, 5) }),
+  config: v.object({ PROBE_LIMIT: intVar(2, 1, 5) }),
   run: async () => ({ status: 'succeeded', summary: 'ok' }),
 });
 const base = { ACTION_NAME: 'probe', QUEUE_URL: 'http://q/probe.fifo', IDEMPOTENCY_TABLE: 't', FLASHDUTY_APP_KEY: 'k' };

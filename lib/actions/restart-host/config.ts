@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { intVar, listVar, stringVar } from '../../config/env';
 
 /** A label value we will put into a command or a lookup: a plain host name, IP or id, nothing else. */
@@ -7,34 +7,30 @@ export const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
 
 const tagVar = (fallback: string) =>
-  z.pipe(
+  v.pipe(
     stringVar(fallback),
-    z.transform((raw, ctx) => {
-      const match = /^([^=]{1,128})=(.{1,256})$/.exec(raw ?? '');
-      if (!match) {
-        ctx.issues.push({ code: 'custom', message: `expected key=value, got "${raw}"`, input: raw });
-        return z.NEVER;
-      }
-      return { key: match[1]!.trim(), value: match[2]!.trim() };
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const match = /^([^=]{1,128})=(.{1,256})$/.exec(dataset.value);
+      if (match) return { key: match[1]!.trim(), value: match[2]!.trim() };
+      addIssue({ message: `expected key=value, got "${dataset.value}"` });
+      return NEVER;
     }),
   );
 
 const commandVar = (fallback: string) =>
-  z.pipe(
+  v.pipe(
     stringVar(fallback),
-    z.transform((raw, ctx) => {
-      const template = raw ?? fallback;
-      const placeholders = [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!);
-      const stray = template.replace(PLACEHOLDER, '').match(/[{}]/);
-      if (stray) {
-        ctx.issues.push({ code: 'custom', message: `unbalanced brace in "${template}"; placeholders look like {service}`, input: raw });
-        return z.NEVER;
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const template = dataset.value;
+      if (/[{}]/.test(template.replace(PLACEHOLDER, ''))) {
+        addIssue({ message: `unbalanced brace in "${template}"; placeholders look like {service}` });
+        return NEVER;
       }
-      return { template, placeholders };
+      return { template, placeholders: [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!) };
     }),
   );
 
-export const RestartHostConfig = z.object({
+export const RestartHostConfig = v.object({
   /** Label keys naming the target, tried in order on the incident, then on its alerts. */
   RESTART_TARGET_LABELS: listVar(['instance_id', 'host', 'resource', 'ident']),
   /** Only instances carrying this tag may be targeted (also enforced by the worker's IAM policy). */
@@ -50,7 +46,7 @@ export const RestartHostConfig = z.object({
   RESTART_WAIT_SECONDS: intVar(60, 5, 90),
 });
 
-export type RestartHostConfig = z.infer<typeof RestartHostConfig>;
+export type RestartHostConfig = v.InferOutput<typeof RestartHostConfig>;
 
 /** Fills `{label}` placeholders with single-quoted label values; refuses a value that is not plain. */
 export function renderCommand(
