@@ -8,7 +8,7 @@ import { BUDGETS, bundleSizes } from '../../deploy/budgets';
 import { validateTemplate } from '../../deploy/validate-template';
 import { startSqsEmulator } from '../../lib/local/sqs-emulator';
 import { sampleClick } from '../fixtures/clicks';
-import { type Packaged, packageStack, readZipEntry } from '../fixtures/package';
+import { type Packaged, packageStack, readZipEntry } from '../../deploy/package-offline';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:oncall';
 const deployEnv = { ENABLED_ACTIONS: 'echo,restart-host', ALARM_TOPIC_ARN: TOPIC };

@@ -1,0 +1,223 @@
+/**
+ * `npm run bench`: the figures behind the 1-second promise, measured side by side in one run on
+ * this machine, printed as a table and written to results/bench-<time>.json. It reports against
+ * the targets; it does not fail on noise.
+ *
+ *   1. Ack latency at concurrency 1 and 50: the receiver (verify, validate, enqueue to the SQS
+ *      emulator) next to two floors, a bare HTTP server and one that only does SendMessage.
+ *   2. Cold start: module init of the bundled receiver vs a bundle holding only the SQS client.
+ *   3. Bundle sizes of every function, as the deploy tool packages them.
+ *   4. End to end: click to write-back comment, locally, with the stand-in FlashDuty API.
+ *
+ * Options: --requests N (default 2000), --cold-runs N (default 25), --e2e N (default 200).
+ */
+import { execFile, fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { build } from 'esbuild';
+import sample from '../tests/fixtures/custom-action.json';
+import { BUDGETS, bundleSizes } from '../deploy/budgets';
+import { packageStack } from '../deploy/package-offline';
+import { startSqsEmulator } from '../lib/local/sqs-emulator';
+import { ROOT } from './local-env';
+
+const { esbuildOptions } = require('../deploy/esbuild.config.cjs') as { esbuildOptions: Record<string, unknown> };
+
+const TOKEN = 'bench-token-0123456789abcdef';
+const TARGETS = { p99Ratio: 1.3, initRatio: 1.2, receiverZipKb: 150 };
+
+function option(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+interface Stats {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  perSecond: number;
+  non200: number;
+}
+
+function stats(latencies: number[], wallMs: number, statuses: number[] = []): Stats {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return {
+    p50: at(0.5),
+    p95: at(0.95),
+    p99: at(0.99),
+    max: sorted[sorted.length - 1]!,
+    perSecond: (latencies.length / wallMs) * 1000,
+    non200: statuses.filter((s) => s !== 200).length,
+  };
+}
+
+const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+
+async function ackLatency(requests: number) {
+  const emulator = await startSqsEmulator();
+  const sqs = new SQSClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'bench-echo.fifo', Attributes: { FifoQueue: 'true' } }));
+  const env = {
+    ...process.env,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'b',
+    AWS_SECRET_ACCESS_KEY: 'b',
+    AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+    ENABLED_ACTIONS: 'echo',
+    QUEUE_URL_ECHO: QueueUrl,
+    WEBHOOK_TOKENS: TOKEN,
+    ALLOWED_IPS: '127.0.0.1,::1',
+    POWERTOOLS_METRICS_DISABLED: 'false',
+  };
+  const template = JSON.stringify({ ...sample, event_id: '__EVENT_ID__', event_time: 0 }).replace('"event_time":0', '"event_time":__EVENT_TIME__');
+  const results: Record<string, Record<number, Stats>> = {};
+  try {
+    for (const concurrency of [1, 50]) {
+      for (const kind of ['bare', 'enqueue', 'receiver']) {
+        const server = fork(join(__dirname, 'bench', 'target.ts'), [kind], { env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        const { url } = await new Promise<{ url: string }>((resolve) => server.once('message', (m) => resolve(m as { url: string })));
+        const load = fork(join(__dirname, 'bench', 'load.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        load.send({ url: `${url}/actions/echo`, count: requests, concurrency, warmup: 300, token: TOKEN, template });
+        const run = await new Promise<{ latencies: number[]; statuses: number[]; wallMs: number }>((resolve) => load.once('message', (m) => resolve(m as never)));
+        server.kill();
+        (results[kind] ??= {})[concurrency] = stats(run.latencies, run.wallMs, run.statuses);
+        process.stderr.write(`  ack latency: ${kind} at concurrency ${concurrency} done\n`);
+      }
+    }
+  } finally {
+    sqs.destroy();
+    await emulator.stop();
+  }
+  return results;
+}
+
+async function coldStart(runs: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-bundles-'));
+  const bundle = async (entry: string, out: string) => {
+    await build({ ...esbuildOptions, entryPoints: [join(ROOT, entry)], outfile: join(dir, out), logLevel: 'error' } as never);
+    return join(dir, out);
+  };
+  const receiver = await bundle('functions/receiver.ts', 'receiver.js');
+  const reference = await bundle('scripts/bench/reference-handler.ts', 'reference.js');
+  const env = {
+    PATH: process.env.PATH,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'b',
+    AWS_SECRET_ACCESS_KEY: 'b',
+    ENABLED_ACTIONS: 'echo',
+    QUEUE_URL_ECHO: 'http://127.0.0.1:1/000000000000/q.fifo',
+    QUEUE_URL: 'http://127.0.0.1:1/000000000000/q.fifo',
+    WEBHOOK_TOKENS: TOKEN,
+  };
+  const initMs = async (file: string) => {
+    const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { env });
+    return Number(stdout);
+  };
+  const times = { receiver: [] as number[], reference: [] as number[] };
+  for (let i = 0; i < runs; i++) {
+    // Interleaved, so a busy moment of the machine hits both alike.
+    times.receiver.push(await initMs(receiver));
+    times.reference.push(await initMs(reference));
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { receiverMs: median(times.receiver), referenceMs: median(times.reference), runs };
+}
+
+async function endToEnd(clicks: number) {
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const { startLocalStack } = await import('../deploy/local');
+  const stack = await startLocalStack({ env: { ENABLED_ACTIONS: 'echo', WEBHOOK_TOKENS: TOKEN, ALLOWED_IPS: '127.0.0.1,::1', DRY_RUN: 'true' }, port: 0 });
+  const waiting = new Map<string, () => void>();
+  stack.flashduty!.onCall = (call) => {
+    const id = /event (\S+)$/.exec(String(call.body.comment ?? ''))?.[1];
+    if (id) waiting.get(id)?.();
+  };
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < clicks; i++) {
+      const eventId = `e2e-${i}-${Date.now()}`;
+      const commented = new Promise<void>((resolve) => waiting.set(eventId, resolve));
+      const started = performance.now();
+      const response = await fetch(`${stack.receiverUrl}/actions/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ ...sample, event_id: eventId, event_time: Date.now() }),
+      });
+      if (response.status !== 200) throw new Error(`click answered ${response.status}`);
+      await commented;
+      latencies.push(performance.now() - started);
+    }
+  } finally {
+    await stack.stop();
+  }
+  return stats(latencies, latencies.reduce((a, b) => a + b, 0));
+}
+
+async function main(): Promise<void> {
+  const requests = option('requests', 2000);
+  const started = new Date();
+  process.stderr.write(`bench: ${requests} requests per target and concurrency, on ${process.version}\n`);
+  const ack = await ackLatency(requests);
+  process.stderr.write('  cold start...\n');
+  const cold = await coldStart(option('cold-runs', 25));
+  process.stderr.write('  bundle sizes (osls package)...\n');
+  const packaged = await packageStack('bench', { ENABLED_ACTIONS: 'echo,restart-host,enrich,rollback,status-page' });
+  const sizes = bundleSizes(packaged.dir);
+  process.stderr.write('  end to end...\n');
+  const e2e = await endToEnd(option('e2e', 200));
+
+  const lines: string[] = [];
+  const row = (...cells: Array<string | number>) => lines.push(cells.map((c, i) => String(c).padStart(i === 0 ? 0 : 10).padEnd(i === 0 ? 26 : 0)).join(''));
+  lines.push(`flashduty-actions benchmark, ${started.toISOString()}, Node ${process.version}, ${requests} requests per row`);
+  lines.push('', 'Ack latency (ms)');
+  row('target @ concurrency', 'p50', 'p95', 'p99', 'max', 'req/s', 'non-200');
+  for (const concurrency of [1, 50]) {
+    for (const kind of ['bare', 'enqueue', 'receiver']) {
+      const s = ack[kind]![concurrency]!;
+      row(`${kind} @ ${concurrency}`, round(s.p50), round(s.p95), round(s.p99), round(s.max), round(s.perSecond, 0), s.non200);
+    }
+  }
+  const verdicts: Array<{ what: string; value: number; target: string; ok: boolean }> = [];
+  for (const concurrency of [1, 50]) {
+    const ratio = ack.receiver![concurrency]!.p99 / ack.enqueue![concurrency]!.p99;
+    verdicts.push({ what: `receiver p99 / enqueue floor p99 @ ${concurrency}`, value: round(ratio), target: `<= ${TARGETS.p99Ratio}`, ok: ratio <= TARGETS.p99Ratio });
+    const bareRatio = ack.receiver![concurrency]!.p99 / ack.bare![concurrency]!.p99;
+    verdicts.push({ what: `receiver p99 / bare floor p99 @ ${concurrency}`, value: round(bareRatio), target: '(reported)', ok: true });
+  }
+  lines.push('', `Cold start: module init, median of ${cold.runs} fresh processes (ms)`);
+  row('bundle', 'init');
+  row('receiver', round(cold.receiverMs));
+  row('reference (SQS only)', round(cold.referenceMs));
+  const initRatio = cold.receiverMs / cold.referenceMs;
+  verdicts.push({ what: 'receiver init / reference init', value: round(initRatio), target: `<= ${TARGETS.initRatio}`, ok: initRatio <= TARGETS.initRatio });
+
+  lines.push('', 'Bundle sizes (zip, as osls packages them)');
+  for (const size of sizes) row(size.name, `${round(size.bytes / 1024, 1)} KB`);
+  const receiverKb = sizes.find((s) => s.name === 'receiver')!.bytes / 1024;
+  verdicts.push({ what: 'receiver zip (KB)', value: round(receiverKb, 1), target: `<= ${BUDGETS.receiver! / 1024}`, ok: receiverKb <= TARGETS.receiverZipKb });
+
+  lines.push('', `End to end: click -> write-back comment, ${option('e2e', 200)} clicks one at a time (ms)`);
+  row('', 'p50', 'p95', 'p99', 'max');
+  row('echo, dry-run', round(e2e.p50), round(e2e.p95), round(e2e.p99), round(e2e.max));
+
+  lines.push('', 'Against the targets');
+  for (const v of verdicts) lines.push(`  ${v.ok ? 'ok  ' : 'MISS'} ${v.what.padEnd(42)} ${String(v.value).padStart(8)}   ${v.target}`);
+  console.log(lines.join('\n'));
+
+  const file = join(ROOT, 'results', `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(join(ROOT, 'results'), { recursive: true });
+  writeFileSync(file, `${JSON.stringify({ at: started.toISOString(), node: process.version, requests, ack, cold, sizes, e2e, verdicts }, null, 2)}\n`);
+  console.log(`\nwritten to ${file}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
