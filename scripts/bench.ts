@@ -4,7 +4,8 @@
  * the targets; it does not fail on noise.
  *
  *   1. Ack latency at concurrency 1 and 50: the receiver (verify, validate, enqueue to the SQS
- *      emulator) next to two floors, a bare HTTP server and one that only does SendMessage.
+ *      emulator) next to two floors, a bare HTTP server and one that only does SendMessage, in
+ *      alternating rounds.
  *   2. Cold start: module init of the bundled receiver vs a bundle holding only the SQS client.
  *   3. Bundle sizes of every function, as the deploy tool packages them.
  *   4. End to end: click to write-back comment, locally, with the stand-in FlashDuty API.
@@ -58,36 +59,57 @@ function stats(latencies: number[], wallMs: number, statuses: number[] = []): St
 
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
+/**
+ * Each target gets its own server process (and, for the two that enqueue, its own queue on the one
+ * emulator). Rounds alternate between targets, so drift in the machine or in the emulator's state
+ * (its queues fill up as the run goes) falls on all three alike; latencies are pooled over rounds.
+ */
 async function ackLatency(requests: number) {
   const emulator = await startSqsEmulator();
   const sqs = new SQSClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
-  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'bench-echo.fifo', Attributes: { FifoQueue: 'true' } }));
-  const env = {
+  const queueFor = async (name: string) =>
+    (await sqs.send(new CreateQueueCommand({ QueueName: `bench-${name}.fifo`, Attributes: { FifoQueue: 'true' } }))).QueueUrl!;
+  const baseEnv = {
     ...process.env,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'b',
     AWS_SECRET_ACCESS_KEY: 'b',
     AWS_ENDPOINT_URL_SQS: emulator.endpoint,
     ENABLED_ACTIONS: 'echo',
-    QUEUE_URL_ECHO: QueueUrl,
     WEBHOOK_TOKENS: TOKEN,
     ALLOWED_IPS: '127.0.0.1,::1',
     POWERTOOLS_METRICS_DISABLED: 'false',
   };
   const template = JSON.stringify({ ...sample, event_id: '__EVENT_ID__', event_time: 0 }).replace('"event_time":0', '"event_time":__EVENT_TIME__');
+  const kinds = ['bare', 'enqueue', 'receiver'] as const;
+  const rounds = 4;
   const results: Record<string, Record<number, Stats>> = {};
   try {
     for (const concurrency of [1, 50]) {
-      for (const kind of ['bare', 'enqueue', 'receiver']) {
-        const server = fork(join(__dirname, 'bench', 'target.ts'), [kind], { env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-        const { url } = await new Promise<{ url: string }>((resolve) => server.once('message', (m) => resolve(m as { url: string })));
-        const load = fork(join(__dirname, 'bench', 'load.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-        load.send({ url: `${url}/actions/echo`, count: requests, concurrency, warmup: 300, token: TOKEN, template });
-        const run = await new Promise<{ latencies: number[]; statuses: number[]; wallMs: number }>((resolve) => load.once('message', (m) => resolve(m as never)));
-        server.kill();
-        (results[kind] ??= {})[concurrency] = stats(run.latencies, run.wallMs, run.statuses);
-        process.stderr.write(`  ack latency: ${kind} at concurrency ${concurrency} done\n`);
+      const servers = new Map<string, { url: string; kill: () => void }>();
+      for (const kind of kinds) {
+        const env = { ...baseEnv, QUEUE_URL_ECHO: await queueFor(`${kind}-${concurrency}`) };
+        const child = fork(join(__dirname, 'bench', 'target.ts'), [kind], { env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        const { url } = await new Promise<{ url: string }>((resolve) => child.once('message', (m) => resolve(m as { url: string })));
+        servers.set(kind, { url, kill: () => child.kill() });
       }
+      const pooled = new Map<string, { latencies: number[]; statuses: number[]; wallMs: number }>();
+      for (let round = 0; round < rounds; round++) {
+        for (const kind of kinds) {
+          const load = fork(join(__dirname, 'bench', 'load.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+          const count = Math.ceil(requests / rounds);
+          load.send({ url: `${servers.get(kind)!.url}/actions/echo`, count, concurrency, warmup: round === 0 ? 300 : 50, token: TOKEN, template });
+          const run = await new Promise<{ latencies: number[]; statuses: number[]; wallMs: number }>((resolve) => load.once('message', (m) => resolve(m as never)));
+          const sum = pooled.get(kind) ?? { latencies: [], statuses: [], wallMs: 0 };
+          pooled.set(kind, { latencies: [...sum.latencies, ...run.latencies], statuses: [...sum.statuses, ...run.statuses], wallMs: sum.wallMs + run.wallMs });
+        }
+      }
+      for (const kind of kinds) {
+        const run = pooled.get(kind)!;
+        (results[kind] ??= {})[concurrency] = stats(run.latencies, run.wallMs, run.statuses);
+        servers.get(kind)!.kill();
+      }
+      process.stderr.write(`  ack latency at concurrency ${concurrency} done\n`);
     }
   } finally {
     sqs.destroy();
