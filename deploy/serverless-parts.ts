@@ -16,7 +16,7 @@ import {
 
 /**
  * The parts of `serverless.yml` that depend on which actions are enabled: functions, IAM roles,
- * queues, the idempotency table, alarms and outputs. Loaded by `deploy/serverless.cjs`.
+ * queues, the idempotency table, alarms and outputs. Loaded by `deploy/serverless.js`.
  */
 
 type Json = Record<string, unknown>;

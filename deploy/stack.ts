@@ -6,7 +6,7 @@ import { queueNames } from '../lib/queue/names';
 import * as v from 'valibot';
 
 /**
- * The one description of the stack, used by `serverless.yml` (through `deploy/serverless.cjs`) and
+ * The one description of the stack, used by `serverless.yml` (through `deploy/serverless.js`) and
  * by the local stack, so both create the same queues with the same settings.
  */
 export const SERVICE = 'flashduty-actions';
