@@ -23,8 +23,6 @@ export interface StackSettings {
   maxReceiveCount: number;
 }
 
-/** Worker environment keys that come from the stack itself rather than from the user. */
-export const STACK_PROVIDED_KEYS = ['ACTION_NAME', 'QUEUE_URL', 'IDEMPOTENCY_TABLE', 'MAX_RECEIVE_COUNT'] as const;
 
 export const DeployEnv = v.object({
   // Deploys start with the harmless echo action; switch real ones on deliberately.

@@ -11,8 +11,3 @@ export const ACTIONS: ReadonlyArray<Action<any>> = [
   notYetImplemented('rollback', 'Rolls back the change behind the incident through the deploy platform.'),
   notYetImplemented('status-page', 'Opens or updates a FlashDuty status page event for the incident.'),
 ];
-
-/** The action named `name`, or undefined. */
-export function findAction(name: string): Action<unknown> | undefined {
-  return ACTIONS.find((action) => action.name === name);
-}

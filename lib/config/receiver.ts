@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { ConfigError } from '../errors';
-import { FLASHDUTY_SOURCE_IPS } from '../flashduty/facts';
+import { FLASHDUTY_SOURCE_IPS, PUSH_DEADLINE_MS } from '../flashduty/facts';
 import { MIN_MESSAGE_BYTES } from '../queue/compact';
 import { ACTION_NAME_PATTERN, queueUrlVariable } from '../queue/names';
 import { intVar, listVar, readConfig, stringVar } from './env';
@@ -12,7 +12,8 @@ export const ReceiverEnv = v.object({
   WEBHOOK_TOKENS_PARAM: stringVar(),
   MAX_EVENT_AGE_SECONDS: intVar(300, 1, 86_400),
   MAX_MESSAGE_BYTES: intVar(256 * 1024, MIN_MESSAGE_BYTES, 1024 * 1024),
-  ENQUEUE_TIMEOUT_MS: intVar(500, 50, 900),
+  // Whatever is configured, the answer must leave room inside FlashDuty's deadline.
+  ENQUEUE_TIMEOUT_MS: intVar(500, 50, PUSH_DEADLINE_MS - 100),
   AWS_REGION: stringVar('us-east-1'),
   AWS_ENDPOINT_URL_SSM: stringVar(),
   AWS_ENDPOINT_URL_SQS: stringVar(),

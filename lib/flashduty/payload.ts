@@ -83,7 +83,6 @@ export const CustomActionPayload = v.looseObject({
 
 export type CustomActionPayload = v.InferOutput<typeof CustomActionPayload>;
 export type IncidentPayload = v.InferOutput<typeof Incident>;
-export type AlertPayload = v.InferOutput<typeof Alert>;
 
 /** Validates an already-decoded value against the payload schema; throws ValidationError. */
 export function validatePayload(value: unknown, prefix = ''): CustomActionPayload {
