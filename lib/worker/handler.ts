@@ -4,7 +4,7 @@ import type { Action, AwsSettings, Outcome } from '../actions/types';
 import { describeError, ValidationError } from '../errors';
 import type { FlashDutyApi } from '../flashduty/client';
 import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
-import { emitMetric, log, type Log, MetricUnit, withCorrelation } from '../observability';
+import { emitMetric, log, type Log, withCorrelation } from '../observability';
 import { decodeQueueMessage, type QueueMessage } from '../queue/envelope';
 import { formatComment } from './comment';
 import type { Exclusive } from './lock';
@@ -97,7 +97,7 @@ export function makeWorker(deps: WorkerDeps) {
         const ms = performance.now() - started;
         log.info('action finished', { status: outcome.status, summary: outcome.summary, duration_ms: Math.round(ms), attempt: receiveCount });
         emitMetric('ActionOutcome', { action: action.name, status: outcome.status });
-        emitMetric('ActionDuration', { action: action.name }, ms, MetricUnit.Milliseconds);
+        emitMetric('ActionDuration', { action: action.name }, ms, 'Milliseconds');
       }
       const written = await comment(message, formatComment(message, outcome));
       if (wasReplayed(written)) log.info('duplicate delivery: the result is already on the incident');
