@@ -14,16 +14,8 @@ import { makeReceiver } from '../../lib/receiver/handler';
 import { receiverDeps } from '../../lib/receiver/wiring';
 import { makeWorker } from '../../lib/worker/handler';
 import { workerDeps } from '../../lib/worker/wiring';
-import { sampleClick } from '../fixtures/clicks';
+import { clickOnNewIncident } from '../fixtures/clicks';
 import { click, depth, drain, eventually, testEnv } from './helpers';
-
-let incidentSeq = 0;
-/** A click on an incident of its own. */
-function freshClick(overrides: Record<string, unknown> = {}) {
-  const body = sampleClick(overrides);
-  const incidentId = (0xf000000000 + ++incidentSeq).toString(16).padStart(24, '0');
-  return { ...body, incident: { ...body.incident, incident_id: incidentId } };
-}
 
 /** A TCP proxy that holds each connection's bytes for `delayMs` before forwarding them, and drops them if the client gave up. */
 async function slowProxy(target: string, delayMs: number): Promise<{ url: string; close: () => void }> {
@@ -65,7 +57,7 @@ describe('fault: the queue answers slower than the deadline', () => {
     const env = { ...stack.workerEnv.get('echo')!, AWS_ENDPOINT_URL_SQS: proxy.url };
     const http = await serveHttpApi(makeReceiver(receiverDeps(receiverConfig(env))), { port: 0 });
     try {
-      const response = await click(http.url, 'echo', freshClick());
+      const response = await click(http.url, 'echo', clickOnNewIncident());
       expect(response.status).toBe(status);
       expect(response.ms).toBeLessThan(1000);
       await new Promise((resolve) => setTimeout(resolve, 2000)); // past the proxy's delay
@@ -107,7 +99,7 @@ describe('fault: FlashDuty answers 429, 500, garbage or nothing', () => {
   ])('on %s: retries a bounded number of times, dead-letters the click, and never runs the action twice', async (_label, reply) => {
     stack.flashduty!.reset();
     stack.flashduty!.intercept = reply;
-    const body = freshClick();
+    const body = clickOnNewIncident();
     await click(stack.receiverUrl, 'counting', body);
     const queue = stack.queues.get('counting')!;
     await eventually(async () => ((await depth(stack.sqs, queue.dlqUrl)) === 1 ? true : undefined), 30_000, 'the click in the DLQ');
@@ -136,7 +128,7 @@ describe('fault: a worker crashes mid-batch', () => {
   it('brings back only the unfinished records, loses nothing, and dead-letters what exhausts its retries', async () => {
     const stack = await startLocalStack({ env: testEnv({ ENABLED_ACTIONS: 'crashy', RETRY_BASE_SECONDS: '0' }), actions: [...ACTIONS, crashy], port: 0, workers: false });
     try {
-      const clicks = [freshClick(), freshClick(), freshClick()];
+      const clicks = [clickOnNewIncident(), clickOnNewIncident(), clickOnNewIncident()];
       const [done, broken, pending] = clicks.map((c) => c.incident.incident_id) as [string, string, string];
       outcome.set(broken, 'hang');
       for (const body of clicks) await click(stack.receiverUrl, 'crashy', body);
@@ -179,7 +171,7 @@ describe('fault: a burst of 1,000 distinct clicks plus 200 duplicates', () => {
   it('enqueues exactly 1,000 messages and writes exactly 1,000 dry-run comments', async () => {
     const stack = await startLocalStack({ env: testEnv({ ENABLED_ACTIONS: 'echo', DRY_RUN: 'true' }), port: 0, workers: false });
     try {
-      const distinct = Array.from({ length: 1000 }, () => freshClick());
+      const distinct = Array.from({ length: 1000 }, () => clickOnNewIncident());
       const sends = [...distinct, ...distinct.slice(0, 200)];
       const statuses: number[] = [];
       for (let i = 0; i < sends.length; i += 50) {

@@ -9,7 +9,7 @@ import { redrive } from '../../lib/queue/redrive';
 import { makeWorker } from '../../lib/worker/handler';
 import { workerDeps } from '../../lib/worker/wiring';
 import { captureLogs } from '../fixtures/capture-logs';
-import { sampleClick } from '../fixtures/clicks';
+import { clickOnNewIncident } from '../fixtures/clicks';
 import { click, depth, drain, eventually, testEnv } from './helpers';
 
 /** Test actions: one that counts its runs, one that throws while `failing` is set. */
@@ -36,14 +36,6 @@ const flaky = defineAction({
 });
 const actions = [...ACTIONS, counting, flaky];
 
-/** An incident of its own per test, so comments and FIFO groups never mix. */
-let incidentSeq = 0;
-function freshClick() {
-  const click = sampleClick();
-  const incidentId = (0xa000000000 + ++incidentSeq).toString(16).padStart(24, '0');
-  return { ...click, incident: { ...click.incident, incident_id: incidentId } };
-}
-
 describe('workers: click -> queue -> action -> comment', () => {
   let stack: LocalStack;
   const comments = (incidentId: string) => stack.flashduty!.comments(incidentId);
@@ -64,7 +56,7 @@ describe('workers: click -> queue -> action -> comment', () => {
   });
 
   it('writes exactly one comment per click, saying which action ran, for whom, and the outcome', async () => {
-    const body = freshClick();
+    const body = clickOnNewIncident();
     expect((await click(stack.receiverUrl, 'echo', body)).status).toBe(200);
     const [comment] = await eventually(() => (comments(body.incident.incident_id).length ? comments(body.incident.incident_id) : undefined));
     expect(comment).toContain('[flashduty-actions] echo succeeded — clicked by zhangsan');
@@ -74,7 +66,7 @@ describe('workers: click -> queue -> action -> comment', () => {
   });
 
   it('writes a failed outcome for an action that is not implemented, never a silent success', async () => {
-    const body = freshClick();
+    const body = clickOnNewIncident();
     await click(stack.receiverUrl, 'rollback', body);
     const [comment] = await eventually(() => (comments(body.incident.incident_id).length ? comments(body.incident.incident_id) : undefined));
     expect(comment).toContain('rollback FAILED');
@@ -82,7 +74,7 @@ describe('workers: click -> queue -> action -> comment', () => {
   });
 
   it('runs the action once and comments once when FlashDuty retries the push', async () => {
-    const body = freshClick();
+    const body = clickOnNewIncident();
     await click(stack.receiverUrl, 'counting', body);
     await click(stack.receiverUrl, 'counting', body);
     await eventually(() => (comments(body.incident.incident_id).length ? true : undefined));
@@ -92,7 +84,7 @@ describe('workers: click -> queue -> action -> comment', () => {
   });
 
   it('retries a throwing action with a growing delay, dead-letters it, and comments the failure once', async () => {
-    const body = freshClick();
+    const body = clickOnNewIncident();
     await click(stack.receiverUrl, 'flaky', body);
     const dlq = stack.queues.get('flaky')!.dlqUrl;
     await eventually(async () => ((await depth(stack.sqs, dlq)) === 1 ? true : undefined), 20_000, 'the message in the DLQ');
@@ -106,7 +98,7 @@ describe('workers: click -> queue -> action -> comment', () => {
   });
 
   it('brings a dead-lettered click back with redrive, and it then succeeds', async () => {
-    const body = freshClick();
+    const body = clickOnNewIncident();
     await click(stack.receiverUrl, 'flaky', body);
     const queue = stack.queues.get('flaky')!;
     await eventually(async () => ((await depth(stack.sqs, queue.dlqUrl)) === 1 ? true : undefined), 20_000, 'the message in the DLQ');
@@ -125,7 +117,7 @@ describe('workers: click -> queue -> action -> comment', () => {
   it('retries the write-back when FlashDuty answers 429, and comments once', async () => {
     stack.flashduty!.intercept = ({ attempt }) =>
       attempt === 1 ? { status: 429, body: JSON.stringify({ request_id: 'r', error: { code: 'RequestTooFrequently', message: 'slow down' } }) } : undefined;
-    const body = freshClick();
+    const body = clickOnNewIncident();
     await click(stack.receiverUrl, 'counting', body);
     await eventually(() => (comments(body.incident.incident_id).length ? true : undefined), 10_000, 'the comment');
     expect(stack.flashduty!.calls.map((c) => c.status)).toEqual([429, 200]);
@@ -133,7 +125,7 @@ describe('workers: click -> queue -> action -> comment', () => {
   });
 
   it('moves an unreadable message to the DLQ without blocking later clicks on the same incident', async () => {
-    const body = freshClick();
+    const body = clickOnNewIncident();
     const queue = stack.queues.get('counting')!;
     await stack.sqs.send(
       new SendMessageCommand({
@@ -160,7 +152,7 @@ describe('a worker given the same SQS record twice (a redelivery after a crash)'
     const stack = await startLocalStack({ env: testEnv({ ENABLED_ACTIONS: 'counting' }), actions, port: 0, workers: false });
     try {
       runs.counting = 0;
-      const body = freshClick();
+      const body = clickOnNewIncident();
       await click(stack.receiverUrl, 'counting', body);
       const queue = stack.queues.get('counting')!;
       const { Messages = [] } = await stack.sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 1, MessageSystemAttributeNames: ['All'] }));
