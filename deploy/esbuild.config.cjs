@@ -9,7 +9,7 @@ const esbuildOptions = {
   sourcemap: true,
   sourcesContent: false,
   keepNames: true,
-  target: 'node22',
+  target: 'node24',
   platform: 'node',
   format: 'cjs',
   // ESM entry points of the AWS SDK tree-shake better: a smaller, faster-starting receiver.

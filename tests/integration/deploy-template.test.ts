@@ -15,6 +15,17 @@ const deployEnv = { ENABLED_ACTIONS: 'echo,restart-host', ALARM_TOPIC_ARN: TOPIC
 
 type Statement = { Effect: string; Action: string[]; Resource: unknown; Condition?: unknown };
 
+/**
+ * Runs `script` in a fresh Node process beside one file taken out of a function zip (as
+ * ./bundle.js), with only the given environment, as Lambda would; resolves to what it printed.
+ */
+async function runBesideBundle(zip: string, entry: string, script: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'function-bundle-'));
+  writeFileSync(join(dir, 'bundle.js'), await readZipEntry(zip, entry));
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: dir, env: { PATH: process.env.PATH, ...env } });
+  return stdout;
+}
+
 describe('the CloudFormation template osls packages offline', () => {
   let test: Packaged;
   let prod: Packaged;
@@ -57,10 +68,19 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(resources().HttpApiStage!.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
   });
 
-  it('runs every function on arm64 and Node 22, with log retention', () => {
-    for (const [, fn] of ofType('AWS::Lambda::Function')) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
-    }
+  it('runs every function on arm64 and Node 24, with log retention', () => {
+    const platforms = (p: Packaged) =>
+      Object.fromEntries(
+        Object.entries(p.template.Resources)
+          .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
+          .map(([id, fn]) => [id, [fn.Properties.Runtime, ...fn.Properties.Architectures].join(' ')]),
+      );
+    expect(platforms(test)).toEqual({
+      ReceiverLambdaFunction: 'nodejs24.x arm64',
+      EchoWorkerLambdaFunction: 'nodejs24.x arm64',
+      RestartHostWorkerLambdaFunction: 'nodejs24.x arm64',
+    });
+    expect(platforms(prod)).toEqual({ ReceiverLambdaFunction: 'nodejs24.x arm64', EchoWorkerLambdaFunction: 'nodejs24.x arm64' });
     for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
@@ -176,10 +196,24 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(receiver.ok).toBe(true);
   });
 
+  it('ships handlers the Node 24 runtime accepts: none declares a callback parameter', async () => {
+    // Lambda's Node 24 runtime tells a callback-style handler by its arity (three or more
+    // parameters, async or not) and refuses it. Load each zip as the runtime does, with the
+    // environment the template gives the function, and read the arity of what it exports.
+    const arities: Record<string, number> = {};
+    for (const [id, fn] of ofType('AWS::Lambda::Function')) {
+      const { Handler, Code, Environment } = fn.Properties;
+      const [file, name] = [Handler.slice(0, Handler.lastIndexOf('.')), Handler.slice(Handler.lastIndexOf('.') + 1)];
+      const env = Object.fromEntries(Object.entries(Environment.Variables).map(([key, value]) => [key, typeof value === 'string' ? value : `resolved-${key}`]));
+      // Exit once printed: the receiver starts fetching its token parameter at cold start.
+      const script = `process.stdout.write(String(require('./bundle.js').${name}.length), () => process.exit(0))`;
+      const zip = join(test.dir, Code.S3Key.split('/').pop());
+      arities[id] = Number(await runBesideBundle(zip, `${file}.js`, script, { ...env, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' }));
+    }
+    expect(arities).toEqual({ ReceiverLambdaFunction: 1, EchoWorkerLambdaFunction: 2, RestartHostWorkerLambdaFunction: 2 });
+  }, 30_000);
+
   it('ships a receiver bundle that answers a real click and enqueues it', async () => {
-    const code = await readZipEntry(join(test.dir, 'receiver.zip'), 'functions/receiver.js');
-    const dir = mkdtempSync(join(tmpdir(), 'receiver-bundle-'));
-    writeFileSync(join(dir, 'receiver.js'), code);
     const emulator = await startSqsEmulator();
     const sqs = new SQSClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
     try {
@@ -193,25 +227,21 @@ describe('the CloudFormation template osls packages offline', () => {
         body: JSON.stringify(sampleClick()),
         isBase64Encoded: false,
       };
-      const script = `require('./receiver.js').handler(${JSON.stringify(event)}).then((r) => process.stdout.write(JSON.stringify(r)))`;
-      const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
-        cwd: dir,
-        // What Lambda provides: credentials and region in the environment, nothing else.
-        env: {
-          PATH: process.env.PATH,
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: 'x',
-          AWS_SECRET_ACCESS_KEY: 'x',
-          AWS_SESSION_TOKEN: 'x',
-          AWS_ENDPOINT_URL_SQS: emulator.endpoint,
-          ENABLED_ACTIONS: 'echo',
-          QUEUE_URL_ECHO: QueueUrl,
-          WEBHOOK_TOKENS: token,
-          // This checks the bundle works, not its speed: allow for a busy test machine.
-          ENQUEUE_TIMEOUT_MS: '900',
-          POWERTOOLS_LOG_LEVEL: 'SILENT',
-          POWERTOOLS_METRICS_DISABLED: 'true',
-        },
+      const script = `require('./bundle.js').handler(${JSON.stringify(event)}).then((r) => process.stdout.write(JSON.stringify(r)))`;
+      // What Lambda provides: credentials and region in the environment, nothing else.
+      const stdout = await runBesideBundle(join(test.dir, 'receiver.zip'), 'functions/receiver.js', script, {
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'x',
+        AWS_SECRET_ACCESS_KEY: 'x',
+        AWS_SESSION_TOKEN: 'x',
+        AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+        ENABLED_ACTIONS: 'echo',
+        QUEUE_URL_ECHO: QueueUrl,
+        WEBHOOK_TOKENS: token,
+        // This checks the bundle works, not its speed: allow for a busy test machine.
+        ENQUEUE_TIMEOUT_MS: '900',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        POWERTOOLS_METRICS_DISABLED: 'true',
       });
       expect(JSON.parse(stdout)).toMatchObject({ statusCode: 200, body: expect.stringContaining('queued') });
       const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 2 }));
