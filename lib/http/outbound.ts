@@ -76,7 +76,8 @@ export interface HttpClient {
   describe(request: OutboundRequest): string;
 }
 
-export type OutboundErrorKind = 'network' | 'timeout' | 'deadline' | 'too-large' | 'status' | 'not-json';
+/** `invalid-request`: the request itself is wrong (not an http(s) URL, a bad header, a GET body); a bug or bad config. */
+export type OutboundErrorKind = 'network' | 'timeout' | 'deadline' | 'too-large' | 'status' | 'not-json' | 'invalid-request';
 
 /** An outbound request failed. The message names the method and URL (query values and secrets redacted). */
 export class OutboundError extends Error {
@@ -118,7 +119,7 @@ const EXCERPT_CHARS = 200;
 /** Builds the helper for one run of an action, bound to its deadline. */
 export function makeHttp(options: HttpOptions = {}): HttpClient {
   const client: HttpClient = {
-    request: (request) => send(prepare(request), options),
+    request: async (request) => send(prepare(request), options),
     async json<T>(request: OutboundRequest): Promise<T> {
       const prepared = prepare(request);
       const response = await send(prepared, options);
@@ -167,6 +168,8 @@ function prepare(request: OutboundRequest): Prepared {
     shownHeaders[name.toLowerCase()] = value instanceof Secret ? '***' : value;
   }
   const repeatable = REPEATABLE.has(method) || request.safeToRepeat === true;
+  const label = `${method} ${redactUrl(url, request.url instanceof Secret, true)}`;
+  checkRequest(label, url, headers, method, request);
   return {
     method,
     url,
@@ -175,12 +178,26 @@ function prepare(request: OutboundRequest): Prepared {
     timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxBytes: request.maxBytes ?? DEFAULT_MAX_BYTES,
     attempts: repeatable ? Math.min(Math.max(request.attempts ?? 3, 1), MAX_ATTEMPTS) : 1,
-    label: `${method} ${redactUrl(url, request.url instanceof Secret, true)}`,
+    label,
     shownUrl: redactUrl(url, request.url instanceof Secret, false),
     shownHeaders,
     scrub,
     excerpt: (text) => scrub(cut(text.replace(/\s+/g, ' ').trim(), EXCERPT_CHARS)),
   };
+}
+
+/** Refuses, before sending, what fetch would refuse with a bare TypeError. Never echoes a header value. */
+function checkRequest(label: string, url: string, headers: Record<string, string>, method: Method, request: OutboundRequest): void {
+  const invalid = (problem: string) => new OutboundError(`${label}: ${problem}`, 'invalid-request');
+  if (!/^https?:$/.test(URL.parse(url)?.protocol ?? '')) throw invalid('not an http(s) URL');
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      new Headers([[name, value]]);
+    } catch {
+      throw invalid(`header "${name}" has a name or value fetch cannot send (a line break or non-ASCII character)`);
+    }
+  }
+  if ((method === 'GET' || method === 'HEAD') && (request.json !== undefined || request.body !== undefined)) throw invalid(`${method} cannot carry a body`);
 }
 
 /** Drops user info (and the whole path of a secret URL); with `query`, every query value too. */

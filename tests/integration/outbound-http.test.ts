@@ -159,6 +159,21 @@ describe('outbound HTTP', () => {
     expect([String(hook), JSON.stringify({ hook }), inspect(hook)]).toEqual(['***', '{"hook":"***"}', '***']);
   });
 
+  it('refuses a request fetch could not send, naming the problem but not the header value', async () => {
+    const cases = [
+      { url: 'ftp://127.0.0.1/x' },
+      { url: `${base}/x`, headers: { authorization: secret('Bearer a\r\nX-Evil: 1') } },
+      { url: `${base}/x`, json: { a: 1 } },
+    ];
+    const errors = await Promise.all(cases.map((request) => failure(http.request(request))));
+    expect(errors.map((error) => [error.kind, error.message])).toEqual([
+      ['invalid-request', 'GET ftp://127.0.0.1/x: not an http(s) URL'],
+      ['invalid-request', `GET ${base}/x: header "authorization" has a name or value fetch cannot send (a line break or non-ASCII character)`],
+      ['invalid-request', `GET ${base}/x: GET cannot carry a body`],
+    ]);
+    expect(seen).toHaveLength(0);
+  });
+
   it('does not follow a redirect, so a secret header never reaches another host', async () => {
     handle = answer(302, '', { location: 'http://127.0.0.2:1/steal' });
     await expect(http.request({ url: `${base}/moved`, headers: { 'x-api-key': secret('abcd1234') } })).resolves.toMatchObject({ status: 302 });
