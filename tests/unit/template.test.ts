@@ -2,6 +2,9 @@ import * as v from 'valibot';
 import { TemplateSyntaxError, TemplateValueError } from '../../lib/template/compile';
 import { compileHeader, compileJson, compileShell, compileText, compileUrl } from '../../lib/template/places';
 import { templateSchema } from '../../lib/template/schema';
+import { templateContext } from '../../lib/template/context';
+import type { QueueMessage } from '../../lib/queue/envelope';
+import { sampleClick } from '../fixtures/clicks';
 import { contextWith } from '../fixtures/template-context';
 
 const text = (source: string, context = contextWith()) => compileText(source).render(context);
@@ -11,6 +14,14 @@ describe('template context', () => {
     const context = contextWith({}, { alerts: [{ labels: { service: 'alert-svc', pod: 'p-1', bad: 7 } }] });
     expect(context.labels).toMatchObject({ service: 'engine', pod: 'p-1' });
     expect(context.labels).not.toHaveProperty('bad');
+  });
+
+  it('has empty labels and no alert for a manual incident without labels or alerts', () => {
+    const context = contextWith();
+    const bare = { ...context.incident, labels: undefined, alerts: undefined };
+    const manual = templateContext({ version: 1, action: 'enrich', event_id: 'e', received_at: 0, payload: { ...sampleClick(), incident: bare } as QueueMessage['payload'] });
+    expect([manual.labels, manual.alert]).toEqual([{}, undefined]);
+    expect(compileText('{{ labels.service | default: "unknown" }}').render(manual)).toBe('unknown');
   });
 
   it('names the person, event, action and every incident field', () => {
@@ -94,7 +105,7 @@ describe('URL templates', () => {
   });
 
   it('refuses a placeholder in the scheme, host, port or user info when compiling', () => {
-    for (const source of ['{{ labels.svc }}/x', 'https://{{ labels.svc }}/x', 'https://api.example.com{{ labels.svc }}', 'https://api.example.com:{{ labels.svc }}/', 'https://u:{{ labels.svc }}@h/', 'ftp://h/{{ labels.svc }}']) {
+    for (const source of ['{{ labels.svc }}/x', 'https://{{ labels.svc }}/x', 'https://api.example.com{{ labels.svc }}', 'https://api.example.com:{{ labels.svc }}/', 'https://u:{{ labels.svc }}@h/', 'ftp://h/{{ labels.svc }}', 'https://h:99999/{{ labels.svc }}']) {
       expect(() => compileUrl(source)).toThrow(TemplateSyntaxError);
     }
   });
