@@ -126,20 +126,39 @@ export function compileShell(source: string, options: { plainNames?: boolean } =
   });
 }
 
+/**
+ * Walks the static text as sh would, far enough to know where each placeholder stands: one inside
+ * quotes ('', "", ``, $''), after a backslash, in a comment or after a here-document (<<) could
+ * escape its single quotes or be expanded, so it is refused. Errs on the side of refusing.
+ */
 function checkShellQuoting(source: string, parts: Part[]): void {
-  let quote: string | undefined;
+  const refuseAt = (placeholder: Placeholder, where: string): never => {
+    throw new TemplateSyntaxError(`shell template ${JSON.stringify(source)}: {{ ${placeholder.text} }} is ${where}; leave placeholders bare, the template quotes values itself`);
+  };
+  let state: string | undefined;
+  let escaped = false;
+  let heredoc = false;
+  let previous = ' ';
   for (const part of parts) {
     if (typeof part !== 'string') {
-      if (quote) throw new TemplateSyntaxError(`shell template ${JSON.stringify(source)}: {{ ${part.text} }} is inside ${quote} quotes; leave it bare, the template quotes values itself`);
+      if (escaped) refuseAt(part, 'after a backslash');
+      if (state === '#') refuseAt(part, 'in a comment');
+      if (state) refuseAt(part, `inside ${state} quotes`);
+      if (heredoc) refuseAt(part, 'after a here-document (<<)');
+      previous = 'x';
       continue;
     }
-    for (let i = 0; i < part.length; i++) {
-      const char = part[i]!;
-      if (char === '\\' && quote !== "'") {
-        if (i === part.length - 1 && part !== parts[parts.length - 1]) throw new TemplateSyntaxError(`shell template ${JSON.stringify(source)}: a placeholder follows a backslash`);
-        i++;
-      } else if (quote === undefined && (char === "'" || char === '"' || char === '`')) quote = char;
-      else if (char === quote) quote = undefined;
+    for (const char of part) {
+      if (escaped) escaped = false;
+      else if (char === '\\' && state !== "'" && state !== '#') escaped = true;
+      else if (state === '#') state = char === '\n' ? undefined : state;
+      else if (state === undefined) {
+        if (char === "'" && previous === '$') state = "$'";
+        else if (char === "'" || char === '"' || char === '`') state = char;
+        else if (char === '#' && /\s/.test(previous)) state = '#';
+        else if (char === '<' && previous === '<') heredoc = true;
+      } else if (char === state.slice(-1)) state = undefined;
+      previous = char;
     }
   }
 }

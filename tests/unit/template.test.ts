@@ -143,9 +143,17 @@ describe('shell templates', () => {
   });
 
   it('refuses a placeholder inside quotes or after a backslash when compiling', () => {
-    for (const source of ['echo "{{ labels.host }}"', "echo '{{ labels.host }}'", 'echo `{{ labels.host }}`', 'echo \\{{ labels.host }}']) {
-      expect(() => compileShell(source)).toThrow(TemplateSyntaxError);
-    }
+    const refused = {
+      'echo "{{ labels.host }}"': 'inside " quotes',
+      "echo '{{ labels.host }}'": "inside ' quotes",
+      'echo `{{ labels.host }}`': 'inside ` quotes',
+      "echo $'\\' {{ labels.host }} '": "inside $' quotes",
+      'echo \\{{ labels.host }}': 'after a backslash',
+      'echo hi # {{ labels.host }}': 'in a comment',
+      'cat <<EOF\n{{ labels.host }}\nEOF': 'after a here-document',
+    };
+    for (const [source, problem] of Object.entries(refused)) expect(() => compileShell(source)).toThrow(problem);
+    expect(compileShell("echo 'a' # c\n{{ labels.host }}#x").render(context)).toBe("echo 'a' # c\n'es.nj.01'#x");
     expect(compileShell('echo "a b" \\" {{ labels.host }}').render(context)).toBe(`echo "a b" \\" 'es.nj.01'`);
   });
 });
