@@ -1,5 +1,6 @@
 import type * as v from 'valibot';
 import type { FlashDutyApi } from '../flashduty/client';
+import type { HttpClient } from '../http/outbound';
 import type { Log } from '../observability';
 import type { QueueMessage } from '../queue/envelope';
 
@@ -31,6 +32,12 @@ export interface ActionContext<Config> {
   /** Aborts shortly before the worker's own timeout. */
   signal: AbortSignal;
   aws: AwsSettings;
+  /**
+   * Outbound HTTP bound to `signal` (lib/http/outbound.ts): timeouts, size cap, safe retries,
+   * secrets redacted. Optional until the worker passes `makeHttp({ signal, log })`; until then use
+   * `ctx.http ?? makeHttp({ signal: ctx.signal, log: ctx.log })`.
+   */
+  http?: HttpClient;
   /**
    * Runs `fn` holding the lock `key` across all workers (e.g. one host), waiting up to
    * `waitSeconds` for it; throws a retryable BusyError if it stays taken.
