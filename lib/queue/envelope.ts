@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { describeIssues } from '../config/issues';
 import { ValidationError } from '../errors';
-import { CustomActionPayload } from '../flashduty/payload';
+import { CustomActionPayload, withoutNulls } from '../flashduty/payload';
 
 /**
  * What the receiver puts on an action's queue and the worker takes off it. Both ends validate the
- * payload with the same schema (`CustomActionPayload`).
+ * payload with the same liberal schema (`CustomActionPayload`), nulls read as absent at both ends.
  */
 const count = () => v.pipe(v.number(), v.integer('expected an integer'));
 
@@ -38,7 +38,7 @@ export function decodeQueueMessage(body: string): QueueMessage {
   } catch {
     throw new ValidationError('queue message is not valid JSON', ['(body): is not valid JSON']);
   }
-  const result = v.safeParse(QueueMessage, value);
+  const result = v.safeParse(QueueMessage, withoutNulls(value));
   if (result.success) return result.output;
   const problems = describeIssues(result.issues);
   throw new ValidationError(`invalid queue message: ${problems.slice(0, 5).join('; ')}`, problems);

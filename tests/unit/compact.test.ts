@@ -115,6 +115,6 @@ describe('queue message compaction', () => {
     });
     const body = encodeQueueMessage({ ...message, event_id: 'e'.repeat(256) }, MIN_MESSAGE_BYTES);
     expect(bytes(body)).toBeLessThanOrEqual(MIN_MESSAGE_BYTES);
-    expect(decodeQueueMessage(body).payload.incident.title.length).toBeLessThanOrEqual(512);
+    expect(decodeQueueMessage(body).payload.incident.title?.length).toBeLessThanOrEqual(512);
   });
 });
