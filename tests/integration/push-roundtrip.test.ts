@@ -41,6 +41,21 @@ describe('pushes through the SQS emulator to a worker', () => {
     expect(comment).toContain('capture succeeded');
   });
 
+  it('carries every character to the worker intact: emoji, U+FFFE/U+FFFF, lone surrogates, CJK', async () => {
+    const title = '🚨 磁盘告警 \uFFFE\uFFFF lone \uD800 and \uDFFF 𝕏';
+    const name = '张三 👩‍💻';
+    const plain = clickOnNewIncident();
+    const body = { ...plain, person: { ...plain.person, person_name: name }, incident: { ...plain.incident, title, labels: { 服务: '支付 🔥' } } };
+    const response = await click(stack.receiverUrl, 'capture', body);
+    expect(response.status).toBe(200);
+    const [message] = await runsOn(body.incident.incident_id);
+    expect(message?.payload.incident.title).toBe(title);
+    expect(message?.payload.person?.person_name).toBe(name);
+    expect(message?.payload.incident.labels).toEqual({ 服务: '支付 🔥' });
+    const [comment] = await eventually(() => (stack.flashduty!.comments(body.incident.incident_id).length ? stack.flashduty!.comments(body.incident.incident_id) : undefined));
+    expect(comment).toContain(`clicked by ${name}`);
+  });
+
   it('echo comments on a push that carries no title and no person', async () => {
     const plain = clickOnNewIncident();
     const { title: _title, ...incident } = plain.incident;
