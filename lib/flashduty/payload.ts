@@ -21,7 +21,10 @@ const eventId = () =>
  * Label values are strings in the docs; numbers and booleans become their string form, and
  * anything else its JSON, so an odd label never costs the click (an action reading it refuses it).
  */
-const labelValue = v.pipe(v.unknown(), v.transform((value) => (typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value))));
+const labelValue = v.pipe(
+  v.unknown(),
+  v.transform((value) => (typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value))),
+);
 const labels = () => v.optional(v.record(v.string(), labelValue));
 
 /** A value below 10^12 cannot be milliseconds after 2001: it is seconds, sent by mistake or by an older client. */
@@ -92,7 +95,7 @@ export const Incident = v.looseObject({
 
 export const CustomActionPayload = v.looseObject({
   event_time: eventTime,
-  /** `i_custom` for a click; any other value is kept (an Incident Webhook subscribed to i_custom sends the same). */
+  /** `i_custom` for a click in the docs; any string is kept, as FlashDuty's event types grow. */
   event_type: text(),
   event_id: v.optional(eventId()),
   person: v.optional(Person),
