@@ -14,7 +14,7 @@ export const echo = defineAction({
     const alerts = payload.incident.alerts?.length ?? 0;
     return {
       status: 'succeeded',
-      summary: `received the click on "${payload.incident.title}"`,
+      summary: payload.incident.title === undefined ? 'received the click (the push carried no incident title)' : `received the click on "${payload.incident.title}"`,
       facts: [
         ['incident', payload.incident.incident_id],
         ['alerts in payload', String(alerts)],

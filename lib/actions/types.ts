@@ -58,8 +58,8 @@ export interface IamStatement {
 
 /**
  * An action: one module in `lib/actions/`, one line in the registry. `run` is called once per click;
- * it may be called again for the same `message.event_id` after a crash, so any outside side effect
- * must carry the event id as its idempotency key. Refusals and "nothing to do" are outcomes with
+ * it may be called again for the same click after a crash, so any outside side effect must carry
+ * `clickKeyOf(message)` (action, incident, event id) as its idempotency key. Refusals and "nothing to do" are outcomes with
  * status `failed`; throw only for trouble worth retrying (timeouts, throttling, outages).
  */
 export interface Action<Config = unknown> {

@@ -5,77 +5,98 @@ import { ValidationError } from '../errors';
 import { INCIDENT_ID_PATTERN } from './facts';
 
 /**
- * The Custom Action push body (FlashDuty docs, "Custom Action" payload tables). Objects are loose:
- * real pushes carry keys the tables do not list, and we pass them on to the actions untouched.
+ * The Custom Action push body (FlashDuty docs, "Custom Action" payload tables), read liberally:
+ * FlashDuty never retries a refused push, so a 400 is a click lost. Only what routing and dedup
+ * need is required (`event_time`, `incident.incident_id`); every other field is optional, enums
+ * take any string (FlashDuty's grow: alerts already carry `Ok`), timestamps may be floats, and
+ * objects are loose so keys the tables do not list reach the actions untouched. Actions that need
+ * a deeper field check it themselves and say which one is missing.
  */
-const int = () => v.pipe(v.number(), v.integer('expected an integer'));
-const seconds = () => v.optional(int());
-const eventId = () => v.pipe(v.string(), v.maxLength(256, 'must be at most 256 characters'));
-const labels = () => v.optional(v.record(v.string(), v.string()));
+const number = () => v.optional(v.number());
+const text = () => v.optional(v.string());
+/** Ids arrive as strings, but a Go client may send a number; both become the same string. */
+const eventId = () =>
+  v.pipe(v.union([v.string(), v.number()]), v.transform(String), v.maxLength(256, 'must be at most 256 characters'));
+/**
+ * Label values are strings in the docs; numbers and booleans become their string form, and
+ * anything else its JSON, so an odd label never costs the click (an action reading it refuses it).
+ */
+const labelValue = v.pipe(
+  v.unknown(),
+  v.transform((value) => (typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value))),
+);
+const labels = () => v.optional(v.record(v.string(), labelValue));
+
+/** A value below 10^12 cannot be milliseconds after 2001: it is seconds, sent by mistake or by an older client. */
+const SECONDS_BELOW = 1e12;
+const eventTime = v.pipe(v.number(), v.transform((time) => Math.round(time < SECONDS_BELOW ? time * 1000 : time)));
 
 export const Person = v.looseObject({
-  person_id: int(),
-  person_name: v.string(),
-  email: v.string(),
+  person_id: number(),
+  person_name: text(),
+  email: text(),
 });
 
-const Severity = v.picklist(['Critical', 'Warning', 'Info']);
-const Status = v.picklist(['Critical', 'Warning', 'Info', 'Ok']);
+/** Known values: Critical, Warning, Info (and Ok for alerts and statuses); others are kept as sent. */
+const Severity = text;
+/** Known values: Triggered, Processing, Closed; others are kept as sent. */
+const Progress = text;
 
 export const Alert = v.looseObject({
-  alert_id: v.string(),
-  data_source_id: int(),
-  title: v.string(),
-  alert_key: v.string(),
-  alert_severity: Severity,
-  alert_status: Status,
-  progress: v.picklist(['Triggered', 'Closed']),
-  created_at: int(),
-  updated_at: int(),
-  start_time: int(),
-  last_time: int(),
-  description: v.optional(v.string()),
-  end_time: seconds(),
-  close_time: seconds(),
+  alert_id: text(),
+  data_source_id: number(),
+  title: text(),
+  alert_key: text(),
+  alert_severity: Severity(),
+  alert_status: Severity(),
+  progress: Progress(),
+  created_at: number(),
+  updated_at: number(),
+  start_time: number(),
+  last_time: number(),
+  description: text(),
+  end_time: number(),
+  close_time: number(),
   labels: labels(),
 });
 
 export const Incident = v.looseObject({
   incident_id: v.pipe(v.string(), v.regex(INCIDENT_ID_PATTERN, 'expected a 24-character hex ObjectID')),
-  title: v.string(),
-  incident_severity: Severity,
-  incident_status: Status,
-  progress: v.picklist(['Triggered', 'Processing', 'Closed']),
-  created_at: int(),
-  updated_at: int(),
-  start_time: int(),
-  detail_url: v.string(),
-  description: v.optional(v.string()),
-  impact: v.optional(v.string()),
-  root_cause: v.optional(v.string()),
-  resolution: v.optional(v.string()),
-  last_time: seconds(),
-  end_time: seconds(),
-  ack_time: seconds(),
-  close_time: seconds(),
-  snoozed_before: seconds(),
+  title: text(),
+  incident_severity: Severity(),
+  incident_status: Severity(),
+  progress: Progress(),
+  created_at: number(),
+  updated_at: number(),
+  start_time: number(),
+  detail_url: text(),
+  description: text(),
+  impact: text(),
+  root_cause: text(),
+  resolution: text(),
+  last_time: number(),
+  end_time: number(),
+  ack_time: number(),
+  close_time: number(),
+  snoozed_before: number(),
   labels: labels(),
   fields: v.optional(v.record(v.string(), v.unknown())),
   creator: v.optional(Person),
   closer: v.optional(Person),
-  responders: v.optional(v.array(v.looseObject({ ...Person.entries, assigned_at: seconds(), acknowledged_at: seconds() }))),
+  responders: v.optional(v.array(v.looseObject({ ...Person.entries, assigned_at: number(), acknowledged_at: number() }))),
   alerts: v.optional(v.array(Alert)),
-  alert_cnt: v.optional(int()),
-  channel_id: v.optional(int()),
-  channel_name: v.optional(v.string()),
-  group_method: v.optional(v.string()),
+  alert_cnt: number(),
+  channel_id: number(),
+  channel_name: text(),
+  group_method: text(),
   /** FlashDuty's own curl examples put the event id here instead of at the top level. */
   event_id: v.optional(eventId()),
 });
 
 export const CustomActionPayload = v.looseObject({
-  event_time: int(),
-  event_type: v.literal('i_custom'),
+  event_time: eventTime,
+  /** `i_custom` for a click in the docs; any string is kept, as FlashDuty's event types grow. */
+  event_type: text(),
   event_id: v.optional(eventId()),
   person: v.optional(Person),
   incident: Incident,
@@ -84,9 +105,23 @@ export const CustomActionPayload = v.looseObject({
 export type CustomActionPayload = v.InferOutput<typeof CustomActionPayload>;
 export type IncidentPayload = v.InferOutput<typeof Incident>;
 
+/** Below this depth nothing the schema reads lives; deeper values are passed on as they are. */
+const NULL_DEPTH = 32;
+
+/**
+ * FlashDuty is written in Go: empty lists, maps and pointers arrive as `null`. Null means absent,
+ * everywhere: null keys and null list items are dropped.
+ */
+export function withoutNulls(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth >= NULL_DEPTH) return value;
+  if (Array.isArray(value)) return value.filter((item) => item !== null).map((item) => withoutNulls(item, depth + 1));
+  const kept = Object.entries(value).filter(([, item]) => item !== null);
+  return Object.fromEntries(kept.map(([key, item]) => [key, withoutNulls(item, depth + 1)]));
+}
+
 /** Validates an already-decoded value against the payload schema; throws ValidationError. */
 export function validatePayload(value: unknown, prefix = ''): CustomActionPayload {
-  const result = v.safeParse(CustomActionPayload, value);
+  const result = v.safeParse(CustomActionPayload, withoutNulls(value));
   if (result.success) return result.output;
   const problems = describeIssues(result.issues, prefix);
   throw new ValidationError(`invalid payload: ${problems.slice(0, 5).join('; ')}`, problems);

@@ -3,13 +3,15 @@ import { truncate } from '../text';
 import type { QueueMessage } from './envelope';
 
 /**
- * Fits a queue message into `maxBytes` of JSON, losing as little as possible. Incidents can carry
+ * Fits a queue message into `maxBytes` of JSON, losing as little as possible. The JSON is pure
+ * ASCII (see `asciiJson`), and its size is counted as sent. Incidents can carry
  * hundreds of alerts and arbitrary extra keys; a click must never be refused for size, and the
  * result must still be valid JSON that passes the payload schema. Steps, least lossy first:
  *   0. keep as many alerts as fit (counts such as `alert_cnt` stay as sent);
  *   1. also shorten strings longer than 2,048 characters;
  *   2. also drop keys the schema does not know, cap maps and lists at 20 entries, strings at 512;
- *   3. keep only required fields, person and 10 incident labels, strings at 256.
+ *   3. keep only the essential fields (ESSENTIAL), 10 labels, strings at 256;
+ *   4. the same with strings at 64 (a string of emoji costs 12 bytes a character once escaped).
  * `compacted` in the message says what was left out; actions that need the full incident can
  * fetch it from the Open API by `incident_id`.
  */
@@ -46,7 +48,7 @@ export function encodeQueueMessage(message: QueueMessage, maxBytes: number): str
   throw new RangeError(`message cannot be made to fit ${maxBytes} bytes`);
 }
 
-/** The smallest budget the last step is sure to fit (required fields, 10 labels, short strings). */
+/** The smallest budget the last step is sure to fit (essential fields, 10 labels, short strings). */
 export const MIN_MESSAGE_BYTES = 64 * 1024;
 
 type Counters = { strings_shortened: number; keys_dropped: number };
@@ -56,8 +58,16 @@ const STEPS: Step[] = [
   (payload) => payload,
   (payload, c) => shorten(payload, 2048, c),
   (payload, c) => shorten(capCollections(knownKeys(payload, 'all', c), 20, c), 512, c),
-  (payload, c) => shorten(capCollections(knownKeys(payload, 'required', c), 10, c), 256, c),
+  (payload, c) => shorten(capCollections(knownKeys(payload, 'essential', c), 10, c), 256, c),
+  (payload, c) => shorten(capCollections(knownKeys(payload, 'essential', c), 10, c), 64, c),
 ];
+
+/** What the last steps keep: what routing, dedup, the comment and label-driven actions read. */
+const ESSENTIAL = new Set([
+  ...['event_time', 'event_type', 'event_id', 'person', 'incident'],
+  ...['person_id', 'person_name', 'email'],
+  ...['incident_id', 'title', 'incident_severity', 'incident_status', 'progress', 'created_at', 'updated_at', 'start_time', 'detail_url', 'labels'],
+]);
 
 /** Deeper than any field the schema knows; anything below is dropped, which also guards JSON.stringify. */
 const MAX_DEPTH = 16;
@@ -78,17 +88,17 @@ function shorten<T>(value: T, max: number, c: Counters, depth = 0): T {
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [cut(key), shorten(item, max, c, depth + 1)])) as T;
 }
 
-/** Keeps the keys the schema names: all of them, or only the required ones plus person and labels. */
-function knownKeys(payload: CustomActionPayload, which: 'all' | 'required', c: Counters): CustomActionPayload {
-  const pick = <T extends object>(obj: T, entries: Record<string, { type: string }>, extra: string[] = []): T => {
-    const keep = (key: string) => key in entries && (which === 'all' || extra.includes(key) || entries[key]!.type !== 'optional');
+/** Keeps the keys the schema names: all of them, or only the essential ones. */
+function knownKeys(payload: CustomActionPayload, which: 'all' | 'essential', c: Counters): CustomActionPayload {
+  const pick = <T extends object>(obj: T, entries: Record<string, unknown>): T => {
+    const keep = (key: string) => key in entries && (which === 'all' || ESSENTIAL.has(key));
     const kept = Object.entries(obj).filter(([key]) => keep(key));
     c.keys_dropped += Object.keys(obj).length - kept.length;
     return Object.fromEntries(kept) as T;
   };
-  const incident = pick(payload.incident, Incident.entries, ['labels']);
+  const incident = pick(payload.incident, Incident.entries);
   return {
-    ...pick(payload, CustomActionPayload.entries, ['event_id', 'person']),
+    ...pick(payload, CustomActionPayload.entries),
     ...(payload.person && { person: pick(payload.person, Person.entries) }),
     incident: { ...incident, ...(incident.alerts && { alerts: incident.alerts.map((alert) => pick(alert, Alert.entries)) }) },
   };
@@ -125,10 +135,20 @@ function capCollections(payload: CustomActionPayload, max: number, c: Counters):
 
 function tryStringify(value: unknown): string | undefined {
   try {
-    return JSON.stringify(value);
+    return asciiJson(value);
   } catch {
     return undefined; // nesting too deep for the stack: a later step cuts it
   }
+}
+
+/**
+ * JSON in printable ASCII: every other UTF-16 unit written as a \uXXXX escape. SQS refuses characters outside
+ * its XML-derived set (U+FFFE, U+FFFF; emulators also refuse anything above U+FFFF), and a lone
+ * surrogate is not encodable at all; escaped, any JSON string passes, and JSON.parse on the worker
+ * restores it exactly. JSON.stringify already escapes control characters and lone surrogates.
+ */
+export function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function byteLength(text: string): number {

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { describeIssues } from '../config/issues';
 import { ValidationError } from '../errors';
-import { CustomActionPayload } from '../flashduty/payload';
+import { CustomActionPayload, withoutNulls } from '../flashduty/payload';
 
 /**
  * What the receiver puts on an action's queue and the worker takes off it. Both ends validate the
- * payload with the same schema (`CustomActionPayload`).
+ * payload with the same liberal schema (`CustomActionPayload`), nulls read as absent at both ends.
  */
 const count = () => v.pipe(v.number(), v.integer('expected an integer'));
 
@@ -38,19 +38,29 @@ export function decodeQueueMessage(body: string): QueueMessage {
   } catch {
     throw new ValidationError('queue message is not valid JSON', ['(body): is not valid JSON']);
   }
-  const result = v.safeParse(QueueMessage, value);
+  const result = v.safeParse(QueueMessage, withoutNulls(value));
   if (result.success) return result.output;
   const problems = describeIssues(result.issues);
   throw new ValidationError(`invalid queue message: ${problems.slice(0, 5).join('; ')}`, problems);
 }
 
+/** SQS takes 1-128 printable ASCII characters as a deduplication id. */
+const DEDUP_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * One click, whatever its delivery: action, incident and event id. FlashDuty's event ids are only
+ * known to be unique per incident, so the same id on two incidents is two clicks. Hashed when it
+ * does not fit SQS's deduplication id.
+ */
+export function clickKeyOf(message: QueueMessage): string {
+  const key = `${message.action}/${message.payload.incident.incident_id}/${message.event_id}`;
+  return DEDUP_ID.test(key) ? key : `sha256-${createHash('sha256').update(key).digest('hex')}`;
+}
+
 /**
  * SQS FIFO ids for a message. The group is the incident, so clicks on one incident run in order;
- * the deduplication id is the event id, so FlashDuty's retry of a push is absorbed by the queue.
- * SQS allows 1-128 printable ASCII characters; anything else is hashed.
+ * the deduplication id is the click key, so FlashDuty's retry of a push is absorbed by the queue.
  */
 export function fifoIdsOf(message: QueueMessage): { MessageGroupId: string; MessageDeduplicationId: string } {
-  const id = message.event_id;
-  const dedup = /^[\x21-\x7e]{1,128}$/.test(id) ? id : createHash('sha256').update(id).digest('hex');
-  return { MessageGroupId: message.payload.incident.incident_id, MessageDeduplicationId: dedup };
+  return { MessageGroupId: message.payload.incident.incident_id, MessageDeduplicationId: clickKeyOf(message) };
 }

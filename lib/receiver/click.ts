@@ -34,12 +34,12 @@ export function parseClick(
   const age = options.now - payload.event_time;
   if (age > options.maxEventAgeMs) {
     throw new ValidationError(
-      `event_time is ${Math.round(age / 1000)} s old; events older than ${options.maxEventAgeMs / 1000} s are refused (event_time is in milliseconds)`,
+      `event_time is ${Math.round(age / 1000)} s old; events older than ${options.maxEventAgeMs / 1000} s are refused (event_time is in milliseconds, or seconds when below 10^12)`,
       [],
     );
   }
   if (-age > MAX_FUTURE_SKEW_MS) {
-    throw new ValidationError(`event_time is ${Math.round(-age / 1000)} s in the future (event_time is in milliseconds)`, []);
+    throw new ValidationError(`event_time is ${Math.round(-age / 1000)} s in the future (event_time is in milliseconds, or seconds when below 10^12)`, []);
   }
   return { payload, eventId: eventIdOf(payload, raw) };
 }

@@ -5,7 +5,7 @@ import { describeError, ValidationError } from '../errors';
 import type { FlashDutyApi } from '../flashduty/client';
 import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
 import { emitMetric, log, type Log, withCorrelation } from '../observability';
-import { decodeQueueMessage, type QueueMessage } from '../queue/envelope';
+import { clickKeyOf, decodeQueueMessage, type QueueMessage } from '../queue/envelope';
 import { formatComment } from './comment';
 import type { Exclusive } from './lock';
 import { wasReplayed } from './once';
@@ -25,7 +25,7 @@ export interface Once {
 export interface WorkerDeps {
   action: Action<unknown>;
   aws: AwsSettings;
-  /** Locks owned by one click (its event id). */
+  /** Locks owned by one click (its click key: action, incident, event id). */
   exclusiveFor: (owner: string) => Exclusive;
   actionConfig: unknown;
   dryRun: boolean;
@@ -57,7 +57,7 @@ export function makeWorker(deps: WorkerDeps) {
       dryRun: deps.dryRun,
       flashduty: deps.flashduty,
       aws: deps.aws,
-      exclusive: deps.exclusiveFor(message.event_id),
+      exclusive: deps.exclusiveFor(clickKeyOf(message)),
       ...extras,
     }),
   );

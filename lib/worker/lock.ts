@@ -10,8 +10,9 @@ export type Exclusive = <T>(key: string, fn: () => Promise<T>, options?: { waitS
 
 /**
  * Named locks across every worker instance, as items in the idempotency table (`id` = `lock#key`,
- * TTL on `expiration`, so a crashed holder's lock frees itself). `owner` is the click's event id:
- * a retry of the same click takes its own lock back at once.
+ * TTL on `expiration`, so a crashed holder's lock frees itself). `owner` is the click's key
+ * (clickKeyOf): a retry of the same click takes its own lock back at once, and a click on another
+ * incident that happens to share the event id does not.
  */
 export function makeExclusive(client: DynamoDBClient, tableName: string, owner: string): Exclusive {
   return async (key, fn, options = {}) => {

@@ -14,14 +14,16 @@ export const REMEMBER_SECONDS = 14 * 24 * 3600;
 export const REPLAYED = '__replayed';
 
 /**
- * Makes a step of a run happen at most once per click (per `event_id`), with Powertools
- * Idempotency on DynamoDB: a duplicate delivery gets the stored result instead of a second run. A
- * step that throws is forgotten, so its retry runs it again. A step still in progress (another
- * delivery, or a crashed one until its Lambda deadline passes) makes the duplicate fail and retry.
+ * Makes a step of a run happen at most once per click (action + incident + `event_id`: FlashDuty's
+ * event ids are only known to be unique per incident), with Powertools Idempotency on DynamoDB: a
+ * duplicate delivery gets the stored result instead of a second run. A step that throws is
+ * forgotten, so its retry runs it again. A step still in progress (another delivery, or a crashed
+ * one until its Lambda deadline passes) makes the duplicate fail and retry.
  */
 export function makeOnce(client: DynamoDBClient, tableName: string, action: string) {
   const config = new IdempotencyConfig({
-    eventKeyJmesPath: 'event_id',
+    // The same parts as the queue's deduplication id (clickKeyOf); Powertools hashes the list.
+    eventKeyJmesPath: '[action, payload.incident.incident_id, event_id]',
     expiresAfterSeconds: REMEMBER_SECONDS,
     responseHook: (response) =>
       response !== null && typeof response === 'object' && !Array.isArray(response) ? { ...response, [REPLAYED]: true } : response,

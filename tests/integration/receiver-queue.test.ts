@@ -22,7 +22,7 @@ describe('receiver against the SQS emulator', () => {
   const queueUrl = (action: string) => stack.queues.get(action)!.url;
   const queued = (action: string) => depth(stack.sqs, queueUrl(action));
 
-  it('puts the click on its action FIFO queue, grouped by incident and deduplicated by event id', async () => {
+  it('puts the click on its action FIFO queue, grouped by incident and deduplicated by action, incident and event id', async () => {
     const response = await click(stack.receiverUrl, 'restart-host', sampleClick({ event_id: EVENT_ID }));
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ status: 'queued', action: 'restart-host', event_id: EVENT_ID });
@@ -30,7 +30,7 @@ describe('receiver against the SQS emulator', () => {
     const messages = await drain(stack.sqs, queueUrl('restart-host'));
     expect(messages).toHaveLength(1);
     expect(messages[0]?.Attributes?.MessageGroupId).toBe(INCIDENT_ID);
-    expect(messages[0]?.Attributes?.MessageDeduplicationId).toBe(EVENT_ID);
+    expect(messages[0]?.Attributes?.MessageDeduplicationId).toBe(`restart-host/${INCIDENT_ID}/${EVENT_ID}`);
     const message = decodeQueueMessage(messages[0]!.Body!);
     expect(message).toMatchObject({ action: 'restart-host', event_id: EVENT_ID });
     expect(message.payload.incident.labels?.resource).toBe('es.nj.01');
@@ -49,7 +49,7 @@ describe('receiver against the SQS emulator', () => {
     await click(stack.receiverUrl, 'echo', body);
     await click(stack.receiverUrl, 'echo', { ...body, event_time: body.event_time + 1 });
     const messages = await drain(stack.sqs, queueUrl('echo'));
-    expect(messages.map((m) => m.Attributes?.MessageDeduplicationId)).toEqual(['nested-event-7']);
+    expect(messages.map((m) => m.Attributes?.MessageDeduplicationId)).toEqual([`echo/${INCIDENT_ID}/nested-event-7`]);
   });
 
   it('queues an incident with hundreds of alerts, compacted to fit one message', async () => {

@@ -7,7 +7,7 @@ import { validatePayload } from '../../lib/flashduty/payload';
 import { startDynamoDbEmulator } from '../../lib/local/dynamodb-emulator';
 import { type FakeInstance, SsmStandIn } from '../../lib/local/ssm-standin';
 import { log } from '../../lib/observability';
-import type { QueueMessage } from '../../lib/queue/envelope';
+import { clickKeyOf, type QueueMessage } from '../../lib/queue/envelope';
 import { makeExclusive } from '../../lib/worker/lock';
 import { clickWithIncident } from '../fixtures/clicks';
 
@@ -49,10 +49,10 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
   });
 
   let eventSeq = 0;
-  function context(labels: Record<string, string>, options: { env?: NodeJS.ProcessEnv; dryRun?: boolean; eventId?: string; alerts?: unknown[] } = {}): ActionContext<RestartHostConfig> {
+  function context(labels: Record<string, string>, options: { env?: NodeJS.ProcessEnv; dryRun?: boolean; eventId?: string; alerts?: unknown[]; incidentId?: string } = {}): ActionContext<RestartHostConfig> {
     // The sample's alert carries labels of its own; only the ones a test gives count here.
     const bareAlerts = (clickWithIncident({}).incident.alerts ?? []).map(({ labels: _labels, ...alert }) => alert);
-    const payload = validatePayload(clickWithIncident({ labels, alerts: options.alerts ?? bareAlerts }));
+    const payload = validatePayload(clickWithIncident({ labels, alerts: options.alerts ?? bareAlerts, ...(options.incidentId && { incident_id: options.incidentId }) }));
     const message: QueueMessage = { version: 1, action: 'restart-host', event_id: options.eventId ?? `evt-${++eventSeq}`, received_at: Date.now(), payload };
     return {
       config: actionConfig(restartHost, { RESTART_WAIT_SECONDS: '5', ...options.env }),
@@ -62,7 +62,7 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
       flashduty: undefined as never,
       signal: AbortSignal.timeout(30_000),
       aws: { region: 'us-east-1', endpoints: { ssm: endpoint } },
-      exclusive: makeExclusive(dynamodb, 'locks', message.event_id),
+      exclusive: makeExclusive(dynamodb, 'locks', clickKeyOf(message)),
     };
   }
   const sendCommands = () => ssm.calls.filter((c) => c.operation === 'SendCommand');
@@ -182,7 +182,7 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
       expect(fact(outcome, 'command id')).toBe(sent?.CommandId);
       expect(fact(outcome, `output ${WEB.InstanceId}`)).toBe('stopping engine ⏎ starting engine ⏎ engine is active');
       expect(outcome.links?.[0]?.url).toBe(`https://us-east-1.console.aws.amazon.com/systems-manager/run-command/${sent?.CommandId}?region=us-east-1`);
-      expect(sent?.Comment).toMatch(/^flashduty-actions evt-\d+$/);
+      expect(sent?.Comment).toMatch(/^flashduty-actions restart-host\/6551f3888713372ad1054d57\/evt-\d+$/);
     });
 
     it('reports a failing command as a failed outcome with its exit code and errors', async () => {
@@ -198,6 +198,13 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
       const second = await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }, { eventId: 'evt-again' }));
       expect(sendCommands()).toHaveLength(1);
       expect(fact(second, 'command id')).toBe(fact(first, 'command id'));
+    });
+
+    it('sends a command for each of two incidents whose clicks share an event id', async () => {
+      const first = await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }, { eventId: 'evt-shared' }));
+      const second = await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }, { eventId: 'evt-shared', incidentId: 'aaaaaaaaaaaaaaaaaaaaaaaa' }));
+      expect(sendCommands()).toHaveLength(2);
+      expect(fact(second, 'command id')).not.toBe(fact(first, 'command id'));
     });
 
     it('throws (so the worker retries) when the command outlasts the wait, then resumes the same command', async () => {
@@ -223,7 +230,7 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
         DocumentName: 'AWS-RunShellScript',
         InstanceIds: [WEB.InstanceId],
         Parameters: { commands: ["systemctl restart 'engine'"], executionTimeout: ['5'] },
-        Comment: 'flashduty-actions evt-dry',
+        Comment: 'flashduty-actions restart-host/6551f3888713372ad1054d57/evt-dry',
         TimeoutSeconds: 30,
       });
       expect(sendCommands()).toHaveLength(0);

@@ -103,10 +103,39 @@ describe('queue message compaction', () => {
     );
   });
 
-  it('fits the smallest allowed budget even when every kept string is as costly as JSON allows', () => {
-    const costly = '\u0001'.repeat(5000); // 6 bytes each once escaped
+  it('writes the body in printable ASCII, which SQS accepts whatever the strings hold, and decoding restores them', () => {
+    const strange = '🚨 告警 \uFFFE\uFFFF \uD800 lone \uDFFF é\u0000\u007F';
+    const click = sampleClick({ person: { person_id: 1, person_name: '张三 👩‍💻', email: 'z@example.com' } });
+    const message = messageOf({ ...click, incident: { ...click.incident, title: strange, labels: { 服务: '🔥' } } });
+    const body = encodeQueueMessage(message, SQS_LIMIT);
+    expect(body).toMatch(/^[\x20-\x7e]*$/);
+    const decoded = decodeQueueMessage(body);
+    expect(decoded.payload.incident.title).toBe(strange);
+    expect(decoded.payload.person?.person_name).toBe('张三 👩‍💻');
+    expect(decoded.payload.incident.labels).toEqual({ 服务: '🔥' });
+  });
+
+  it('keeps any UTF-16 string intact through the queue body (property)', () => {
+    const unit = fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code));
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 200 }), (title, name) => {
+        const click = sampleClick({ person: { person_name: name } });
+        const body = encodeQueueMessage(messageOf({ ...click, incident: { ...click.incident, title } }), SQS_LIMIT);
+        expect(body).toMatch(/^[\x20-\x7e]*$/);
+        const decoded = decodeQueueMessage(body);
+        expect([decoded.payload.incident.title, decoded.payload.person?.person_name]).toEqual([title, name]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it.each([
+    ['control characters', '\u0001'], // 6 bytes each once escaped
+    ['emoji', '😀'], // 12 bytes each once escaped
+  ])('fits the smallest allowed budget even when every kept string is %s', (_name, unit) => {
+    const costly = unit.repeat(5000);
     const click = sampleClick();
-    const labels = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`${costly}${i}`, costly]));
+    const labels = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`${i}${costly}`, costly]));
     const person = { person_id: 1, person_name: costly, email: costly };
     const message = messageOf({
       ...click,
@@ -115,6 +144,6 @@ describe('queue message compaction', () => {
     });
     const body = encodeQueueMessage({ ...message, event_id: 'e'.repeat(256) }, MIN_MESSAGE_BYTES);
     expect(bytes(body)).toBeLessThanOrEqual(MIN_MESSAGE_BYTES);
-    expect(decodeQueueMessage(body).payload.incident.title.length).toBeLessThanOrEqual(512);
+    expect(Array.from(decodeQueueMessage(body).payload.incident.title ?? '').length).toBeLessThanOrEqual(512);
   });
 });

@@ -75,6 +75,28 @@ function event(e: { method: string; action: string; ip?: string; authorization?:
   };
 }
 
+/** What the receiver needs to route and dedup: the only keys a null may not replace. */
+const REQUIRED = new Set(['event_time', 'incident', 'incident.incident_id']);
+
+/** Every key path in a JSON value, objects and list items alike. */
+function pathsOf(value: unknown, prefix: string[] = []): string[][] {
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, item]) => [[...prefix, key], ...pathsOf(item, [...prefix, key])]);
+}
+
+/** Sets `value` at `path` in place, if every step on the way is still an object. */
+function setAt(root: Record<string, unknown>, path: string[], value: unknown): void {
+  let node: unknown = root;
+  for (const key of path.slice(0, -1)) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+  if (node !== null && typeof node === 'object') (node as Record<string, unknown>)[path[path.length - 1]!] = value;
+}
+
+const samplePaths = pathsOf(sampleClick()).filter((path) => !REQUIRED.has(path.join('.')));
+const objectPaths = [[], ...samplePaths.filter((path) => {
+  const value = path.reduce<any>((node, key) => node[key], sampleClick());
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+})];
+
 describe('receiver under random input (property-based)', () => {
   it('never answers 5xx, never enqueues for an unverified caller, never echoes a secret, always answers JSON', async () => {
     await fc.assert(
@@ -100,6 +122,23 @@ describe('receiver under random input (property-based)', () => {
         },
       ),
       { numRuns: 3000 },
+    );
+  });
+
+  it('accepts a verified, valid click with any of its optional fields null and extra fields anywhere', async () => {
+    const extra = fc.tuple(fc.constantFrom(...objectPaths), fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 3 }));
+    await fc.assert(
+      fc.asyncProperty(fc.subarray(samplePaths), fc.array(extra, { maxLength: 10 }), async (nulls, extras) => {
+        const { handler, enqueued } = receiver();
+        const click = sampleClick() as Record<string, unknown>;
+        for (const [path, key, value] of extras) setAt(click, [...path, `x-${key}`], value);
+        for (const path of nulls) setAt(click, path, null);
+        const response = await handler(event({ method: 'POST', action: 'echo', ip: ALLOWED_IP, authorization: `Bearer ${TOKEN}`, body: JSON.stringify(click), base64: false, header: ['x', 'y'] }));
+        expect(JSON.parse(response.body)).toMatchObject({ status: 'queued' });
+        expect(enqueued).toHaveLength(1);
+        expect(decodeQueueMessage(encodeQueueMessage(enqueued[0]!, 256 * 1024)).event_id).toBe(JSON.parse(response.body).event_id);
+      }),
+      { numRuns: 500 },
     );
   });
 

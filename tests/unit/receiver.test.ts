@@ -5,6 +5,7 @@ import type { QueueMessage } from '../../lib/queue/envelope';
 import { makeReceiver, type ReceiverDeps } from '../../lib/receiver/handler';
 import { captureLogs } from '../fixtures/capture-logs';
 import { sampleClick } from '../fixtures/clicks';
+import { PUSH_VARIANTS } from '../fixtures/push-variants';
 
 const TOKEN = 'unit-test-token-0123456789';
 const FLASHDUTY_IP = '47.94.95.118';
@@ -115,6 +116,14 @@ describe('receiver', () => {
     expect(response.statusCode).toBe(400);
     expect(bodyOf(response).details).toEqual(['incident.incident_id: expected string, got number']);
     expect(sent).toHaveLength(0);
+  });
+
+  it.each(PUSH_VARIANTS)('queues a push with %s (FlashDuty never retries a 400)', async (_name, variant) => {
+    const { handler, sent } = receiver();
+    const response = await handler(event({ body: variant(sampleClick()) }));
+    expect(bodyOf(response)).toMatchObject({ status: 'queued' });
+    expect(response.statusCode).toBe(200);
+    expect(sent).toHaveLength(1);
   });
 
   it('answers 400 to a stale event_time', async () => {

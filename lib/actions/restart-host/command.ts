@@ -13,11 +13,11 @@ import { sleep } from '../../flashduty/rate-limit';
 const FINAL = new Set(['Success', 'Failed', 'Cancelled', 'TimedOut', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated', 'InvalidPlatform', 'AccessDenied']);
 
 /**
- * The marker in a command's Comment (max 100 characters) that ties it to one click, so a
- * redelivered click finds its command instead of sending another.
+ * The marker in a command's Comment (max 100 characters) that ties it to one click (its click key:
+ * action, incident, event id), so a redelivered click finds its command instead of sending another.
  */
-export function commandMarker(eventId: string): string {
-  const id = eventId.length <= 70 ? eventId : createHash('sha256').update(eventId).digest('hex').slice(0, 40);
+export function commandMarker(clickKey: string): string {
+  const id = clickKey.length <= 70 ? clickKey : createHash('sha256').update(clickKey).digest('hex').slice(0, 40);
   return `flashduty-actions ${id}`;
 }
 

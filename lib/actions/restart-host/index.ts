@@ -1,4 +1,5 @@
 import { SSMClient, type SendCommandCommandInput } from '@aws-sdk/client-ssm';
+import { clickKeyOf } from '../../queue/envelope';
 import { defineAction, type AwsSettings, type Outcome } from '../types';
 import { commandMarker, findSentCommand, outputExcerpt, sendCommand, waitForCommand } from './command';
 import { RestartHostConfig, renderCommand } from './config';
@@ -71,7 +72,7 @@ export const restartHost = defineAction({
       DocumentName: config.RESTART_DOCUMENT,
       InstanceIds: targets.map((t) => t.instanceId),
       Parameters: { commands: [rendered.command], executionTimeout: [String(config.RESTART_WAIT_SECONDS)] },
-      Comment: commandMarker(message.event_id),
+      Comment: commandMarker(clickKeyOf(message)),
       TimeoutSeconds: Math.max(30, config.RESTART_WAIT_SECONDS),
     };
     const facts: Array<[string, string]> = [
