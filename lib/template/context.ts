@@ -20,7 +20,7 @@ export interface TemplateContext {
   person: Record<string, unknown> | undefined;
   event_id: string;
   action: string;
-  start_time: TimeValue;
+  start_time: TimeValue | undefined;
   /** Only when the incident has ended. */
   end_time: TimeValue | undefined;
   /** When FlashDuty sent the click. */
@@ -49,7 +49,7 @@ export function templateContext(message: QueueMessage, options: { alerts?: Alert
     person: person as Record<string, unknown> | undefined,
     event_id: message.event_id,
     action: message.action,
-    start_time: new TimeValue(incident.start_time * 1000),
+    start_time: incident.start_time !== undefined ? new TimeValue(incident.start_time * 1000) : undefined,
     end_time: incident.end_time ? new TimeValue(incident.end_time * 1000) : undefined,
     event_time: new TimeValue(message.payload.event_time),
     received_at: new TimeValue(message.received_at),

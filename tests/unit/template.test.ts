@@ -39,6 +39,14 @@ describe('template context', () => {
     expect(text('{{ event_time | ms }} {{ received_at | ms }}')).toBe('1700208013988 1700208014000');
   });
 
+  it('refuses start_time on a push that carries none, naming it, unless a default applies', () => {
+    const context = contextWith();
+    const bare = { ...context.incident, start_time: undefined };
+    const push = templateContext({ version: 1, action: 'enrich', event_id: 'e', received_at: 0, payload: { ...sampleClick(), incident: bare } as QueueMessage['payload'] });
+    expect(catchError(() => compileText('{{ start_time - 15m | ms }}').render(push))).toMatchObject({ path: 'start_time - 15m', message: expect.stringContaining('start_time') });
+    expect(compileText('{{ start_time | ms | default: "0" }}').render(push)).toBe('0');
+  });
+
   it('treats an incident that has not ended as having no end_time, so a default applies', () => {
     expect(text('{{ end_time | ms | default: "now" }}')).toBe('now');
   });
