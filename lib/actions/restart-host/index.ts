@@ -65,7 +65,7 @@ export const restartHost = defineAction({
     const offline = targets.filter((t) => t.pingStatus !== 'Online');
     if (offline.length > 0) return refuse(`${offline.map((t) => `${t.instanceId} is ${t.pingStatus}`).join(', ')} in SSM, so the command cannot be delivered`);
 
-    const rendered = renderCommand(config.RESTART_COMMAND, (key) => labelOf(incident, key));
+    const rendered = renderCommand(config, (key) => labelOf(incident, key));
     if (!rendered.ok) return refuse(rendered.problem);
     const input: SendCommandCommandInput = {
       DocumentName: config.RESTART_DOCUMENT,
