@@ -48,12 +48,13 @@ export function makeReceiver(deps: ReceiverDeps) {
   const now = deps.now ?? Date.now;
 
   async function decide(event: APIGatewayProxyEventV2, action: string): Promise<Result> {
-    const method = event.requestContext?.http?.method ?? '';
+    // The source IP first: a foreign caller gets 403 whatever it sends, and learns nothing else.
+    if (!deps.allowlist.allows(event.requestContext?.http?.sourceIp)) {
+      return refuse('ip_not_allowed', json(403, { error: 'forbidden' }));
+    }
+    const method = event.requestContext.http.method ?? '';
     if (method !== 'POST') {
       return refuse('method_not_allowed', json(405, { error: `method ${truncate(method, 16)} is not allowed; use POST` }, { allow: 'POST' }));
-    }
-    if (!deps.allowlist.allows(event.requestContext.http.sourceIp)) {
-      return refuse('ip_not_allowed', json(403, { error: 'forbidden' }));
     }
     let verifier: TokenVerifier;
     try {

@@ -84,6 +84,15 @@ describe('receiver', () => {
     expect(sent).toHaveLength(0);
   });
 
+  it.each(['GET', 'PUT', 'DELETE', 'OPTIONS', 'POST'])('answers 403 to a foreign IP whatever the method (%s), before saying which methods are allowed', async (method) => {
+    const { handler, sent } = receiver();
+    const response = await handler(event({ ip: '203.0.113.9', method }));
+    expect(response.statusCode).toBe(403);
+    expect(response.headers?.allow).toBeUndefined();
+    expect(bodyOf(response)).toEqual({ error: 'forbidden' });
+    expect(sent).toHaveLength(0);
+  });
+
   it('does not reveal which actions exist to an unverified caller', async () => {
     const { handler } = receiver();
     const known = await handler(event({ action: 'restart-host', authorization: null }));
