@@ -170,6 +170,35 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(prod.template.Resources.RestartHostQueue).toBeUndefined();
   });
 
+  it('packages the stage `npm run package -- --stage <stage>` names, and checks that one', () => {
+    expect(prod.output).toContain('Packaging flashduty-actions for stage prod');
+    expect(prod.output).toMatch(/stage prod: \d+ resources, valid against the CloudFormation resource specification/);
+    expect(prod.template.Resources.EchoQueue!.Properties.QueueName).toBe('flashduty-actions-prod-echo.fifo');
+  });
+
+  it('warns that alarms notify no one when ALARM_TOPIC_ARN is unset', () => {
+    expect(prod.output).toContain('WARNING: ALARM_TOPIC_ARN is not set');
+    expect(test.output).not.toContain('ALARM_TOPIC_ARN');
+  });
+
+  it('refuses to package plaintext secrets or DRY_RUN=true, naming each key and where it came from', async () => {
+    const secrets = { WEBHOOK_TOKENS: 'plain-token-0123456789abcdef', FLASHDUTY_APP_KEY: 'plain-app-key', DRY_RUN: 'true' };
+    const refusal = await packageStack('prod', { ENABLED_ACTIONS: 'echo', ...secrets }).then(
+      () => undefined,
+      (error: { stdout: string; stderr: string }) => `${error.stdout}${error.stderr}`,
+    );
+    expect(refusal).toContain('refusing to package stage "prod"');
+    expect(refusal).toContain('the environment sets WEBHOOK_TOKENS in plain text, which would be written into the CloudFormation template');
+    expect(refusal).toContain('the environment sets FLASHDUTY_APP_KEY in plain text');
+    expect(refusal).toContain('the environment sets DRY_RUN=true, so the deployed workers would change nothing');
+    expect(refusal).not.toContain('plain-token-0123456789abcdef');
+  }, 60_000);
+
+  it('packages a plaintext token only when DEPLOY_ALLOW=plaintext-secrets says so', async () => {
+    const allowed = await packageStack('prod', { ENABLED_ACTIONS: 'echo', WEBHOOK_TOKENS: 'plain-token-0123456789abcdef', DEPLOY_ALLOW: 'plaintext-secrets' });
+    expect(allowed.template.Resources.ReceiverLambdaFunction!.Properties.Environment.Variables.WEBHOOK_TOKENS).toBe('plain-token-0123456789abcdef');
+  }, 120_000);
+
   it('keeps the receiver zip within its budget', () => {
     const receiver = bundleSizes(test.dir).find((s) => s.name === 'receiver')!;
     expect(receiver.bytes).toBeLessThanOrEqual(BUDGETS.receiver!);
