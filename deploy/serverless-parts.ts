@@ -63,9 +63,11 @@ export function serverlessFunctions(settings: StackSettings, env: NodeJS.Process
         ...pick(env, ['ALLOWED_IPS', 'MAX_EVENT_AGE_SECONDS', 'MAX_MESSAGE_BYTES', 'ENQUEUE_TIMEOUT_MS']),
       },
       events: [
-        { httpApi: { method: 'POST', path: '/actions/{action}' } },
-        // Any other method reaches the receiver too, so it can answer 405 instead of a bare 404.
-        { httpApi: { method: '*', path: '/actions/{action}' } },
+        // One route per action, so each gets its own throttle bucket (see API_THROTTLE_RATE).
+        ...settings.actions.map((a) => ({ httpApi: { method: 'POST', path: actionPath(a.name) } })),
+        // Anything else (another method, an unknown action) still reaches the receiver, which answers
+        // 403/405/404 instead of a bare 404, through a small bucket of its own.
+        { httpApi: { method: '*', path: CATCH_ALL_PATH } },
       ],
     },
   };
@@ -108,9 +110,35 @@ export function actionConfigKeys(action: Action<unknown>): string[] {
   return Object.keys((action.config as unknown as { entries?: object }).entries ?? {});
 }
 
+export const actionPath = (action: string) => `/actions/${action}`;
+export const CATCH_ALL_PATH = '/actions/{action}';
+export const actionRouteKey = (action: string) => `POST ${actionPath(action)}`;
+export const CATCH_ALL_ROUTE_KEY = `ANY ${CATCH_ALL_PATH}`;
+
+/**
+ * The logical id osls gives a route (its naming.getHttpApiRouteLogicalId): the stage must depend on
+ * the routes its RouteSettings name, or CloudFormation may create it first and fail with "Unable
+ * to find Route by key". The template test checks these ids against what osls generates.
+ */
+export function routeLogicalId(routeKey: string): string {
+  const part = (text: string) => {
+    const normalized = text.toLowerCase().replace(/-/g, 'Dash').replace(/\{(.*)\}/g, '$1Var').replace(/[^0-9A-Za-z]/g, '');
+    return normalized.charAt(0).toUpperCase() + normalized.slice(1);
+  };
+  return `HttpApiRoute${routeKey.split('/').map(part).join('')}`;
+}
+
+/**
+ * Requests per second no caller may exceed on the catch-all route: enough to answer a
+ * misconfigured button, too little for a flood of junk to matter.
+ */
+export const CATCH_ALL_THROTTLE = { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 5 };
+
 export const ServerlessEnv = v.object({
-  API_THROTTLE_RATE: intVar(10, 1, 10_000),
-  API_THROTTLE_BURST: intVar(20, 1, 5_000),
+  // Per action route. FlashDuty sends one push per click (plus at most one retry), so a whole
+  // on-call team clicking one button at once is a burst of a few; 5/s with a burst of 10 is ample.
+  API_THROTTLE_RATE: intVar(5, 1, 10_000),
+  API_THROTTLE_BURST: intVar(10, 1, 5_000),
   ALARM_TOPIC_ARN: stringVar(),
 });
 
@@ -137,24 +165,30 @@ export function serverlessResources(settings: StackSettings, env: NodeJS.Process
   Object.assign(resources, alarms(settings, deploy.ALARM_TOPIC_ARN));
   return {
     Resources: resources,
-    // A flood (or a leaked URL) cannot run up cost or starve real clicks: every route is throttled.
-    extensions: {
-      HttpApiStage: {
-        Properties: {
-          DefaultRouteSettings: {
-            DetailedMetricsEnabled: true,
-            ThrottlingRateLimit: deploy.API_THROTTLE_RATE,
-            ThrottlingBurstLimit: deploy.API_THROTTLE_BURST,
-          },
-        },
-      },
-    },
+    extensions: { HttpApiStage: stageThrottles(settings, deploy) },
     Outputs: Object.fromEntries(
       settings.actions.map((a) => [
         `${logicalName(a.name)}ActionUrl`,
         { Description: `Endpoint URL for the FlashDuty Custom Action "${a.name}"`, Value: sub(`\${HttpApi.ApiEndpoint}/actions/${a.name}`) },
       ]),
     ),
+  };
+}
+
+/**
+ * Route-level throttles: each action's POST route has its own bucket, so junk on one URL (or on the
+ * catch-all route) cannot use up the budget real clicks on another action need. Route settings do
+ * not inherit the stage defaults, so each repeats DetailedMetricsEnabled.
+ */
+function stageThrottles(settings: StackSettings, deploy: v.InferOutput<typeof ServerlessEnv>): Json {
+  const perAction = { DetailedMetricsEnabled: true, ThrottlingRateLimit: deploy.API_THROTTLE_RATE, ThrottlingBurstLimit: deploy.API_THROTTLE_BURST };
+  const routeKeys = settings.actions.map((a) => actionRouteKey(a.name));
+  return {
+    DependsOn: [...routeKeys, CATCH_ALL_ROUTE_KEY].map(routeLogicalId),
+    Properties: {
+      DefaultRouteSettings: { DetailedMetricsEnabled: true, ...CATCH_ALL_THROTTLE },
+      RouteSettings: Object.fromEntries(routeKeys.map((key) => [key, perAction])),
+    },
   };
 }
 

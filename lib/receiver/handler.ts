@@ -92,7 +92,7 @@ export function makeReceiver(deps: ReceiverDeps) {
 
   return async function receive(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
     const started = performance.now();
-    const action = event.pathParameters?.action ?? '';
+    const action = actionOf(event);
     const result = await decide(event, action).catch(
       (error: unknown): Result => refuseInternal(describeError(error)),
     );
@@ -114,6 +114,22 @@ export function makeReceiver(deps: ReceiverDeps) {
     }
     return result.response;
   };
+}
+
+/**
+ * The action a request names: the `{action}` path parameter on the catch-all route, else the last
+ * segment of the path on an action's own route (`POST /actions/restart-host`, which has its own
+ * throttle and so no path parameter).
+ */
+function actionOf(event: APIGatewayProxyEventV2): string {
+  const fromRoute = event.pathParameters?.action;
+  if (fromRoute !== undefined) return fromRoute;
+  const segment = /^\/actions\/([^/]+)\/?$/.exec(event.rawPath ?? '')?.[1] ?? '';
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** A bug, not a refusal: answered as a plain 500 so no internals leak. */

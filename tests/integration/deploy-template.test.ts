@@ -37,6 +37,7 @@ describe('the CloudFormation template osls packages offline', () => {
     broken.Resources.EchoQueue!.Properties.VisibilityTimout = 30;
     broken.Resources.EchoQueue!.Properties.RedrivePolicy = { deadLetterTargetArn: { 'Fn::GetAtt': ['NoSuchQueue', 'Arn'] }, maxReceiveCount: 3 };
     broken.Resources.IdempotencyTable!.Properties.TimeToLiveSpecification = { AttributeName: 'expiration', Enable: true };
+    broken.Resources.HttpApiStage!.DependsOn = ['HttpApiRouteNoSuchRoute'];
     const problems = validateTemplate(broken);
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -44,17 +45,38 @@ describe('the CloudFormation template osls packages offline', () => {
         expect.stringMatching(/^IdempotencyTable\.Properties\.TimeToLiveSpecification\.Enable: not a property/),
         expect.stringMatching(/^IdempotencyTable\.Properties\.TimeToLiveSpecification\.Enabled: required property is missing/),
         expect.stringMatching(/Fn::GetAtt on unknown resource "NoSuchQueue"/),
+        'HttpApiStage.DependsOn: unknown resource "HttpApiRouteNoSuchRoute"',
       ]),
     );
   });
 
-  it('routes POST /actions/{action} (and every other method, to answer 405) to the receiver', () => {
+  it('gives each action its own POST route, and sends every other request to the receiver through a catch-all route', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
-    expect(routes).toEqual(['ANY /actions/{action}', 'POST /actions/{action}']);
+    expect(routes).toEqual(['ANY /actions/{action}', 'POST /actions/echo', 'POST /actions/restart-host']);
   });
 
-  it('throttles every route, so a flood cannot run up cost or starve real clicks', () => {
-    expect(resources().HttpApiStage!.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+  it('throttles each action route in its own bucket sized for FlashDuty, and the catch-all route tightly', () => {
+    const stage = resources().HttpApiStage!;
+    expect(stage.Properties.RouteSettings).toEqual({
+      'POST /actions/echo': { DetailedMetricsEnabled: true, ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'POST /actions/restart-host': { DetailedMetricsEnabled: true, ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
+    expect(stage.Properties.DefaultRouteSettings).toEqual({ DetailedMetricsEnabled: true, ThrottlingRateLimit: 1, ThrottlingBurstLimit: 5 });
+    // The stage must wait for the routes its settings name, or CloudFormation cannot find them.
+    const routeIds = ofType('AWS::ApiGatewayV2::Route').map(([id]) => id).sort();
+    expect((stage.DependsOn as string[]).filter((id) => id.startsWith('HttpApiRoute')).sort()).toEqual(routeIds);
+  });
+
+  it('writes a JSON access log line per request, with request id, caller IP, route and status', () => {
+    const { AccessLogSettings } = resources().HttpApiStage!.Properties;
+    expect(AccessLogSettings.DestinationArn).toEqual({ 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] });
+    expect(JSON.parse(AccessLogSettings.Format)).toMatchObject({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+    });
+    expect(resources().HttpApiLogGroup!.Properties.RetentionInDays).toBe(30);
   });
 
   it('runs every function on arm64 and Node 22, with log retention', () => {

@@ -100,6 +100,16 @@ describe('receiver', () => {
     expect([known.statusCode, known.body]).toEqual([unknown.statusCode, unknown.body]);
   });
 
+  it('takes the action from the path on an action\'s own route, where API Gateway gives no path parameter', async () => {
+    const { handler, sent } = receiver();
+    const request = event();
+    delete request.pathParameters;
+    request.rawPath = '/actions/restart-host';
+    const response = await handler(request);
+    expect(response.statusCode).toBe(200);
+    expect(sent.map((s) => s.message.action)).toEqual(['restart-host']);
+  });
+
   it('answers 404 naming the action when it is unknown or not enabled', async () => {
     const { handler, sent } = receiver();
     const response = await handler(event({ action: 'rollback' }));
