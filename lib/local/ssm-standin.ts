@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal, LOCAL_HOST } from './listen';
 
 /** A managed instance as the stand-in knows it. */
 export interface FakeInstance {
@@ -63,8 +63,7 @@ export class SsmStandIn {
 
   async start(port = 0): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `http://${LOCAL_HOST}:${await listenLocal(this.server, port)}`;
   }
 
   async stop(): Promise<void> {
