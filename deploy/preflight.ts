@@ -26,6 +26,7 @@ export const PreflightEnv = v.object({
   ALARM_TOPIC_ARN: stringVar(),
   ALLOWED_IPS: stringVar(),
   FLASHDUTY_API_URL: stringVar(),
+  EDGE_FIREWALL: boolVar(false),
 });
 
 export interface Preflight {
@@ -47,7 +48,7 @@ export function dotenvFor(stage: string, serviceDir: string): { file: string; va
 }
 
 /** What a deploy of `stage` with `env` would put at risk: problems stop it, warnings do not. */
-export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDir: string): Preflight {
+export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDir: string, region = 'us-east-1'): Preflight {
   const config = readConfig(PreflightEnv, env, 'deploy configuration');
   const unknown = config.DEPLOY_ALLOW.filter((risk) => !(DEPLOY_RISKS as readonly string[]).includes(risk));
   if (unknown.length > 0) throw new ConfigError(`DEPLOY_ALLOW: unknown ${unknown.map((r) => `"${r}"`).join(', ')}; known: ${DEPLOY_RISKS.join(', ')}`);
@@ -65,6 +66,8 @@ export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDi
         `remove it and keep the secret in an SSM SecureString (${param}, default /flashduty-actions/${stage}/...), or set DEPLOY_ALLOW=plaintext-secrets to package it anyway`,
     );
   }
+  // WAF web ACLs for CloudFront exist only in us-east-1, so the stack holding one must live there.
+  if (config.EDGE_FIREWALL && region !== 'us-east-1') problems.push(`EDGE_FIREWALL=true needs the stack in us-east-1 (a CloudFront web ACL exists only there), not ${region}`);
   if (config.DRY_RUN && !allowed('dry-run')) {
     problems.push(`${from('DRY_RUN')} sets DRY_RUN=${env.DRY_RUN}, so the deployed workers would change nothing; remove it, or set DEPLOY_ALLOW=dry-run to deploy a dry-run stage on purpose`);
   }
@@ -77,8 +80,13 @@ export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDi
 
 /** Throws one ConfigError listing every problem; prints warnings once per process and stage. */
 const warned = new Set<string>();
-export function assertDeployable(env: NodeJS.ProcessEnv, stage: string, serviceDir: string, warn: (line: string) => void = console.warn): void {
-  const { problems, warnings } = deployPreflight(env, stage, serviceDir);
+export function assertDeployable(
+  env: NodeJS.ProcessEnv,
+  where: { stage: string; region?: string; serviceDir: string },
+  warn: (line: string) => void = console.warn,
+): void {
+  const { stage } = where;
+  const { problems, warnings } = deployPreflight(env, stage, where.serviceDir, where.region);
   if (!warned.has(stage)) for (const line of warnings) warn(`WARNING: ${line}`);
   warned.add(stage);
   if (problems.length > 0) throw new ConfigError(`refusing to package stage "${stage}":\n  - ${problems.join('\n  - ')}`);

@@ -10,8 +10,9 @@ const { assertDeployable } = load('./preflight.ts', __filename);
 // Every package and deploy passes here first: no plaintext secret or local setting gets through.
 async function settingsFor(resolveVariable) {
   const stage = await resolveVariable('sls:stage');
+  const region = await resolveVariable('self:provider.region');
   try {
-    assertDeployable(process.env, stage, join(__dirname, '..'));
+    assertDeployable(process.env, { stage, region, serviceDir: join(__dirname, '..') });
     return stackSettings(process.env, stage);
   } catch (error) {
     // osls prints a rejection's stack; a configuration refusal is a message for a person.

@@ -221,6 +221,39 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(allowed.template.Resources.ReceiverLambdaFunction!.Properties.Environment.Variables.WEBHOOK_TOKENS).toBe('plain-token-0123456789abcdef');
   }, 120_000);
 
+  describe('with EDGE_FIREWALL=true (CloudFront + WAF in front of the HTTP API)', () => {
+    let edge: Packaged;
+    beforeAll(async () => {
+      edge = await packageStack('edge', { ENABLED_ACTIONS: 'echo', ALARM_TOPIC_ARN: TOPIC, EDGE_FIREWALL: 'true', ALLOWED_IPS: '47.94.95.118,123.56.8.0/24' });
+    }, 120_000);
+
+    it('is valid against the CloudFormation resource specification', () => {
+      expect(validateTemplate(edge.template)).toEqual([]);
+    });
+
+    it('lets only ALLOWED_IPS through the web ACL, rate-limited, and puts it on the distribution', () => {
+      const r = edge.template.Resources;
+      expect(r.EdgeAllowedIps!.Properties).toMatchObject({ Scope: 'CLOUDFRONT', IPAddressVersion: 'IPV4', Addresses: ['47.94.95.118/32', '123.56.8.0/24'] });
+      expect(r.EdgeWebAcl!.Properties.DefaultAction).toEqual({ Block: {} });
+      expect(r.EdgeWebAcl!.Properties.Rules.map((rule: any) => [rule.Name, Object.keys(rule.Action)[0]])).toEqual([['rate-limit', 'Block'], ['flashduty-ips', 'Allow']]);
+      expect(r.EdgeDistribution!.Properties.DistributionConfig.WebACLId).toEqual({ 'Fn::GetAtt': ['EdgeWebAcl', 'Arn'] });
+    });
+
+    it('has CloudFront send the edge secret from SSM, never a value in the template, and the receiver require it', () => {
+      const [origin] = edge.template.Resources.EdgeDistribution!.Properties.DistributionConfig.Origins;
+      expect(origin.OriginCustomHeaders).toEqual([{ HeaderName: 'x-flashduty-actions-edge', HeaderValue: '{{resolve:ssm:/flashduty-actions/edge/edge-secret}}' }]);
+      expect(edge.template.Resources.ReceiverLambdaFunction!.Properties.Environment.Variables.EDGE_SECRET_PARAM).toBe('/flashduty-actions/edge/edge-secret');
+      const reads = edge.template.Resources.ReceiverRole!.Properties.Policies[0].PolicyDocument.Statement.filter((st: Statement) => st.Action.includes('ssm:GetParameter'));
+      expect(reads.map((st: Statement) => st.Resource)).toContainEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/flashduty-actions/edge/edge-secret' });
+    });
+
+    it('outputs the CloudFront URL for FlashDuty, and adds nothing when the switch is off', () => {
+      expect(edge.template.Outputs.EchoActionUrl.Value).toEqual({ 'Fn::Sub': 'https://${EdgeDistribution.DomainName}/actions/echo' });
+      expect(Object.keys(test.template.Resources).filter((id) => id.startsWith('Edge'))).toEqual([]);
+      expect(test.template.Resources.ReceiverLambdaFunction!.Properties.Environment.Variables.EDGE_SECRET_PARAM).toBeUndefined();
+    });
+  });
+
   it('keeps the receiver zip within its budget', () => {
     const receiver = bundleSizes(test.dir).find((s) => s.name === 'receiver')!;
     expect(receiver.bytes).toBeLessThanOrEqual(BUDGETS.receiver!);

@@ -54,10 +54,16 @@ describe('the checks before a package or deploy', () => {
 
   it('throws one error listing every problem, after printing the warnings', () => {
     const warnings: string[] = [];
-    expect(() => assertDeployable({ WEBHOOK_TOKENS: 't', DRY_RUN: 'true' }, 'prod-a', serviceDir(), (line) => warnings.push(line))).toThrow(
+    expect(() => assertDeployable({ WEBHOOK_TOKENS: 't', DRY_RUN: 'true' }, { stage: 'prod-a', serviceDir: serviceDir() }, (line) => warnings.push(line))).toThrow(
       /^refusing to package stage "prod-a":\n {2}- the environment sets WEBHOOK_TOKENS .*\n {2}- the environment sets DRY_RUN=true/,
     );
     expect(warnings).toEqual([expect.stringMatching(/^WARNING: ALARM_TOPIC_ARN is not set/)]);
+  });
+
+  it('refuses EDGE_FIREWALL outside us-east-1, where no CloudFront web ACL can be created', () => {
+    const env = { EDGE_FIREWALL: 'true', ALARM_TOPIC_ARN: TOPIC };
+    expect(deployPreflight(env, 'prod', serviceDir(), 'eu-west-1').problems).toEqual(['EDGE_FIREWALL=true needs the stack in us-east-1 (a CloudFront web ACL exists only there), not eu-west-1']);
+    expect(deployPreflight(env, 'prod', serviceDir(), 'us-east-1').problems).toEqual([]);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { EDGE_HEADER } from '../../lib/auth/edge';
 import { IpAllowlist } from '../../lib/auth/ip-allowlist';
 import { TokenVerifier } from '../../lib/auth/tokens';
 import type { QueueMessage } from '../../lib/queue/envelope';
@@ -91,6 +92,38 @@ describe('receiver', () => {
     expect(response.headers?.allow).toBeUndefined();
     expect(bodyOf(response)).toEqual({ error: 'forbidden' });
     expect(sent).toHaveLength(0);
+  });
+
+  describe('behind the CloudFront + WAF edge (EDGE_FIREWALL)', () => {
+    const EDGE = 'edge-secret-0123456789abcdef';
+    const behindEdge = () => receiver({ edgeSecret: async () => new TokenVerifier([EDGE], 'EDGE_SECRET') });
+    const viaEdge = (secret?: string) => {
+      // API Gateway sees CloudFront's address, not FlashDuty's; the WAF checked FlashDuty's.
+      const request = event({ ip: '130.176.0.10' });
+      if (secret !== undefined) request.headers[EDGE_HEADER] = secret;
+      return request;
+    };
+
+    it('accepts a click that came through the edge, whatever address API Gateway saw', async () => {
+      const { handler, sent } = behindEdge();
+      expect((await handler(viaEdge(EDGE))).statusCode).toBe(200);
+      expect(sent).toHaveLength(1);
+    });
+
+    it.each([['without the edge header', undefined], ['with a wrong edge secret', 'guess-0123456789abcdef0']])(
+      'answers 403 to a request %s (one that went around the WAF to the API directly)',
+      async (_how, secret) => {
+        const { handler, sent } = behindEdge();
+        const response = await handler(viaEdge(secret));
+        expect([response.statusCode, bodyOf(response)]).toEqual([403, { error: 'forbidden' }]);
+        expect(sent).toHaveLength(0);
+      },
+    );
+
+    it('answers 503 when the edge secret cannot be loaded', async () => {
+      const { handler } = receiver({ edgeSecret: () => Promise.reject(new Error('ssm down')) });
+      expect((await handler(viaEdge(EDGE))).statusCode).toBe(503);
+    });
   });
 
   it('does not reveal which actions exist to an unverified caller', async () => {
