@@ -217,6 +217,16 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
         expect(outcome.status).toBe('succeeded');
       });
 
+      it('reports a command the SSM document\'s allowedPattern refuses as a failed outcome, without retrying', async () => {
+        ssm.documents.set('FlashdutyRestartAllowed', { commands: { allowedPattern: "^systemctl restart '(engine|nginx)'$" } });
+        const env = { RESTART_DOCUMENT: 'FlashdutyRestartAllowed', RESTART_ALLOWED_SERVICES: 'engine,api-*' };
+        const outcome = await restartHost.run(context({ resource: 'es.nj.01', service: 'api-orders' }, { env }));
+        expect(outcome.status).toBe('failed');
+        expect(outcome.summary).toContain(`Systems Manager refused the command for FlashdutyRestartAllowed: Parameter "commands" "systemctl restart 'api-orders'" failed to satisfy constraint`);
+        expect(ssm.sent()).toHaveLength(0);
+        expect((await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }, { env }))).status).toBe('succeeded');
+      });
+
       it('fails at cold start (and deploy) on a RESTART_ALLOWED_VALUES entry without a placeholder', () => {
         expect(() => actionConfig(restartHost, { RESTART_ALLOWED_VALUES: 'app-*.service' })).toThrow(/RESTART_ALLOWED_VALUES: expected placeholder=glob entries such as unit=app-\*\.service, got "app-\*\.service"/);
       });

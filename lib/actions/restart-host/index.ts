@@ -91,7 +91,15 @@ export const restartHost = defineAction({
       const since = new Date(message.received_at - 60_000);
       let commandId = await findSentCommand(ssm, { marker: input.Comment!, document: input.DocumentName!, since }, signal);
       if (commandId) log.info('this click already sent its command; waiting for it instead of sending another', { command_id: commandId });
-      else commandId = await sendCommand(ssm, input, signal);
+      else {
+        try {
+          commandId = await sendCommand(ssm, input, signal);
+        } catch (error) {
+          // The document's allowedPattern refused the command: final, so a failed outcome, not a retry.
+          if ((error as Error).name === 'InvalidParameters') return refuse(`Systems Manager refused the command for ${config.RESTART_DOCUMENT}: ${(error as Error).message}`);
+          throw error;
+        }
+      }
       const invocations = await waitForCommand(ssm, commandId, input.InstanceIds!, config.RESTART_WAIT_SECONDS, signal);
       const ok = invocations.every((inv) => inv.Status === 'Success');
       const results = invocations.map((inv) => `${inv.InstanceId}: ${inv.Status}, exit ${inv.ResponseCode}`).join('; ');
