@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ACTIONS } from '../lib/actions/registry';
+import { ConfigError } from '../lib/errors';
 import type { Action } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
 import { workerConfig } from '../lib/config/worker';
@@ -91,9 +92,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   try {
     const portOf = (key: string) => Number(options.env[key] ?? 0);
-    const sqsEmulator = await startSqsEmulator(portOf('SQS_PORT'));
+    const sqsEmulator = await onPort('SQS_PORT', portOf('SQS_PORT'), startSqsEmulator);
     cleanup.push(sqsEmulator.stop);
-    const dynamodbEmulator = await startDynamoDbEmulator(portOf('DYNAMODB_PORT'));
+    const dynamodbEmulator = await onPort('DYNAMODB_PORT', portOf('DYNAMODB_PORT'), startDynamoDbEmulator);
     cleanup.push(dynamodbEmulator.stop);
 
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -116,7 +117,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let flashdutyUrl = options.env.FLASHDUTY_API_URL;
     if (!flashdutyUrl) {
       flashduty = new FlashDutyStandIn(LOCAL_APP_KEY);
-      flashdutyUrl = await flashduty.start(portOf('FLASHDUTY_PORT'));
+      flashdutyUrl = await onPort('FLASHDUTY_PORT', portOf('FLASHDUTY_PORT'), (port) => flashduty!.start(port));
       cleanup.push(() => flashduty!.stop());
     }
 
@@ -125,7 +126,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (!ssmEndpoint) {
       ssm = new SsmStandIn();
       ssm.instances = structuredClone(fleet.instances) as FakeInstance[];
-      ssmEndpoint = await ssm.start(portOf('SSM_PORT'));
+      ssmEndpoint = await onPort('SSM_PORT', portOf('SSM_PORT'), (port) => ssm!.start(port));
       cleanup.push(() => ssm!.stop());
     }
 
@@ -137,7 +138,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...Object.fromEntries([...queues].map(([action, queue]) => [queueUrlVariable(action), queue.url])),
     };
     const receiver = makeReceiver(receiverDeps(receiverConfig(env)));
-    const http = await serveHttpApi(receiver, { port: options.port ?? 3000 });
+    const http = await onPort('PORT', options.port ?? 3000, (port) => serveHttpApi(receiver, { port }));
     cleanup.push(() => closeServer(http.server));
 
     const workerEnv = new Map<string, NodeJS.ProcessEnv>();
@@ -186,6 +187,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   } catch (error) {
     await stopAll();
     throw error;
+  }
+}
+
+/**
+ * Starts a local server on `port`; when the port is taken, says which variable moves it, instead
+ * of a bare EADDRINUSE.
+ */
+async function onPort<T>(variable: string, port: number, start: (port: number) => Promise<T>): Promise<T> {
+  try {
+    return await start(port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new ConfigError(
+      `port ${port} (${variable}) on 127.0.0.1 is already in use, perhaps by another \`npm start\`; stop that, or set ${variable} to a free port in .env.local or the environment`,
+    );
   }
 }
 

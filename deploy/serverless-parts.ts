@@ -1,7 +1,10 @@
 import type { Action } from '../lib/actions/types';
 import { actionConfig } from '../lib/config/worker';
 import * as v from 'valibot';
-import { intVar, readConfig, stringVar } from '../lib/config/env';
+import { boolVar, intVar, listVar, readConfig, stringVar } from '../lib/config/env';
+import { ConfigError } from '../lib/errors';
+import { FLASHDUTY_SOURCE_IPS } from '../lib/flashduty/facts';
+import { EDGE_HEADER } from '../lib/auth/edge';
 import { queueUrlVariable } from '../lib/queue/names';
 import {
   dlqLogicalId,
@@ -47,8 +50,14 @@ export function appKeyParameter(settings: StackSettings, env: NodeJS.ProcessEnv)
   return env.FLASHDUTY_APP_KEY ? undefined : `/${settings.service}/${settings.stage}/flashduty-app-key`;
 }
 
+/** The SSM String parameter holding the secret CloudFront adds (EDGE_FIREWALL only). */
+export function edgeSecretParameter(settings: StackSettings): string {
+  return `/${settings.service}/${settings.stage}/edge-secret`;
+}
+
 export function serverlessFunctions(settings: StackSettings, env: NodeJS.ProcessEnv): Json {
   const tokensParam = tokensParameter(settings, env);
+  const { EDGE_FIREWALL } = readConfig(ServerlessEnv, env, 'deploy configuration');
   const functions: Json = {
     receiver: {
       handler: 'functions/receiver.handler',
@@ -61,11 +70,14 @@ export function serverlessFunctions(settings: StackSettings, env: NodeJS.Process
         ...Object.fromEntries(settings.actions.map((a) => [queueUrlVariable(a.name), ref(queueLogicalId(a.name))])),
         ...(tokensParam ? { WEBHOOK_TOKENS_PARAM: tokensParam } : pick(env, ['WEBHOOK_TOKENS'])),
         ...pick(env, ['ALLOWED_IPS', 'MAX_EVENT_AGE_SECONDS', 'MAX_MESSAGE_BYTES', 'ENQUEUE_TIMEOUT_MS']),
+        ...(EDGE_FIREWALL && { EDGE_SECRET_PARAM: edgeSecretParameter(settings) }),
       },
       events: [
-        { httpApi: { method: 'POST', path: '/actions/{action}' } },
-        // Any other method reaches the receiver too, so it can answer 405 instead of a bare 404.
-        { httpApi: { method: '*', path: '/actions/{action}' } },
+        // One route per action, so each gets its own throttle bucket (see API_THROTTLE_RATE).
+        ...settings.actions.map((a) => ({ httpApi: { method: 'POST', path: actionPath(a.name) } })),
+        // Anything else (another method, an unknown action) still reaches the receiver, which answers
+        // 403/405/404 instead of a bare 404, through a small bucket of its own.
+        { httpApi: { method: '*', path: CATCH_ALL_PATH } },
       ],
     },
   };
@@ -108,10 +120,39 @@ export function actionConfigKeys(action: Action<unknown>): string[] {
   return Object.keys((action.config as unknown as { entries?: object }).entries ?? {});
 }
 
+export const actionPath = (action: string) => `/actions/${action}`;
+export const CATCH_ALL_PATH = '/actions/{action}';
+export const actionRouteKey = (action: string) => `POST ${actionPath(action)}`;
+export const CATCH_ALL_ROUTE_KEY = `ANY ${CATCH_ALL_PATH}`;
+
+/**
+ * The logical id osls gives a route (its naming.getHttpApiRouteLogicalId): the stage must depend on
+ * the routes its RouteSettings name, or CloudFormation may create it first and fail with "Unable
+ * to find Route by key". The template test checks these ids against what osls generates.
+ */
+export function routeLogicalId(routeKey: string): string {
+  const part = (text: string) => {
+    const normalized = text.toLowerCase().replace(/-/g, 'Dash').replace(/\{(.*)\}/g, '$1Var').replace(/[^0-9A-Za-z]/g, '');
+    return normalized.charAt(0).toUpperCase() + normalized.slice(1);
+  };
+  return `HttpApiRoute${routeKey.split('/').map(part).join('')}`;
+}
+
+/**
+ * Requests per second no caller may exceed on the catch-all route: enough to answer a
+ * misconfigured button, too little for a flood of junk to matter.
+ */
+export const CATCH_ALL_THROTTLE = { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 5 };
+
 export const ServerlessEnv = v.object({
-  API_THROTTLE_RATE: intVar(10, 1, 10_000),
-  API_THROTTLE_BURST: intVar(20, 1, 5_000),
+  // Per action route. FlashDuty sends one push per click (plus at most one retry), so a whole
+  // on-call team clicking one button at once is a burst of a few; 5/s with a burst of 10 is ample.
+  API_THROTTLE_RATE: intVar(5, 1, 10_000),
+  API_THROTTLE_BURST: intVar(10, 1, 5_000),
   ALARM_TOPIC_ARN: stringVar(),
+  /** Puts the API behind CloudFront with a WAF allowing only ALLOWED_IPS (see edgeResources). */
+  EDGE_FIREWALL: boolVar(false),
+  ALLOWED_IPS: listVar(FLASHDUTY_SOURCE_IPS),
 });
 
 /** The receiver's Lambda logical id as serverless names it, and each worker's. */
@@ -125,6 +166,7 @@ export function serverlessResources(settings: StackSettings, env: NodeJS.Process
     { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: settings.actions.map((a) => arn(queueLogicalId(a.name))) },
   ];
   if (tokensParam) receiverStatements.push(parameterReadStatement(tokensParam));
+  if (deploy.EDGE_FIREWALL) receiverStatements.push(parameterReadStatement(edgeSecretParameter(settings)));
 
   const resources: Json = {
     ...queueResources(settings),
@@ -135,26 +177,102 @@ export function serverlessResources(settings: StackSettings, env: NodeJS.Process
     resources[workerRoleId(action.name)] = role(functionName(settings, workerFunctionKey(action.name)), workerStatements(settings, env, action));
   }
   Object.assign(resources, alarms(settings, deploy.ALARM_TOPIC_ARN));
+  if (deploy.EDGE_FIREWALL) Object.assign(resources, edgeResources(settings, deploy.ALLOWED_IPS));
+  const endpoint = deploy.EDGE_FIREWALL ? 'https://${EdgeDistribution.DomainName}' : '${HttpApi.ApiEndpoint}';
   return {
     Resources: resources,
-    // A flood (or a leaked URL) cannot run up cost or starve real clicks: every route is throttled.
-    extensions: {
-      HttpApiStage: {
-        Properties: {
-          DefaultRouteSettings: {
-            DetailedMetricsEnabled: true,
-            ThrottlingRateLimit: deploy.API_THROTTLE_RATE,
-            ThrottlingBurstLimit: deploy.API_THROTTLE_BURST,
+    extensions: { HttpApiStage: stageThrottles(settings, deploy) },
+    Outputs: Object.fromEntries(
+      settings.actions.map((a) => [
+        `${logicalName(a.name)}ActionUrl`,
+        { Description: `Endpoint URL for the FlashDuty Custom Action "${a.name}"`, Value: sub(`${endpoint}${actionPath(a.name)}`) },
+      ]),
+    ),
+  };
+}
+
+/**
+ * Route-level throttles: each action's POST route has its own bucket, so junk on one URL (or on the
+ * catch-all route) cannot use up the budget real clicks on another action need. Route settings do
+ * not inherit the stage defaults, so each repeats DetailedMetricsEnabled.
+ */
+function stageThrottles(settings: StackSettings, deploy: v.InferOutput<typeof ServerlessEnv>): Json {
+  const perAction = { DetailedMetricsEnabled: true, ThrottlingRateLimit: deploy.API_THROTTLE_RATE, ThrottlingBurstLimit: deploy.API_THROTTLE_BURST };
+  const routeKeys = settings.actions.map((a) => actionRouteKey(a.name));
+  return {
+    DependsOn: [...routeKeys, CATCH_ALL_ROUTE_KEY].map(routeLogicalId),
+    Properties: {
+      DefaultRouteSettings: { DetailedMetricsEnabled: true, ...CATCH_ALL_THROTTLE },
+      RouteSettings: Object.fromEntries(routeKeys.map((key) => [key, perAction])),
+    },
+  };
+}
+
+/** CloudFront's managed policies: no caching; forward every viewer header (Authorization too) but Host. */
+const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
+
+/**
+ * The optional edge (EDGE_FIREWALL=true). HTTP APIs take neither a WAF nor a resource policy, so
+ * the only way to refuse foreign callers before API Gateway and Lambda is to put CloudFront in
+ * front with a WAF web ACL allowing only ALLOWED_IPS (IPv4), and a per-IP rate limit. CloudFront
+ * adds a secret header (from an SSM String parameter, resolved at deploy time) that the receiver
+ * requires instead of checking the source IP, which behind CloudFront is CloudFront's. The
+ * execute-api URL stays reachable, but without the secret every request to it gets 403. A
+ * CLOUDFRONT-scoped web ACL exists only in us-east-1, so the stack must be deployed there.
+ */
+function edgeResources(settings: StackSettings, allowedIps: string[]): Record<string, Json> {
+  const addresses = allowedIps.map((entry) => {
+    if (!/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(entry)) throw new ConfigError(`EDGE_FIREWALL: ALLOWED_IPS entry "${entry}" is not IPv4; the edge's IP set takes IPv4 only`);
+    return entry.includes('/') ? entry : `${entry}/32`;
+  });
+  const visibility = (name: string) => ({ SampledRequestsEnabled: true, CloudWatchMetricsEnabled: true, MetricName: `${settings.service}-${settings.stage}-${name}` });
+  return {
+    EdgeAllowedIps: {
+      Type: 'AWS::WAFv2::IPSet',
+      Properties: { Name: `${settings.service}-${settings.stage}-flashduty`, Scope: 'CLOUDFRONT', IPAddressVersion: 'IPV4', Addresses: addresses },
+    },
+    EdgeWebAcl: {
+      Type: 'AWS::WAFv2::WebACL',
+      Properties: {
+        Name: `${settings.service}-${settings.stage}-edge`,
+        Scope: 'CLOUDFRONT',
+        DefaultAction: { Block: {} },
+        VisibilityConfig: visibility('edge'),
+        Rules: [
+          // Even an allowed address may not flood: 300 requests in 5 minutes is far above any click rate.
+          { Name: 'rate-limit', Priority: 0, Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 300, AggregateKeyType: 'IP' } }, VisibilityConfig: visibility('rate-limit') },
+          { Name: 'flashduty-ips', Priority: 1, Action: { Allow: {} }, Statement: { IPSetReferenceStatement: { Arn: arn('EdgeAllowedIps') } }, VisibilityConfig: visibility('flashduty-ips') },
+        ],
+      },
+    },
+    EdgeDistribution: {
+      Type: 'AWS::CloudFront::Distribution',
+      Properties: {
+        DistributionConfig: {
+          Enabled: true,
+          Comment: `${settings.service}-${settings.stage}: FlashDuty Custom Actions behind a WAF`,
+          WebACLId: arn('EdgeWebAcl'),
+          PriceClass: 'PriceClass_100',
+          Origins: [
+            {
+              Id: 'http-api',
+              DomainName: sub('${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}'),
+              CustomOriginConfig: { OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] },
+              OriginCustomHeaders: [{ HeaderName: EDGE_HEADER, HeaderValue: `{{resolve:ssm:${edgeSecretParameter(settings)}}}` }],
+            },
+          ],
+          DefaultCacheBehavior: {
+            TargetOriginId: 'http-api',
+            ViewerProtocolPolicy: 'https-only',
+            AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+            CachedMethods: ['GET', 'HEAD'],
+            CachePolicyId: CACHING_DISABLED,
+            OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER,
           },
         },
       },
     },
-    Outputs: Object.fromEntries(
-      settings.actions.map((a) => [
-        `${logicalName(a.name)}ActionUrl`,
-        { Description: `Endpoint URL for the FlashDuty Custom Action "${a.name}"`, Value: sub(`\${HttpApi.ApiEndpoint}/actions/${a.name}`) },
-      ]),
-    ),
   };
 }
 

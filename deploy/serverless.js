@@ -1,13 +1,24 @@
 // Glue between serverless.yml and the TypeScript stack description (deploy/*.ts). Works with osls
 // and Serverless Framework v4: both call exported functions referenced by ${file(...):name}.
+const { join } = require('node:path');
 const { require: load } = require('tsx/cjs/api');
 
 const { stackSettings } = load('./stack.ts', __filename);
 const { serverlessFunctions, serverlessResources } = load('./serverless-parts.ts', __filename);
+const { assertDeployable } = load('./preflight.ts', __filename);
 
+// Every package and deploy passes here first: no plaintext secret or local setting gets through.
 async function settingsFor(resolveVariable) {
   const stage = await resolveVariable('sls:stage');
-  return stackSettings(process.env, stage);
+  const region = await resolveVariable('self:provider.region');
+  try {
+    assertDeployable(process.env, { stage, region, serviceDir: join(__dirname, '..') });
+    return stackSettings(process.env, stage);
+  } catch (error) {
+    // osls prints a rejection's stack; a configuration refusal is a message for a person.
+    if (error instanceof Error && error.name === 'ConfigError') error.stack = `${error.name}: ${error.message}`;
+    throw error;
+  }
 }
 
 module.exports.functions = async ({ resolveVariable }) => serverlessFunctions(await settingsFor(resolveVariable), process.env);

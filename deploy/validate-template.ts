@@ -26,6 +26,7 @@ export function validateTemplate(template: { Resources?: Record<string, unknown>
     checkObject(`${id}.Properties`, resource.Properties ?? {}, spec.properties, db, problems);
   }
   checkReferences(template, resources, attributesOf, problems);
+  checkDependsOn(resources as Record<string, { DependsOn?: unknown }>, problems);
   return problems;
 }
 
@@ -129,4 +130,14 @@ function checkReferences(template: object, resources: Record<string, unknown>, a
     for (const [key, item] of Object.entries(object)) visit(item, `${path}.${key}`);
   };
   visit(template, '');
+}
+
+/** Every DependsOn names a resource of the template (CloudFormation refuses the stack otherwise). */
+function checkDependsOn(resources: Record<string, { DependsOn?: unknown }>, problems: string[]): void {
+  for (const [id, resource] of Object.entries(resources)) {
+    const names = resource.DependsOn === undefined ? [] : ([] as unknown[]).concat(resource.DependsOn);
+    for (const name of names) {
+      if (typeof name !== 'string' || !(name in resources)) problems.push(`${id}.DependsOn: unknown resource ${JSON.stringify(name)}`);
+    }
+  }
 }

@@ -14,7 +14,7 @@ export interface StageQueues {
  * the emulator `npm start` runs on SQS_PORT (default 9324); any other stage talks to real SQS with
  * the usual AWS credentials.
  */
-export function stageOptions(argv: string[], env: NodeJS.ProcessEnv): { stage: string; sqs: SQSClient; rest: string[] } {
+export function stageOptions(argv: string[], env: NodeJS.ProcessEnv): { stage: string; sqs: SQSClient; rest: string[]; sqsPort: string } {
   const rest: string[] = [];
   let stage = 'local';
   let region = env.AWS_REGION ?? 'us-east-1';
@@ -23,11 +23,52 @@ export function stageOptions(argv: string[], env: NodeJS.ProcessEnv): { stage: s
     else if (argv[i] === '--region') region = argv[++i] ?? region;
     else rest.push(argv[i]!);
   }
+  const sqsPort = env.SQS_PORT ?? '9324';
   const sqs =
     stage === 'local'
-      ? new SQSClient({ endpoint: `http://127.0.0.1:${env.SQS_PORT ?? 9324}`, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
+      ? new SQSClient({ endpoint: `http://127.0.0.1:${sqsPort}`, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 })
       : new SQSClient({ region });
-  return { stage, sqs, rest };
+  return { stage, sqs, rest, sqsPort };
+}
+
+/** An action name the registry knows, or a ScriptError listing the known ones. */
+export function knownAction(action: string): string {
+  const names = ACTIONS.map((a) => a.name);
+  if (!names.includes(action)) throw new ScriptError(`unknown action "${action}"; known: ${names.join(', ')}`, 2);
+  return action;
+}
+
+/** A failure the user can fix, with what to do; printed without a stack. */
+export class ScriptError extends Error {
+  override readonly name = 'ScriptError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Runs a script's main and turns what commonly goes wrong into what to do: the local stack not
+ * running, no AWS credentials for a deployed stage.
+ */
+export function runScript(main: () => Promise<void>, where: { stage: string; sqsPort: string }): void {
+  main().catch((error: unknown) => {
+    console.error(explain(error, where));
+    process.exit(error instanceof ScriptError ? error.exitCode : 1);
+  });
+}
+
+function explain(error: unknown, { stage, sqsPort }: { stage: string; sqsPort: string }): string {
+  if (error instanceof ScriptError) return error.message;
+  const e = error as { name?: string; message?: string; code?: string; cause?: { code?: string } };
+  const code = e.code ?? e.cause?.code ?? '';
+  if (stage === 'local' && (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(e.message ?? ''))) {
+    return `nothing answers on 127.0.0.1:${sqsPort} (SQS_PORT), so the local stack is not running: start it with \`npm start\` in another terminal (with the same SQS_PORT), or pass --stage <stage> for a deployed stack`;
+  }
+  if (e.name === 'CredentialsProviderError') return `no AWS credentials for stage "${stage}" (${e.message}): set AWS_PROFILE, or run \`aws sso login\`, then try again`;
+  return `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
 }
 
 /** The queue and DLQ of each named action in a stage; actions without queues there are skipped. */

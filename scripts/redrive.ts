@@ -4,25 +4,20 @@
  */
 import { redrive } from '../lib/queue/redrive';
 import { localEnv } from './local-env';
-import { stageOptions, stageQueues } from './queues';
+import { knownAction, runScript, ScriptError, stageOptions, stageQueues } from './queues';
+
+const options = stageOptions(process.argv.slice(2), localEnv());
 
 async function main(): Promise<void> {
-  const { stage, sqs, rest } = stageOptions(process.argv.slice(2), localEnv());
-  const [action] = rest;
-  if (!action) {
-    console.error('usage: npm run redrive -- <action> [--stage <stage>] [--region <region>]');
-    process.exit(2);
-  }
+  const { stage, sqs, rest } = options;
+  if (!rest[0]) throw new ScriptError('usage: npm run redrive -- <action> [--stage <stage>] [--region <region>]', 2);
+  const action = knownAction(rest[0]);
   const [queues] = await stageQueues(sqs, stage, [action]);
   if (!queues) {
-    console.error(`no queues for action "${action}" in stage "${stage}"${stage === 'local' ? ' (is `npm start` running?)' : ''}`);
-    process.exit(1);
+    throw new ScriptError(`action "${action}" has no queues in stage "${stage}": it is not in that stage's ENABLED_ACTIONS${stage === 'local' ? '' : ' (check --stage and --region)'}`);
   }
   const moved = await redrive(sqs, queues);
   console.log(`moved ${moved} message(s) from ${queues.dlqUrl} back to ${queues.queueUrl}`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
-  process.exit(1);
-});
+runScript(main, options);

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole stack on this machine, no AWS account needed: receiver, SQS emulator,
  * DynamoDB emulator, workers (dry-run by default) and a stand-in FlashDuty API whose comments are
- * printed here. Configuration: deploy/local.env, then .env, then the environment.
+ * printed here. Configuration: deploy/local.env, then .env.local, then the environment (never .env,
+ * which is the deploy configuration).
  */
 import { localEnv } from './local-env';
 

@@ -4,14 +4,15 @@
  */
 import { GetQueueAttributesCommand, type QueueAttributeName } from '@aws-sdk/client-sqs';
 import { localEnv } from './local-env';
-import { stageOptions, stageQueues } from './queues';
+import { runScript, ScriptError, stageOptions, stageQueues } from './queues';
+
+const options = stageOptions(process.argv.slice(2), localEnv());
 
 async function main(): Promise<void> {
-  const { stage, sqs } = stageOptions(process.argv.slice(2), localEnv());
+  const { stage, sqs } = options;
   const queues = await stageQueues(sqs, stage);
   if (queues.length === 0) {
-    console.error(`no action queues found for stage "${stage}"${stage === 'local' ? ' (is `npm start` running?)' : ''}`);
-    process.exit(1);
+    throw new ScriptError(`no action queues found for stage "${stage}"${stage === 'local' ? ' (is `npm start` running?)' : '; check --stage and --region'}`);
   }
   const count = async (url: string, name: QueueAttributeName) => {
     const { Attributes = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: [name] }));
@@ -29,7 +30,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
-  process.exit(1);
-});
+runScript(main, options);

@@ -24,10 +24,15 @@ export class TokenVerifier {
 
   verify(authorization: string | undefined): boolean {
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? '');
-    const presented = digest(match?.[1] ?? '');
+    return this.matches(match?.[1] ?? '') && match !== null;
+  }
+
+  /** Whether `value` is one of the secrets, compared the same way (for a header carrying it bare). */
+  matches(value: string | undefined): boolean {
+    const presented = digest(value ?? '');
     let ok = false;
     for (const expected of this.digests) ok = timingSafeEqual(presented, expected) || ok;
-    return ok && match !== null;
+    return ok && value !== undefined;
   }
 }
 

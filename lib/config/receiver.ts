@@ -10,6 +10,8 @@ export const ReceiverEnv = v.object({
   ALLOWED_IPS: listVar(FLASHDUTY_SOURCE_IPS),
   WEBHOOK_TOKENS: stringVar(),
   WEBHOOK_TOKENS_PARAM: stringVar(),
+  EDGE_SECRET: stringVar(),
+  EDGE_SECRET_PARAM: stringVar(),
   MAX_EVENT_AGE_SECONDS: intVar(300, 1, 86_400),
   MAX_MESSAGE_BYTES: intVar(256 * 1024, MIN_MESSAGE_BYTES, 1024 * 1024),
   // Whatever is configured, the answer must leave room inside FlashDuty's deadline.
@@ -24,6 +26,11 @@ export interface ReceiverConfig {
   queues: ReadonlyMap<string, string>;
   allowedIps: string[];
   tokens: { inline: string } | { parameter: string };
+  /**
+   * Set when the API sits behind the optional CloudFront + WAF edge (EDGE_FIREWALL): requests must
+   * carry the secret CloudFront adds, which proves they passed the WAF's IP allowlist.
+   */
+  edgeSecret?: { inline: string } | { parameter: string };
   maxEventAgeMs: number;
   maxMessageBytes: number;
   enqueueTimeoutMs: number;
@@ -51,10 +58,13 @@ export function receiverConfig(env: NodeJS.ProcessEnv): ReceiverConfig {
   if ('inline' in tokens && tokens.inline === '') {
     throw new ConfigError('WEBHOOK_TOKENS or WEBHOOK_TOKENS_PARAM: set one, so callers can be verified');
   }
+  if (c.EDGE_SECRET && c.EDGE_SECRET_PARAM) throw new ConfigError('EDGE_SECRET and EDGE_SECRET_PARAM are both set; set exactly one');
+  const edgeSecret = c.EDGE_SECRET_PARAM ? { parameter: c.EDGE_SECRET_PARAM } : c.EDGE_SECRET ? { inline: c.EDGE_SECRET } : undefined;
   return {
     queues,
     allowedIps: c.ALLOWED_IPS,
     tokens,
+    edgeSecret,
     maxEventAgeMs: c.MAX_EVENT_AGE_SECONDS * 1000,
     maxMessageBytes: c.MAX_MESSAGE_BYTES,
     enqueueTimeoutMs: c.ENQUEUE_TIMEOUT_MS,

@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
+import { listenLocal, LOCAL_HOST } from './listen';
 
 /**
  * Starts dynalite, a DynamoDB emulator speaking the real wire protocol (in memory), for the
@@ -7,12 +7,9 @@ import dynalite from 'dynalite';
  */
 export async function startDynamoDbEmulator(port = 0): Promise<{ endpoint: string; stop: () => Promise<void> }> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  const listening = await listenLocal(server, port);
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: `http://${LOCAL_HOST}:${listening}`,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections?.();

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Ajv2020 from 'ajv/dist/2020';
 import spec from '../flashduty/openapi-subset.json';
+import { listenLocal, LOCAL_HOST } from './listen';
 
 /** A request the stand-in received and accepted or refused. */
 export interface RecordedCall {
@@ -52,8 +52,7 @@ export class FlashDutyStandIn {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `http://${LOCAL_HOST}:${await listenLocal(this.server, port)}`;
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal, LOCAL_HOST } from './listen';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
 type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -13,7 +13,7 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024;
  * request into a payload-format 2.0 event, the way API Gateway does (lower-cased headers, source IP
  * from the socket, base64 for non-text bodies), and calls the same handler the Lambda runs.
  */
-export async function serveHttpApi(handler: HttpHandler, options: { port: number; host?: string }): Promise<{ server: Server; url: string }> {
+export async function serveHttpApi(handler: HttpHandler, options: { port: number }): Promise<{ server: Server; url: string }> {
   const server = createServer(async (req, res) => {
     const reply = (status: number, body: string, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -37,12 +37,8 @@ export async function serveHttpApi(handler: HttpHandler, options: { port: number
     }
   });
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host ?? '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://${options.host ?? '127.0.0.1'}:${port}` };
+  const port = await listenLocal(server, options.port);
+  return { server, url: `http://${LOCAL_HOST}:${port}` };
 }
 
 function toEvent(req: IncomingMessage, url: URL, action: string, body: Buffer): APIGatewayProxyEventV2 {

@@ -21,11 +21,15 @@ export async function startSqsEmulator(port = 0): Promise<SqsEmulator> {
   const endpoint = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => {
+      let said: { address?: string; error?: string; message?: string };
       try {
-        resolve((JSON.parse(line) as { address: string }).address);
+        said = JSON.parse(line) as typeof said;
       } catch {
-        reject(new Error(`SQS emulator printed an unexpected line: ${line}`));
+        return reject(new Error(`SQS emulator printed an unexpected line: ${line}`));
       }
+      if (said.address) return resolve(said.address);
+      // Same shape as a listen error in this process, so callers handle both alike.
+      reject(Object.assign(new Error(`SQS emulator could not listen: ${said.message}`), { code: said.error }));
     });
     child.once('exit', (code) => reject(new Error(`SQS emulator exited with code ${code} before listening`)));
   });

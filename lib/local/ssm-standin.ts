@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal, LOCAL_HOST } from './listen';
 
 /** A managed instance as the stand-in knows it. */
 export interface FakeInstance {
@@ -36,7 +36,8 @@ interface FakeCommand {
  * A local stand-in for AWS Systems Manager speaking its JSON protocol (`X-Amz-Target: AmazonSSM.*`),
  * for the real `@aws-sdk/client-ssm` to talk to through its endpoint setting. It knows the calls
  * restart-host makes (DescribeInstanceInformation, SendCommand, ListCommands, GetCommandInvocation)
- * and GetParameter. Tests set the fleet, what commands do, and throttling.
+ * and GetParameter. Tests set the fleet, what commands do, throttling, and documents whose
+ * parameters carry an allowedPattern.
  */
 export class SsmStandIn {
   instances: FakeInstance[] = [];
@@ -48,12 +49,15 @@ export class SsmStandIn {
   nextScript: CommandScript = { status: 'Success', exitCode: 0, stdout: '' };
   /** Answers this many calls of an operation with ThrottlingException first. */
   throttle = new Map<string, number>();
+  /** Custom command documents: each parameter's `allowedPattern`, which SendCommand enforces like SSM. */
+  documents = new Map<string, Record<string, { allowedPattern?: string }>>();
   private server?: Server;
 
   reset(): void {
     this.commands.length = 0;
     this.calls.length = 0;
     this.throttle.clear();
+    this.documents.clear();
     this.nextScript = { status: 'Success', exitCode: 0, stdout: '' };
   }
 
@@ -63,8 +67,7 @@ export class SsmStandIn {
 
   async start(port = 0): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `http://${LOCAL_HOST}:${await listenLocal(this.server, port)}`;
   }
 
   async stop(): Promise<void> {
@@ -125,6 +128,7 @@ export class SsmStandIn {
       const ids = (input.InstanceIds ?? []) as string[];
       const unknown = ids.filter((id) => !this.instances.some((i) => i.InstanceId === id));
       if (ids.length === 0 || unknown.length > 0) throw Object.assign(new Error(`unknown instances ${unknown.join(',')}`), { type: 'InvalidInstanceId' });
+      this.checkParameters(String(input.DocumentName), (input.Parameters ?? {}) as Record<string, string[]>);
       const command: FakeCommand = {
         CommandId: randomUUID(),
         DocumentName: String(input.DocumentName),
@@ -171,6 +175,17 @@ export class SsmStandIn {
       };
     },
   };
+
+  /** SSM refuses a value that does not match its document parameter's allowedPattern (each item of a list). */
+  private checkParameters(document: string, parameters: Record<string, string[]>): void {
+    const declared = this.documents.get(document);
+    if (!declared) return;
+    for (const [name, values] of Object.entries(parameters)) {
+      const pattern = declared[name]?.allowedPattern;
+      const bad = pattern === undefined ? undefined : values.find((value) => !new RegExp(pattern).test(value));
+      if (bad !== undefined) throw Object.assign(new Error(`Parameter "${name}" "${bad}" failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern}`), { type: 'InvalidParameters' });
+    }
+  }
 
   private finished(command: FakeCommand): boolean {
     return Date.now() - command.RequestedDateTime * 1000 >= (command.script.takesMs ?? 0);

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { EDGE_HEADER } from '../auth/edge';
 import type { IpAllowlist } from '../auth/ip-allowlist';
 import type { TokenVerifier } from '../auth/tokens';
 import { describeError, ValidationError } from '../errors';
@@ -14,6 +15,11 @@ export interface ReceiverDeps {
   allowlist: IpAllowlist;
   /** Resolves the token verifier (loaded once per cold start; may reject if its store is down). */
   verifier: () => Promise<TokenVerifier>;
+  /**
+   * Behind the CloudFront + WAF edge: the secret CloudFront sends in EDGE_HEADER. The WAF checked
+   * the caller's IP (API Gateway only sees CloudFront's), so this replaces the allowlist.
+   */
+  edgeSecret?: () => Promise<TokenVerifier>;
   /** Enqueues one message, or throws when the queue cannot take it before `signal` aborts. */
   enqueue: (queueUrl: string, message: QueueMessage, signal: AbortSignal) => Promise<void>;
   maxEventAgeMs: number;
@@ -47,13 +53,24 @@ interface Result {
 export function makeReceiver(deps: ReceiverDeps) {
   const now = deps.now ?? Date.now;
 
+  /** True, or the refusal: a foreign IP, or (behind the edge) a request that did not come through it. */
+  async function callerAllowed(event: APIGatewayProxyEventV2): Promise<true | Result> {
+    const forbidden = refuse('ip_not_allowed', json(403, { error: 'forbidden' }));
+    if (!deps.edgeSecret) return deps.allowlist.allows(event.requestContext?.http?.sourceIp) || forbidden;
+    try {
+      return (await deps.edgeSecret()).matches(event.headers?.[EDGE_HEADER]) || forbidden;
+    } catch (error) {
+      return refuse('token_store_unavailable', json(503, { error: 'temporarily unavailable; try again' }), describeError(error));
+    }
+  }
+
   async function decide(event: APIGatewayProxyEventV2, action: string): Promise<Result> {
-    const method = event.requestContext?.http?.method ?? '';
+    // The source IP first: a foreign caller gets 403 whatever it sends, and learns nothing else.
+    const allowed = await callerAllowed(event);
+    if (allowed !== true) return allowed;
+    const method = event.requestContext.http.method ?? '';
     if (method !== 'POST') {
       return refuse('method_not_allowed', json(405, { error: `method ${truncate(method, 16)} is not allowed; use POST` }, { allow: 'POST' }));
-    }
-    if (!deps.allowlist.allows(event.requestContext.http.sourceIp)) {
-      return refuse('ip_not_allowed', json(403, { error: 'forbidden' }));
     }
     let verifier: TokenVerifier;
     try {
@@ -91,7 +108,7 @@ export function makeReceiver(deps: ReceiverDeps) {
 
   return async function receive(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
     const started = performance.now();
-    const action = event.pathParameters?.action ?? '';
+    const action = actionOf(event);
     const result = await decide(event, action).catch(
       (error: unknown): Result => refuseInternal(describeError(error)),
     );
@@ -114,6 +131,22 @@ export function makeReceiver(deps: ReceiverDeps) {
     }
     return result.response;
   };
+}
+
+/**
+ * The action a request names: the `{action}` path parameter on the catch-all route, else the last
+ * segment of the path on an action's own route (`POST /actions/restart-host`, which has its own
+ * throttle and so no path parameter).
+ */
+function actionOf(event: APIGatewayProxyEventV2): string {
+  const fromRoute = event.pathParameters?.action;
+  if (fromRoute !== undefined) return fromRoute;
+  const segment = /^\/actions\/([^/]+)\/?$/.exec(event.rawPath ?? '')?.[1] ?? '';
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** A bug, not a refusal: answered as a plain 500 so no internals leak. */

@@ -21,22 +21,23 @@ export function receiverDeps(config: ReceiverConfig): ReceiverDeps {
   return {
     queues: config.queues,
     allowlist: new IpAllowlist(config.allowedIps),
-    verifier: tokenVerifierLoader(config),
+    verifier: secretLoader(config, config.tokens, 'WEBHOOK_TOKENS'),
+    ...(config.edgeSecret && { edgeSecret: secretLoader(config, config.edgeSecret, 'EDGE_SECRET') }),
     enqueue: (queueUrl, message, signal) => enqueue(sqs, queueUrl, message, { maxBytes: config.maxMessageBytes, signal }),
     maxEventAgeMs: config.maxEventAgeMs,
     enqueueTimeoutMs: config.enqueueTimeoutMs,
   };
 }
 
-function tokenVerifierLoader(config: ReceiverConfig): () => Promise<TokenVerifier> {
-  const { tokens } = config;
-  if ('inline' in tokens) {
-    const verifier = Promise.resolve(new TokenVerifier(parseTokenList(tokens.inline), 'WEBHOOK_TOKENS'));
+/** A verifier for comma-separated secrets given inline (`variable`) or in an SSM parameter (`variable`_PARAM). */
+function secretLoader(config: ReceiverConfig, secrets: { inline: string } | { parameter: string }, variable: string): () => Promise<TokenVerifier> {
+  if ('inline' in secrets) {
+    const verifier = Promise.resolve(new TokenVerifier(parseTokenList(secrets.inline), variable));
     return () => verifier;
   }
   const read = makeParameterReader({ region: config.region, endpoint: config.ssmEndpoint, timeoutMs: 400 });
   const verifier = cachedUntilFailure(() =>
-    read(tokens.parameter).then((value) => new TokenVerifier(parseTokenList(value), `WEBHOOK_TOKENS_PARAM (${tokens.parameter})`)),
+    read(secrets.parameter).then((value) => new TokenVerifier(parseTokenList(value), `${variable}_PARAM (${secrets.parameter})`)),
   );
   verifier().catch(() => undefined); // start now, overlapping the cold start; a failure is retried per request
   return verifier;

@@ -22,9 +22,21 @@ export function formatComment(message: QueueMessage, outcome: Outcome): string {
     outcome.summary,
     ...(outcome.facts ?? []).map(([label, value]) => `• ${label}: ${value}`),
     ...(outcome.links ?? []).map((link) => `• ${link.label}: ${link.url}`),
+    ...compactionNote(message),
   ];
   const room = COMMENT_MAX_CHARS - head.length - foot.length - 2;
   return [head, fit(details, room), foot].join('\n');
+}
+
+/**
+ * When the click was too big for one queue message, the action saw fewer alerts than the incident
+ * has: say how many it did not see, so nobody reads the result as covering all of them.
+ */
+function compactionNote(message: QueueMessage): string[] {
+  const dropped = message.compacted?.alerts_dropped ?? 0;
+  if (dropped === 0) return [];
+  const seen = message.payload.incident.alerts?.length ?? 0;
+  return [`• note: the incident was too large for one queue message; this action saw ${seen} of its alerts and ${dropped} were dropped`];
 }
 
 /** Joins lines into at most `room` characters, shortening the longest lines first. */

@@ -48,6 +48,7 @@ describe('the CloudFormation template osls packages offline', () => {
     broken.Resources.EchoQueue!.Properties.VisibilityTimout = 30;
     broken.Resources.EchoQueue!.Properties.RedrivePolicy = { deadLetterTargetArn: { 'Fn::GetAtt': ['NoSuchQueue', 'Arn'] }, maxReceiveCount: 3 };
     broken.Resources.IdempotencyTable!.Properties.TimeToLiveSpecification = { AttributeName: 'expiration', Enable: true };
+    broken.Resources.HttpApiStage!.DependsOn = ['HttpApiRouteNoSuchRoute'];
     const problems = validateTemplate(broken);
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -55,17 +56,38 @@ describe('the CloudFormation template osls packages offline', () => {
         expect.stringMatching(/^IdempotencyTable\.Properties\.TimeToLiveSpecification\.Enable: not a property/),
         expect.stringMatching(/^IdempotencyTable\.Properties\.TimeToLiveSpecification\.Enabled: required property is missing/),
         expect.stringMatching(/Fn::GetAtt on unknown resource "NoSuchQueue"/),
+        'HttpApiStage.DependsOn: unknown resource "HttpApiRouteNoSuchRoute"',
       ]),
     );
   });
 
-  it('routes POST /actions/{action} (and every other method, to answer 405) to the receiver', () => {
+  it('gives each action its own POST route, and sends every other request to the receiver through a catch-all route', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
-    expect(routes).toEqual(['ANY /actions/{action}', 'POST /actions/{action}']);
+    expect(routes).toEqual(['ANY /actions/{action}', 'POST /actions/echo', 'POST /actions/restart-host']);
   });
 
-  it('throttles every route, so a flood cannot run up cost or starve real clicks', () => {
-    expect(resources().HttpApiStage!.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+  it('throttles each action route in its own bucket sized for FlashDuty, and the catch-all route tightly', () => {
+    const stage = resources().HttpApiStage!;
+    expect(stage.Properties.RouteSettings).toEqual({
+      'POST /actions/echo': { DetailedMetricsEnabled: true, ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'POST /actions/restart-host': { DetailedMetricsEnabled: true, ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
+    expect(stage.Properties.DefaultRouteSettings).toEqual({ DetailedMetricsEnabled: true, ThrottlingRateLimit: 1, ThrottlingBurstLimit: 5 });
+    // The stage must wait for the routes its settings name, or CloudFormation cannot find them.
+    const routeIds = ofType('AWS::ApiGatewayV2::Route').map(([id]) => id).sort();
+    expect((stage.DependsOn as string[]).filter((id) => id.startsWith('HttpApiRoute')).sort()).toEqual(routeIds);
+  });
+
+  it('writes a JSON access log line per request, with request id, caller IP, route and status', () => {
+    const { AccessLogSettings } = resources().HttpApiStage!.Properties;
+    expect(AccessLogSettings.DestinationArn).toEqual({ 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] });
+    expect(JSON.parse(AccessLogSettings.Format)).toMatchObject({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+    });
+    expect(resources().HttpApiLogGroup!.Properties.RetentionInDays).toBe(30);
   });
 
   it('runs every function on arm64 and Node 24, with log retention', () => {
@@ -188,6 +210,68 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(names(prod).every((n) => n.startsWith('flashduty-actions-prod-'))).toBe(true);
     expect(names(test).every((n) => n.startsWith('flashduty-actions-test-'))).toBe(true);
     expect(prod.template.Resources.RestartHostQueue).toBeUndefined();
+  });
+
+  it('packages the stage `npm run package -- --stage <stage>` names, and checks that one', () => {
+    expect(prod.output).toContain('Packaging flashduty-actions for stage prod');
+    expect(prod.output).toMatch(/stage prod: \d+ resources, valid against the CloudFormation resource specification/);
+    expect(prod.template.Resources.EchoQueue!.Properties.QueueName).toBe('flashduty-actions-prod-echo.fifo');
+  });
+
+  it('warns that alarms notify no one when ALARM_TOPIC_ARN is unset', () => {
+    expect(prod.output).toContain('WARNING: ALARM_TOPIC_ARN is not set');
+    expect(test.output).not.toContain('ALARM_TOPIC_ARN');
+  });
+
+  it('refuses to package plaintext secrets or DRY_RUN=true, naming each key and where it came from', async () => {
+    const secrets = { WEBHOOK_TOKENS: 'plain-token-0123456789abcdef', FLASHDUTY_APP_KEY: 'plain-app-key', DRY_RUN: 'true' };
+    const refusal = await packageStack('prod', { ENABLED_ACTIONS: 'echo', ...secrets }).then(
+      () => undefined,
+      (error: { stdout: string; stderr: string }) => `${error.stdout}${error.stderr}`,
+    );
+    expect(refusal).toContain('refusing to package stage "prod"');
+    expect(refusal).toContain('the environment sets WEBHOOK_TOKENS in plain text, which would be written into the CloudFormation template');
+    expect(refusal).toContain('the environment sets FLASHDUTY_APP_KEY in plain text');
+    expect(refusal).toContain('the environment sets DRY_RUN=true, so the deployed workers would change nothing');
+    expect(refusal).not.toContain('plain-token-0123456789abcdef');
+  }, 60_000);
+
+  it('packages a plaintext token only when DEPLOY_ALLOW=plaintext-secrets says so', async () => {
+    const allowed = await packageStack('prod', { ENABLED_ACTIONS: 'echo', WEBHOOK_TOKENS: 'plain-token-0123456789abcdef', DEPLOY_ALLOW: 'plaintext-secrets' });
+    expect(allowed.template.Resources.ReceiverLambdaFunction!.Properties.Environment.Variables.WEBHOOK_TOKENS).toBe('plain-token-0123456789abcdef');
+  }, 120_000);
+
+  describe('with EDGE_FIREWALL=true (CloudFront + WAF in front of the HTTP API)', () => {
+    let edge: Packaged;
+    beforeAll(async () => {
+      edge = await packageStack('edge', { ENABLED_ACTIONS: 'echo', ALARM_TOPIC_ARN: TOPIC, EDGE_FIREWALL: 'true', ALLOWED_IPS: '47.94.95.118,123.56.8.0/24' });
+    }, 120_000);
+
+    it('is valid against the CloudFormation resource specification', () => {
+      expect(validateTemplate(edge.template)).toEqual([]);
+    });
+
+    it('lets only ALLOWED_IPS through the web ACL, rate-limited, and puts it on the distribution', () => {
+      const r = edge.template.Resources;
+      expect(r.EdgeAllowedIps!.Properties).toMatchObject({ Scope: 'CLOUDFRONT', IPAddressVersion: 'IPV4', Addresses: ['47.94.95.118/32', '123.56.8.0/24'] });
+      expect(r.EdgeWebAcl!.Properties.DefaultAction).toEqual({ Block: {} });
+      expect(r.EdgeWebAcl!.Properties.Rules.map((rule: any) => [rule.Name, Object.keys(rule.Action)[0]])).toEqual([['rate-limit', 'Block'], ['flashduty-ips', 'Allow']]);
+      expect(r.EdgeDistribution!.Properties.DistributionConfig.WebACLId).toEqual({ 'Fn::GetAtt': ['EdgeWebAcl', 'Arn'] });
+    });
+
+    it('has CloudFront send the edge secret from SSM, never a value in the template, and the receiver require it', () => {
+      const [origin] = edge.template.Resources.EdgeDistribution!.Properties.DistributionConfig.Origins;
+      expect(origin.OriginCustomHeaders).toEqual([{ HeaderName: 'x-flashduty-actions-edge', HeaderValue: '{{resolve:ssm:/flashduty-actions/edge/edge-secret}}' }]);
+      expect(edge.template.Resources.ReceiverLambdaFunction!.Properties.Environment.Variables.EDGE_SECRET_PARAM).toBe('/flashduty-actions/edge/edge-secret');
+      const reads = edge.template.Resources.ReceiverRole!.Properties.Policies[0].PolicyDocument.Statement.filter((st: Statement) => st.Action.includes('ssm:GetParameter'));
+      expect(reads.map((st: Statement) => st.Resource)).toContainEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/flashduty-actions/edge/edge-secret' });
+    });
+
+    it('outputs the CloudFront URL for FlashDuty, and adds nothing when the switch is off', () => {
+      expect(edge.template.Outputs.EchoActionUrl.Value).toEqual({ 'Fn::Sub': 'https://${EdgeDistribution.DomainName}/actions/echo' });
+      expect(Object.keys(test.template.Resources).filter((id) => id.startsWith('Edge'))).toEqual([]);
+      expect(test.template.Resources.ReceiverLambdaFunction!.Properties.Environment.Variables.EDGE_SECRET_PARAM).toBeUndefined();
+    });
   });
 
   it('keeps the receiver zip within its budget', () => {

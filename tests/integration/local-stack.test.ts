@@ -1,4 +1,7 @@
+import { createServer, type Server, Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { listenLocal } from '../../lib/local/listen';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { loadEnvFiles } from '../../lib/local/env-files';
 import { sampleClick } from '../fixtures/clicks';
@@ -35,6 +38,16 @@ describe('the local stack with its example configuration (what npm start runs)',
     expect(stack.ssm!.sent()).toHaveLength(0);
   });
 
+  it('listens on 127.0.0.1 only, every server, emulators and stand-ins included', async () => {
+    const urls = [stack.receiverUrl, stack.sqsEndpoint, stack.dynamodbEndpoint, stack.flashdutyUrl, stack.ssmEndpoint].map((u) => new URL(u));
+    expect(urls.map((u) => u.hostname)).toEqual(Array(5).fill('127.0.0.1'));
+    // And from another interface of this machine (if it has one) nothing answers on those ports.
+    const external = Object.values(networkInterfaces()).flat().filter((i) => i && !i.internal).map((i) => i!.address);
+    for (const address of external) {
+      for (const url of urls) expect(await connects(address, Number(url.port))).toBe(false);
+    }
+  });
+
   it('answers echo with a success comment', async () => {
     expect(await commentFor('echo')).toContain('echo succeeded');
   });
@@ -43,5 +56,42 @@ describe('the local stack with its example configuration (what npm start runs)',
     const comment = await commentFor(action);
     expect(comment).toContain(`${action} FAILED`);
     expect(comment).toContain('not implemented yet');
+  });
+});
+
+/** Whether a TCP connection to host:port is accepted. */
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.connect(port, host);
+  });
+}
+
+describe('the local stack when a port is taken', () => {
+  let busy: Server;
+  let port: number;
+  beforeAll(async () => {
+    busy = createServer();
+    port = await listenLocal(busy, 0);
+  });
+  afterAll(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+
+  it.each(['SQS_PORT', 'DYNAMODB_PORT', 'FLASHDUTY_PORT', 'SSM_PORT'])('says to change %s, and stops what it started', async (variable) => {
+    const start = startLocalStack({ env: { ...exampleEnv(), [variable]: String(port) }, port: 0, workers: false });
+    await expect(start).rejects.toThrow(`port ${port} (${variable}) on 127.0.0.1 is already in use, perhaps by another \`npm start\`; stop that, or set ${variable} to a free port in .env.local or the environment`);
+  });
+
+  it('says to change PORT when the receiver\'s port is taken', async () => {
+    await expect(startLocalStack({ env: exampleEnv(), port, workers: false })).rejects.toThrow(`port ${port} (PORT) on 127.0.0.1 is already in use`);
   });
 });

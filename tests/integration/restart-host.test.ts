@@ -55,7 +55,7 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
     const payload = validatePayload(clickWithIncident({ labels, alerts: options.alerts ?? bareAlerts, ...(options.incidentId && { incident_id: options.incidentId }) }));
     const message: QueueMessage = { version: 1, action: 'restart-host', event_id: options.eventId ?? `evt-${++eventSeq}`, received_at: Date.now(), payload };
     return {
-      config: actionConfig(restartHost, { RESTART_WAIT_SECONDS: '5', ...options.env }),
+      config: actionConfig(restartHost, { RESTART_WAIT_SECONDS: '5', RESTART_ALLOWED_SERVICES: 'engine*', ...options.env }),
       message,
       dryRun: options.dryRun ?? false,
       log,
@@ -164,6 +164,72 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
       const outcome = await restartHost.run(context({ resource: 'es.nj.01' }));
       expect(outcome.summary).toContain('the command needs label "service", and this incident has none');
       expect(sendCommands()).toHaveLength(0);
+    });
+
+    describe('which values a label may put into the command', () => {
+      const refused = async (labels: Record<string, string>, env: NodeJS.ProcessEnv = {}, dryRun = false) => {
+        const outcome = await restartHost.run(context({ resource: 'es.nj.01', ...labels }, { env, dryRun }));
+        expect(outcome.status).toBe('failed');
+        expect(sendCommands()).toHaveLength(0);
+        return outcome.summary;
+      };
+
+      it.each([
+        ['poweroff.target', '*.target'],
+        ['reboot.target', '*.target'],
+        ['Rescue.Target', '*.target'],
+        ['amazon-ssm-agent', 'amazon-ssm-agent'],
+        ['amazon-ssm-agent.service', 'amazon-ssm-agent.*'],
+        ['snap.amazon-ssm-agent.amazon-ssm-agent', 'snap.amazon-ssm-agent.*'],
+      ])('refuses service=%s by the built-in rule %s even when RESTART_ALLOWED_SERVICES is *', async (service, rule) => {
+        const summary = await refused({ service }, { RESTART_ALLOWED_SERVICES: '*' });
+        expect(summary).toContain(`label "service" is "${service}", refused by the built-in rule ${rule}: `);
+        expect(summary).toMatch(/; nothing was restarted$/);
+      });
+
+      it('refuses poweroff.target in dry-run too, instead of describing the command it would run', async () => {
+        const summary = await refused({ service: 'poweroff.target' }, { RESTART_ALLOWED_SERVICES: '*' }, true);
+        expect(summary).toContain('refused by the built-in rule *.target');
+        expect(summary).not.toContain('would run');
+      });
+
+      it('refuses every service from a label while RESTART_ALLOWED_SERVICES is empty, and says so', async () => {
+        const summary = await refused({ service: 'engine' }, { RESTART_ALLOWED_SERVICES: '' });
+        expect(summary).toBe('label "service" is "engine", but RESTART_ALLOWED_SERVICES is empty, so the command may not take "service" from a label; nothing was restarted');
+      });
+
+      it('refuses a service no pattern matches, listing the patterns', async () => {
+        const summary = await refused({ service: 'sshd' }, { RESTART_ALLOWED_SERVICES: 'engine, nginx, api-*.service' });
+        expect(summary).toContain('label "service" is "sshd", which matches none of RESTART_ALLOWED_SERVICES: engine, nginx, api-*.service');
+      });
+
+      it('runs a service a glob pattern matches', async () => {
+        const outcome = await restartHost.run(context({ resource: 'es.nj.01', service: 'api-orders.service' }, { env: { RESTART_ALLOWED_SERVICES: 'nginx,api-*.service' } }));
+        expect(outcome.status).toBe('succeeded');
+        expect(sendCommands()[0]?.input.Parameters).toMatchObject({ commands: ["systemctl restart 'api-orders.service'"] });
+      });
+
+      it('checks any other placeholder against its RESTART_ALLOWED_VALUES entries', async () => {
+        const env = { RESTART_COMMAND: 'systemctl restart {unit}', RESTART_ALLOWED_VALUES: 'unit=app-*.service,unit=worker@?.service' };
+        expect(await refused({ unit: 'engine' }, env)).toContain('label "unit" is "engine", which matches none of RESTART_ALLOWED_VALUES (unit=<glob>): app-*.service, worker@?.service');
+        expect(await refused({ unit: 'x' }, { RESTART_COMMAND: 'systemctl restart {unit}' })).toContain('RESTART_ALLOWED_VALUES (unit=<glob>) is empty');
+        const outcome = await restartHost.run(context({ resource: 'es.nj.01', unit: 'worker@3.service' }, { env }));
+        expect(outcome.status).toBe('succeeded');
+      });
+
+      it('reports a command the SSM document\'s allowedPattern refuses as a failed outcome, without retrying', async () => {
+        ssm.documents.set('FlashdutyRestartAllowed', { commands: { allowedPattern: "^systemctl restart '(engine|nginx)'$" } });
+        const env = { RESTART_DOCUMENT: 'FlashdutyRestartAllowed', RESTART_ALLOWED_SERVICES: 'engine,api-*' };
+        const outcome = await restartHost.run(context({ resource: 'es.nj.01', service: 'api-orders' }, { env }));
+        expect(outcome.status).toBe('failed');
+        expect(outcome.summary).toContain(`Systems Manager refused the command for FlashdutyRestartAllowed: Parameter "commands" "systemctl restart 'api-orders'" failed to satisfy constraint`);
+        expect(ssm.sent()).toHaveLength(0);
+        expect((await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }, { env }))).status).toBe('succeeded');
+      });
+
+      it('fails at cold start (and deploy) on a RESTART_ALLOWED_VALUES entry without a placeholder', () => {
+        expect(() => actionConfig(restartHost, { RESTART_ALLOWED_VALUES: 'app-*.service' })).toThrow(/RESTART_ALLOWED_VALUES: expected placeholder=glob entries such as unit=app-\*\.service, got "app-\*\.service"/);
+      });
     });
 
     it('scopes SendCommand in IAM to the document and to instances with the allow tag', () => {

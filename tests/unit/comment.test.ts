@@ -28,6 +28,15 @@ describe('write-back comment', () => {
     ]);
   });
 
+  it('tells the incident how many alerts compaction dropped before the action ran', () => {
+    const compacted: QueueMessage = { ...message(), compacted: { original_bytes: 900_000, alerts_dropped: 412, strings_shortened: 0, keys_dropped: 0 } };
+    const seen = compacted.payload.incident.alerts?.length ?? 0;
+    const text = formatComment(compacted, { status: 'succeeded', summary: 's', facts: [['x'.repeat(10), 'y'.repeat(2000)]] });
+    expect(text).toContain(`• note: the incident was too large for one queue message; this action saw ${seen} of its alerts and 412 were dropped`);
+    expect(Array.from(text).length).toBeLessThanOrEqual(1024);
+    expect(formatComment({ ...compacted, compacted: { ...compacted.compacted!, alerts_dropped: 0 } }, { status: 'succeeded', summary: 's' })).not.toContain('dropped');
+  });
+
   it('marks dry runs and failures in the first line', () => {
     expect(formatComment(message(), { status: 'dry-run', summary: 'would restart' })).toMatch(/^\[flashduty-actions\] restart-host dry-run \(nothing was changed\)/);
     expect(formatComment(message(), { status: 'failed', summary: 'no target' })).toMatch(/^\[flashduty-actions\] restart-host FAILED/);

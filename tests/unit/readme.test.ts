@@ -5,6 +5,7 @@ import { ReceiverEnv } from '../../lib/config/receiver';
 import { WorkerEnv } from '../../lib/config/worker';
 import { DeployEnv } from '../../deploy/stack';
 import { actionConfigKeys, ServerlessEnv } from '../../deploy/serverless-parts';
+import { PreflightEnv } from '../../deploy/preflight';
 
 const ROOT = join(__dirname, '..', '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -23,7 +24,7 @@ function sourceFiles(dir: string): string[] {
 /** Every environment variable the code, the deploy template and the local tools read. */
 function keysTheCodeReads(): Set<string> {
   const keys = new Set<string>();
-  for (const schema of [ReceiverEnv, WorkerEnv, DeployEnv, ServerlessEnv]) Object.keys(schema.entries).forEach((k) => keys.add(k));
+  for (const schema of [ReceiverEnv, WorkerEnv, DeployEnv, ServerlessEnv, PreflightEnv]) Object.keys(schema.entries).forEach((k) => keys.add(k));
   for (const action of ACTIONS) actionConfigKeys(action).forEach((k) => keys.add(k));
   // The receiver reads one queue URL per enabled action (lib/queue/names.ts).
   keys.add('QUEUE_URL_<ACTION>');

@@ -32,6 +32,7 @@ describe('receiver configuration', () => {
     [{ QUEUE_URL_ENRICH: '' }, 'QUEUE_URL_ENRICH: missing; every enabled action needs its queue URL'],
     [{ WEBHOOK_TOKENS: undefined }, 'WEBHOOK_TOKENS or WEBHOOK_TOKENS_PARAM: set one'],
     [{ WEBHOOK_TOKENS_PARAM: '/p' }, 'WEBHOOK_TOKENS and WEBHOOK_TOKENS_PARAM are both set'],
+    [{ EDGE_SECRET: 'e', EDGE_SECRET_PARAM: '/e' }, 'EDGE_SECRET and EDGE_SECRET_PARAM are both set; set exactly one'],
     [{ MAX_EVENT_AGE_SECONDS: 'soon' }, 'MAX_EVENT_AGE_SECONDS: expected an integer between 1 and 86400, got "soon"'],
     [{ MAX_MESSAGE_BYTES: '1000' }, 'MAX_MESSAGE_BYTES: expected an integer between 65536 and 1048576'],
   ])('refuses %j at cold start with a message naming the variable', (change, message) => {

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { EDGE_HEADER } from '../../lib/auth/edge';
 import { IpAllowlist } from '../../lib/auth/ip-allowlist';
 import { TokenVerifier } from '../../lib/auth/tokens';
 import type { QueueMessage } from '../../lib/queue/envelope';
@@ -85,11 +86,62 @@ describe('receiver', () => {
     expect(sent).toHaveLength(0);
   });
 
+  it.each(['GET', 'PUT', 'DELETE', 'OPTIONS', 'POST'])('answers 403 to a foreign IP whatever the method (%s), before saying which methods are allowed', async (method) => {
+    const { handler, sent } = receiver();
+    const response = await handler(event({ ip: '203.0.113.9', method }));
+    expect(response.statusCode).toBe(403);
+    expect(response.headers?.allow).toBeUndefined();
+    expect(bodyOf(response)).toEqual({ error: 'forbidden' });
+    expect(sent).toHaveLength(0);
+  });
+
+  describe('behind the CloudFront + WAF edge (EDGE_FIREWALL)', () => {
+    const EDGE = 'edge-secret-0123456789abcdef';
+    const behindEdge = () => receiver({ edgeSecret: async () => new TokenVerifier([EDGE], 'EDGE_SECRET') });
+    const viaEdge = (secret?: string) => {
+      // API Gateway sees CloudFront's address, not FlashDuty's; the WAF checked FlashDuty's.
+      const request = event({ ip: '130.176.0.10' });
+      if (secret !== undefined) request.headers[EDGE_HEADER] = secret;
+      return request;
+    };
+
+    it('accepts a click that came through the edge, whatever address API Gateway saw', async () => {
+      const { handler, sent } = behindEdge();
+      expect((await handler(viaEdge(EDGE))).statusCode).toBe(200);
+      expect(sent).toHaveLength(1);
+    });
+
+    it.each([['without the edge header', undefined], ['with a wrong edge secret', 'guess-0123456789abcdef0']])(
+      'answers 403 to a request %s (one that went around the WAF to the API directly)',
+      async (_how, secret) => {
+        const { handler, sent } = behindEdge();
+        const response = await handler(viaEdge(secret));
+        expect([response.statusCode, bodyOf(response)]).toEqual([403, { error: 'forbidden' }]);
+        expect(sent).toHaveLength(0);
+      },
+    );
+
+    it('answers 503 when the edge secret cannot be loaded', async () => {
+      const { handler } = receiver({ edgeSecret: () => Promise.reject(new Error('ssm down')) });
+      expect((await handler(viaEdge(EDGE))).statusCode).toBe(503);
+    });
+  });
+
   it('does not reveal which actions exist to an unverified caller', async () => {
     const { handler } = receiver();
     const known = await handler(event({ action: 'restart-host', authorization: null }));
     const unknown = await handler(event({ action: 'no-such-action', authorization: null }));
     expect([known.statusCode, known.body]).toEqual([unknown.statusCode, unknown.body]);
+  });
+
+  it('takes the action from the path on an action\'s own route, where API Gateway gives no path parameter', async () => {
+    const { handler, sent } = receiver();
+    const request = event();
+    delete request.pathParameters;
+    request.rawPath = '/actions/restart-host';
+    const response = await handler(request);
+    expect(response.statusCode).toBe(200);
+    expect(sent.map((s) => s.message.action)).toEqual(['restart-host']);
   });
 
   it('answers 404 naming the action when it is unknown or not enabled', async () => {

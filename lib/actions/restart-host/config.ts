@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { intVar, listVar, stringVar } from '../../config/env';
+import { AllowlistConfig, allowedValues, refusalFor } from './allowlist';
 
 /** A label value we will put into a command or a lookup: a plain host name, IP or id, nothing else. */
 export const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
@@ -42,21 +43,30 @@ export const RestartHostConfig = v.object({
   RESTART_DOCUMENT: stringVar('AWS-RunShellScript'),
   /** The command; `{label}` placeholders are filled from incident labels, checked and single-quoted. */
   RESTART_COMMAND: commandVar('systemctl restart {service}'),
+  /** Which label values each placeholder may take (see ./allowlist.ts). */
+  ...AllowlistConfig,
   /** How long to wait for the command to finish before retrying later. */
   RESTART_WAIT_SECONDS: intVar(60, 5, 90),
 });
 
 export type RestartHostConfig = v.InferOutput<typeof RestartHostConfig>;
 
-/** Fills `{label}` placeholders with single-quoted label values; refuses a value that is not plain. */
+/**
+ * Fills `{label}` placeholders with single-quoted label values. Refuses a value that is not a plain
+ * name, one the built-in rules refuse, or one the placeholder's allowlist does not match.
+ */
 export function renderCommand(
-  command: RestartHostConfig['RESTART_COMMAND'],
+  config: Pick<RestartHostConfig, 'RESTART_COMMAND' | 'RESTART_ALLOWED_SERVICES' | 'RESTART_ALLOWED_VALUES'>,
   labelValue: (key: string) => string | undefined,
 ): { ok: true; command: string } | { ok: false; problem: string } {
+  const command = config.RESTART_COMMAND;
+  const allowed = allowedValues(config.RESTART_ALLOWED_SERVICES, config.RESTART_ALLOWED_VALUES);
   for (const key of command.placeholders) {
     const value = labelValue(key);
     if (value === undefined) return { ok: false, problem: `the command needs label "${key}", and this incident has none` };
     if (!SAFE_VALUE.test(value)) return { ok: false, problem: `label "${key}" has a value that is not a plain name (${JSON.stringify(value.slice(0, 60))}); refusing to put it in a command` };
+    const refusal = refusalFor(key, value, allowed);
+    if (refusal) return { ok: false, problem: refusal };
   }
   return { ok: true, command: command.template.replace(PLACEHOLDER, (_m, key: string) => `'${labelValue(key)!}'`) };
 }

@@ -1,4 +1,5 @@
 import { SSMClient, type SendCommandCommandInput } from '@aws-sdk/client-ssm';
+import type { Log } from '../../observability';
 import { clickKeyOf } from '../../queue/envelope';
 import { defineAction, type AwsSettings, type Outcome } from '../types';
 import { commandMarker, findSentCommand, outputExcerpt, sendCommand, waitForCommand } from './command';
@@ -66,7 +67,7 @@ export const restartHost = defineAction({
     const offline = targets.filter((t) => t.pingStatus !== 'Online');
     if (offline.length > 0) return refuse(`${offline.map((t) => `${t.instanceId} is ${t.pingStatus}`).join(', ')} in SSM, so the command cannot be delivered`);
 
-    const rendered = renderCommand(config.RESTART_COMMAND, (key) => labelOf(incident, key));
+    const rendered = renderCommand(config, (key) => labelOf(incident, key));
     if (!rendered.ok) return refuse(rendered.problem);
     const input: SendCommandCommandInput = {
       DocumentName: config.RESTART_DOCUMENT,
@@ -89,10 +90,9 @@ export const restartHost = defineAction({
       i < lockKeys.length ? exclusive(lockKeys[i]!, () => holding(i + 1), { waitSeconds: 20, holdSeconds: TIMEOUT_SECONDS + 60 }) : sendAndWait();
 
     const sendAndWait = async (): Promise<Outcome> => {
-      const since = new Date(message.received_at - 60_000);
-      let commandId = await findSentCommand(ssm, { marker: input.Comment!, document: input.DocumentName!, since }, signal);
-      if (commandId) log.info('this click already sent its command; waiting for it instead of sending another', { command_id: commandId });
-      else commandId = await sendCommand(ssm, input, signal);
+      const sent = await sendOnce(ssm, input, new Date(message.received_at - 60_000), signal, log);
+      if ('refused' in sent) return refuse(`Systems Manager refused the command for ${config.RESTART_DOCUMENT}: ${sent.refused}`);
+      const { commandId } = sent;
       const invocations = await waitForCommand(ssm, commandId, input.InstanceIds!, config.RESTART_WAIT_SECONDS, signal);
       const ok = invocations.every((inv) => inv.Status === 'Success');
       const results = invocations.map((inv) => `${inv.InstanceId}: ${inv.Status}, exit ${inv.ResponseCode}`).join('; ');
@@ -113,6 +113,24 @@ export const restartHost = defineAction({
     return holding(0);
   },
 });
+
+/**
+ * The command this click sent before (found by its marker), else a new one. SSM refusing the
+ * parameters (the document's allowedPattern) is final: returned, not thrown, so it is not retried.
+ */
+async function sendOnce(ssm: SSMClient, input: SendCommandCommandInput, since: Date, signal: AbortSignal, log: Log): Promise<{ commandId: string } | { refused: string }> {
+  const found = await findSentCommand(ssm, { marker: input.Comment!, document: input.DocumentName!, since }, signal);
+  if (found) {
+    log.info('this click already sent its command; waiting for it instead of sending another', { command_id: found });
+    return { commandId: found };
+  }
+  try {
+    return { commandId: await sendCommand(ssm, input, signal) };
+  } catch (error) {
+    if ((error as Error).name === 'InvalidParameters') return { refused: (error as Error).message };
+    throw error;
+  }
+}
 
 function describeTarget(target: Target): string {
   return target.name && target.name !== target.instanceId ? `${target.instanceId} (${target.name})` : target.instanceId;

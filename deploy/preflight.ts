@@ -1,0 +1,93 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import * as v from 'valibot';
+import { boolVar, listVar, readConfig, stringVar } from '../lib/config/env';
+import { ConfigError } from '../lib/errors';
+
+/**
+ * Checks run before anything is packaged or deployed, by `osls package` and `osls deploy` alike
+ * (deploy/serverless.js calls them). They stop local settings and plaintext secrets from reaching
+ * a CloudFormation template, where anyone with read access to the stack could see them.
+ */
+
+/** Risks a deploy may take on purpose, named in DEPLOY_ALLOW. */
+export const DEPLOY_RISKS = ['plaintext-secrets', 'dry-run'] as const;
+type Risk = (typeof DEPLOY_RISKS)[number];
+
+/** The stage `npm start` uses; osls would read `.env.local` (the local overrides) for it. */
+export const LOCAL_STAGE = 'local';
+
+export const PreflightEnv = v.object({
+  DEPLOY_ALLOW: listVar(),
+  DRY_RUN: boolVar(false),
+  WEBHOOK_TOKENS: stringVar(),
+  FLASHDUTY_APP_KEY: stringVar(),
+  ALARM_TOPIC_ARN: stringVar(),
+  ALLOWED_IPS: stringVar(),
+  FLASHDUTY_API_URL: stringVar(),
+  EDGE_FIREWALL: boolVar(false),
+});
+
+export interface Preflight {
+  problems: string[];
+  warnings: string[];
+}
+
+/**
+ * The dotenv file osls loads for `stage` (`.env.<stage>` if present, else `.env`) and what it sets.
+ * osls never overrides a variable the environment already has, and neither do we when we say
+ * where a value came from.
+ */
+export function dotenvFor(stage: string, serviceDir: string): { file: string; vars: Record<string, string | undefined> } | undefined {
+  for (const file of [`.env.${stage}`, '.env']) {
+    const path = join(serviceDir, file);
+    if (existsSync(path)) return { file, vars: parseEnv(readFileSync(path, 'utf8')) };
+  }
+  return undefined;
+}
+
+/** What a deploy of `stage` with `env` would put at risk: problems stop it, warnings do not. */
+export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDir: string, region = 'us-east-1'): Preflight {
+  const config = readConfig(PreflightEnv, env, 'deploy configuration');
+  const unknown = config.DEPLOY_ALLOW.filter((risk) => !(DEPLOY_RISKS as readonly string[]).includes(risk));
+  if (unknown.length > 0) throw new ConfigError(`DEPLOY_ALLOW: unknown ${unknown.map((r) => `"${r}"`).join(', ')}; known: ${DEPLOY_RISKS.join(', ')}`);
+  const allowed = (risk: Risk) => config.DEPLOY_ALLOW.includes(risk);
+  const dotenv = dotenvFor(stage, serviceDir);
+  const from = (key: string) => (dotenv && dotenv.vars[key] !== undefined && dotenv.vars[key] === env[key] ? dotenv.file : 'the environment');
+
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  if (stage === LOCAL_STAGE) problems.push(`stage "${LOCAL_STAGE}" is the one \`npm start\` runs, and osls would read its overrides from .env.local; deploy under another name`);
+  for (const [key, param] of [['WEBHOOK_TOKENS', 'WEBHOOK_TOKENS_PARAM'], ['FLASHDUTY_APP_KEY', 'FLASHDUTY_APP_KEY_PARAM']] as const) {
+    if (!config[key] || allowed('plaintext-secrets')) continue;
+    problems.push(
+      `${from(key)} sets ${key} in plain text, which would be written into the CloudFormation template; ` +
+        `remove it and keep the secret in an SSM SecureString (${param}, default /flashduty-actions/${stage}/...), or set DEPLOY_ALLOW=plaintext-secrets to package it anyway`,
+    );
+  }
+  // WAF web ACLs for CloudFront exist only in us-east-1, so the stack holding one must live there.
+  if (config.EDGE_FIREWALL && region !== 'us-east-1') problems.push(`EDGE_FIREWALL=true needs the stack in us-east-1 (a CloudFront web ACL exists only there), not ${region}`);
+  if (config.DRY_RUN && !allowed('dry-run')) {
+    problems.push(`${from('DRY_RUN')} sets DRY_RUN=${env.DRY_RUN}, so the deployed workers would change nothing; remove it, or set DEPLOY_ALLOW=dry-run to deploy a dry-run stage on purpose`);
+  }
+  if (!config.ALARM_TOPIC_ARN) warnings.push('ALARM_TOPIC_ARN is not set: the alarms (dead-lettered clicks, failing workers, queue unavailable) will notify no one');
+  for (const key of ['ALLOWED_IPS', 'FLASHDUTY_API_URL'] as const) {
+    if (/\b(127\.0\.0\.1|localhost)\b|::1/.test(config[key] ?? '')) warnings.push(`${from(key)} sets ${key}=${config[key]}, which looks like a local setting`);
+  }
+  return { problems, warnings };
+}
+
+/** Throws one ConfigError listing every problem; prints warnings once per process and stage. */
+const warned = new Set<string>();
+export function assertDeployable(
+  env: NodeJS.ProcessEnv,
+  where: { stage: string; region?: string; serviceDir: string },
+  warn: (line: string) => void = console.warn,
+): void {
+  const { stage } = where;
+  const { problems, warnings } = deployPreflight(env, stage, where.serviceDir, where.region);
+  if (!warned.has(stage)) for (const line of warnings) warn(`WARNING: ${line}`);
+  warned.add(stage);
+  if (problems.length > 0) throw new ConfigError(`refusing to package stage "${stage}":\n  - ${problems.join('\n  - ')}`);
+}

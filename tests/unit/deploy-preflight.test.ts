@@ -1,0 +1,78 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assertDeployable, deployPreflight } from '../../deploy/preflight';
+import { localEnv } from '../../scripts/local-env';
+
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:oncall';
+
+/** A service directory holding the given dotenv files. */
+function serviceDir(files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'preflight-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+describe('the checks before a package or deploy', () => {
+  it('refuses plaintext secrets and says which file each came from', () => {
+    const dir = serviceDir({ '.env': 'WEBHOOK_TOKENS=local-dev-token-change-me\nFLASHDUTY_APP_KEY=k\n' });
+    // osls loads .env without overriding the environment: here the app key came from the environment.
+    const { problems } = deployPreflight({ WEBHOOK_TOKENS: 'local-dev-token-change-me', FLASHDUTY_APP_KEY: 'other', ALARM_TOPIC_ARN: TOPIC }, 'prod', dir);
+    expect(problems).toEqual([
+      expect.stringMatching(/^\.env sets WEBHOOK_TOKENS in plain text, .*WEBHOOK_TOKENS_PARAM.*DEPLOY_ALLOW=plaintext-secrets/),
+      expect.stringMatching(/^the environment sets FLASHDUTY_APP_KEY in plain text, .*FLASHDUTY_APP_KEY_PARAM/),
+    ]);
+    expect(problems.join('\n')).not.toContain('local-dev-token-change-me');
+  });
+
+  it('names .env.<stage> when osls would read that file instead of .env', () => {
+    const dir = serviceDir({ '.env': 'DRY_RUN=false\n', '.env.prod': 'DRY_RUN=true\n' });
+    const { problems } = deployPreflight({ DRY_RUN: 'true', ALARM_TOPIC_ARN: TOPIC }, 'prod', dir);
+    expect(problems).toEqual([expect.stringMatching(/^\.env\.prod sets DRY_RUN=true, so the deployed workers would change nothing; .*DEPLOY_ALLOW=dry-run/)]);
+  });
+
+  it('lets DEPLOY_ALLOW take each risk on purpose, and only the ones it names', () => {
+    const env = { WEBHOOK_TOKENS: 't', DRY_RUN: 'yes', ALARM_TOPIC_ARN: TOPIC };
+    expect(deployPreflight({ ...env, DEPLOY_ALLOW: 'plaintext-secrets,dry-run' }, 'staging', serviceDir()).problems).toEqual([]);
+    expect(deployPreflight({ ...env, DEPLOY_ALLOW: 'dry-run' }, 'staging', serviceDir()).problems).toEqual([expect.stringContaining('WEBHOOK_TOKENS')]);
+    expect(() => deployPreflight({ DEPLOY_ALLOW: 'everything' }, 'prod', serviceDir())).toThrow('DEPLOY_ALLOW: unknown "everything"; known: plaintext-secrets, dry-run');
+  });
+
+  it('refuses the stage npm start uses, whose overrides osls would read from .env.local', () => {
+    expect(deployPreflight({ ALARM_TOPIC_ARN: TOPIC }, 'local', serviceDir()).problems).toEqual([expect.stringContaining('stage "local" is the one `npm start` runs')]);
+  });
+
+  it('warns, without refusing, when alarms would notify no one or a value looks local', () => {
+    const result = deployPreflight({ ALLOWED_IPS: '127.0.0.1,::1', FLASHDUTY_API_URL: 'http://127.0.0.1:9326' }, 'prod', serviceDir());
+    expect(result.problems).toEqual([]);
+    expect(result.warnings).toEqual([
+      expect.stringMatching(/^ALARM_TOPIC_ARN is not set: the alarms .* will notify no one$/),
+      'the environment sets ALLOWED_IPS=127.0.0.1,::1, which looks like a local setting',
+      'the environment sets FLASHDUTY_API_URL=http://127.0.0.1:9326, which looks like a local setting',
+    ]);
+  });
+
+  it('throws one error listing every problem, after printing the warnings', () => {
+    const warnings: string[] = [];
+    expect(() => assertDeployable({ WEBHOOK_TOKENS: 't', DRY_RUN: 'true' }, { stage: 'prod-a', serviceDir: serviceDir() }, (line) => warnings.push(line))).toThrow(
+      /^refusing to package stage "prod-a":\n {2}- the environment sets WEBHOOK_TOKENS .*\n {2}- the environment sets DRY_RUN=true/,
+    );
+    expect(warnings).toEqual([expect.stringMatching(/^WARNING: ALARM_TOPIC_ARN is not set/)]);
+  });
+
+  it('refuses EDGE_FIREWALL outside us-east-1, where no CloudFront web ACL can be created', () => {
+    const env = { EDGE_FIREWALL: 'true', ALARM_TOPIC_ARN: TOPIC };
+    expect(deployPreflight(env, 'prod', serviceDir(), 'eu-west-1').problems).toEqual(['EDGE_FIREWALL=true needs the stack in us-east-1 (a CloudFront web ACL exists only there), not eu-west-1']);
+    expect(deployPreflight(env, 'prod', serviceDir(), 'us-east-1').problems).toEqual([]);
+  });
+});
+
+describe('the local configuration', () => {
+  it('reads deploy/local.env and .env.local, never the deploy configuration in .env', () => {
+    const root = serviceDir({ '.env': 'DRY_RUN=false\nWEBHOOK_TOKENS_PARAM=/prod/tokens\n', '.env.local': 'PORT=4000\n' });
+    mkdirSync(join(root, 'deploy'));
+    writeFileSync(join(root, 'deploy', 'local.env'), 'DRY_RUN=true\nPORT=3000\n');
+    const env = localEnv(root, { SQS_PORT: '9999' });
+    expect(env).toEqual({ DRY_RUN: 'true', PORT: '4000', SQS_PORT: '9999' });
+  });
+});
