@@ -1,8 +1,12 @@
 // esbuild plugins for serverless-esbuild (custom.esbuild.plugins), also used by the bundle
 // budget check and the benchmark so every measurement sees what Lambda runs.
 const { join } = require('node:path');
+const { projectSourceMap } = require('./project-source-map.cjs');
+const { workerPerAction } = require('./worker-bundle.cjs');
 
 module.exports = [
+  workerPerAction,
+  projectSourceMap,
   {
     // Lambda functions take credentials from the environment only; see lib/aws/lambda-credentials.ts.
     name: 'lambda-env-credentials',
