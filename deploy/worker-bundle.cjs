@@ -8,7 +8,7 @@
 // under the module's output name (the file Lambda loads), with the action registry cut down to
 // that one module. Tests and the local stack import the full registry and are not affected.
 const { existsSync } = require('node:fs');
-const { join, posix, relative, resolve } = require('node:path');
+const { basename, join, posix, relative, resolve } = require('node:path');
 
 const ROOT = join(__dirname, '..');
 const ACTIONS_DIR = join(ROOT, 'lib', 'actions');
@@ -40,7 +40,7 @@ const workerPerAction = {
     const action = entry && actionOfEntry(entry, build.initialOptions.absWorkingDir ?? process.cwd());
     if (!action) return;
     const module = join(ROOT, actionModule(action));
-    build.initialOptions.entryPoints = [{ in: WORKER_ENTRY, out: posix.basename(module) }];
+    build.initialOptions.entryPoints = [{ in: WORKER_ENTRY, out: basename(module) }];
     build.onResolve({ filter: /\/registry$/ }, (args) =>
       resolve(args.resolveDir, args.path) === REGISTRY ? { path: REGISTRY, namespace: 'worker-per-action' } : undefined,
     );
