@@ -3,15 +3,23 @@ import { join } from 'node:path';
 
 /**
  * Size budgets for the packaged functions (zipped bytes). The receiver's cold start sits inside
- * FlashDuty's 1 s deadline, so its zip is held small; it is about 100 KB today.
+ * FlashDuty's 1 s deadline, so its zip is held small; it is about 90 KB today. Every worker is
+ * bundled with its own action only (deploy/worker-bundle.cjs) and gets WORKER_BUDGET unless listed
+ * here by function name (`<action>Worker`): echo's worker is about 130 KB, restart-host's 155 KB.
  */
 export const BUDGETS: Record<string, number> = { receiver: 150 * 1024 };
+export const WORKER_BUDGET = 200 * 1024;
 
 export interface BundleSize {
   name: string;
   bytes: number;
   budget?: number;
   ok: boolean;
+}
+
+/** The budget of a function zip named `name` (without `.zip`), if it has one. */
+export function budgetOf(name: string): number | undefined {
+  return BUDGETS[name] ?? (name.endsWith('Worker') ? WORKER_BUDGET : undefined);
 }
 
 /** Sizes of every function zip in a package directory, each against its budget if it has one. */
@@ -22,7 +30,7 @@ export function bundleSizes(packageDir: string): BundleSize[] {
     .map((file) => {
       const name = file.replace(/\.zip$/, '');
       const bytes = statSync(join(packageDir, file)).size;
-      const budget = BUDGETS[name];
+      const budget = budgetOf(name);
       return { name, bytes, budget, ok: budget === undefined || bytes <= budget };
     });
 }

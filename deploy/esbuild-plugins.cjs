@@ -1,8 +1,12 @@
 // esbuild plugins for serverless-esbuild (custom.esbuild.plugins), also used by the bundle
 // budget check and the benchmark so every measurement sees what Lambda runs.
 const { join } = require('node:path');
+const { projectSourceMap } = require('./project-source-map.cjs');
+const { workerPerAction } = require('./worker-bundle.cjs');
 
 module.exports = [
+  workerPerAction,
+  projectSourceMap,
   {
     // Lambda functions take credentials from the environment only; see lib/aws/lambda-credentials.ts.
     name: 'lambda-env-credentials',
@@ -15,7 +19,7 @@ module.exports = [
   {
     // The receiver ships without a source map: the map would more than double its zip (budget
     // 150 KB) and add to a cold start that sits inside FlashDuty's 1 s deadline, and the receiver
-    // never logs stack traces. Workers keep theirs.
+    // never logs stack traces. Workers keep theirs, trimmed to our own code (project-source-map.cjs).
     name: 'receiver-without-source-map',
     setup(build) {
       const entries = [].concat(build.initialOptions.entryPoints ?? []);

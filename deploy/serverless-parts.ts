@@ -17,6 +17,9 @@ import {
   workerTimeoutSeconds,
 } from './stack';
 
+// Shared with the esbuild plugin that builds each worker from its action's module.
+const { actionModule } = require('./worker-bundle.cjs') as { actionModule: (action: string) => string };
+
 /**
  * The parts of `serverless.yml` that depend on which actions are enabled: functions, IAM roles,
  * queues, the idempotency table, alarms and outputs. Loaded by `deploy/serverless.js`.
@@ -89,7 +92,9 @@ function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action:
   actionConfig(action, env); // a bad action setting fails the deploy, not the first click
   const appKeyParam = appKeyParameter(settings, env);
   return {
-    handler: 'functions/worker.handler',
+    // functions/worker.ts, bundled with only this action (deploy/worker-bundle.cjs): a handler per
+    // action module, because serverless-esbuild builds one bundle per distinct handler file.
+    handler: `${actionModule(action.name)}.handler`,
     description: `Runs the "${action.name}" action for FlashDuty clicks and writes the result to the incident.`,
     timeout: workerTimeoutSeconds(action),
     memorySize: action.worker?.memorySize ?? 512,

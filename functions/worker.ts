@@ -1,6 +1,7 @@
 /**
  * Worker Lambda, one deployed per enabled action (ACTION_NAME): takes clicks off the action's FIFO
- * queue, runs the action once per click and writes the result onto the incident.
+ * queue, runs the action once per click and writes the result onto the incident. Each worker's
+ * bundle holds only its own action: deploy/worker-bundle.cjs builds this file per action module.
  */
 import { ACTIONS } from '../lib/actions/registry';
 import { workerConfig } from '../lib/config/worker';

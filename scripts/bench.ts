@@ -7,7 +7,8 @@
  *      emulator) next to two floors, a bare HTTP server and one that only does SendMessage, in
  *      alternating rounds.
  *   2. Cold start: module init of the bundled receiver vs a bundle holding only the SQS client.
- *   3. Bundle sizes of every function, as the deploy tool packages them.
+ *   3. Bundle sizes of every function, as the deploy tool packages them; each worker's module init
+ *      (with source maps on, as deployed) vs a bundle holding only the SQS and DynamoDB clients.
  *   4. End to end: click to write-back comment, locally, with the stand-in FlashDuty API.
  *
  * Options: --requests N (default 2000), --cold-runs N (default 25), --e2e N (default 200).
@@ -20,7 +21,8 @@ import { promisify } from 'node:util';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { build } from 'esbuild';
 import sample from '../tests/fixtures/custom-action.json';
-import { BUDGETS, bundleSizes } from '../deploy/budgets';
+import { BUDGETS, bundleSizes, WORKER_BUDGET } from '../deploy/budgets';
+import { bundleEntry, bundleWorker } from '../deploy/bundle';
 import { packageStack } from '../deploy/package-offline';
 import { startSqsEmulator } from '../lib/local/sqs-emulator';
 import { ROOT } from './local-env';
@@ -136,19 +138,37 @@ async function coldStart(runs: number) {
     QUEUE_URL: 'http://127.0.0.1:1/000000000000/q.fifo',
     WEBHOOK_TOKENS: TOKEN,
   };
-  const initMs = async (file: string) => {
-    const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { env });
-    return Number(stdout);
-  };
   const times = { receiver: [] as number[], reference: [] as number[] };
   for (let i = 0; i < runs; i++) {
     // Interleaved, so a busy moment of the machine hits both alike.
-    times.receiver.push(await initMs(receiver));
-    times.reference.push(await initMs(reference));
+    times.receiver.push(await initMs(receiver, env));
+    times.reference.push(await initMs(reference, env));
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   return { receiverMs: median(times.receiver), referenceMs: median(times.reference), runs };
+}
+
+/** Milliseconds to load a bundle in a fresh process. */
+async function initMs(file: string, env: NodeJS.ProcessEnv, nodeOptions: string[] = []): Promise<number> {
+  const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+  const { stdout } = await promisify(execFile)(process.execPath, [...nodeOptions, '-e', script], { env });
+  return Number(stdout);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Module init of each action's worker bundle and of the SQS+DynamoDB reference, interleaved. */
+async function workerColdStart(actions: string[], runs: number): Promise<Record<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-workers-'));
+  const files: Record<string, string> = { 'reference (SQS+DynamoDB)': (await bundleEntry('scripts/bench/reference-worker', dir)).file };
+  for (const action of actions) files[action] = (await bundleWorker(action, join(dir, action))).file;
+  const env = { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'b', AWS_SECRET_ACCESS_KEY: 'b', QUEUE_URL: 'http://127.0.0.1:1/000000000000/q.fifo', IDEMPOTENCY_TABLE: 't', FLASHDUTY_APP_KEY: 'k' };
+  const times: Record<string, number[]> = {};
+  for (let i = 0; i < runs; i++) {
+    for (const [name, file] of Object.entries(files)) {
+      (times[name] ??= []).push(await initMs(file, { ...env, ACTION_NAME: name }, ['--enable-source-maps']));
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([name, xs]) => [name, median(xs)]));
 }
 
 async function endToEnd(clicks: number) {
@@ -192,6 +212,7 @@ async function main(): Promise<void> {
   process.stderr.write('  bundle sizes (osls package)...\n');
   const packaged = await packageStack('bench', { ENABLED_ACTIONS: 'echo,restart-host,enrich,rollback,status-page' });
   const sizes = bundleSizes(packaged.dir);
+  const workerInit = await workerColdStart(['echo', 'restart-host'], option('cold-runs', 25));
   process.stderr.write('  end to end...\n');
   const e2e = await endToEnd(option('e2e', 200));
 
@@ -224,6 +245,12 @@ async function main(): Promise<void> {
   for (const size of sizes) row(size.name, `${round(size.bytes / 1024, 1)} KB`);
   const receiverKb = sizes.find((s) => s.name === 'receiver')!.bytes / 1024;
   verdicts.push({ what: 'receiver zip (KB)', value: round(receiverKb, 1), target: `<= ${BUDGETS.receiver! / 1024}`, ok: receiverKb <= TARGETS.receiverZipKb });
+  const echoKb = sizes.find((s) => s.name === 'echoWorker')!.bytes / 1024;
+  verdicts.push({ what: 'echo worker zip (KB)', value: round(echoKb, 1), target: `<= ${WORKER_BUDGET / 1024}`, ok: echoKb <= WORKER_BUDGET / 1024 });
+
+  lines.push('', `Worker cold start: module init with source maps, median of ${option('cold-runs', 25)} fresh processes (ms)`);
+  row('bundle', 'init');
+  for (const [name, ms] of Object.entries(workerInit)) row(name, round(ms));
 
   lines.push('', `End to end: click -> write-back comment, ${option('e2e', 200)} clicks one at a time (ms)`);
   row('', 'p50', 'p95', 'p99', 'max');
@@ -235,7 +262,7 @@ async function main(): Promise<void> {
 
   const file = join(ROOT, 'results', `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(ROOT, 'results'), { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ at: started.toISOString(), node: process.version, requests, ack, cold, sizes, e2e, verdicts }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ at: started.toISOString(), node: process.version, requests, ack, cold, sizes, workerInit, e2e, verdicts }, null, 2)}\n`);
   console.log(`\nwritten to ${file}`);
 }
 

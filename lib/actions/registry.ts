@@ -1,13 +1,13 @@
 import { echo } from './echo';
-import { notYetImplemented } from './not-yet';
+import { enrich } from './enrich';
 import { restartHost } from './restart-host';
+import { rollback } from './rollback';
+import { statusPage } from './status-page';
 import type { Action } from './types';
 
-/** Every action this bundle knows. To add one: write its module, add one line here. */
-export const ACTIONS: ReadonlyArray<Action<any>> = [
-  echo,
-  restartHost,
-  notYetImplemented('enrich', 'Adds traces, logs and topology to the incident.'),
-  notYetImplemented('rollback', 'Rolls back the change behind the incident through the deploy platform.'),
-  notYetImplemented('status-page', 'Opens or updates a FlashDuty status page event for the incident.'),
-];
+/**
+ * Every action this bundle knows. To add one: write its module as `lib/actions/<name>.ts` (or
+ * `<name>/index.ts`), named after the action, and list it here. Each worker is bundled from its
+ * action's module alone (deploy/worker-bundle.cjs), so the file name matters.
+ */
+export const ACTIONS: ReadonlyArray<Action<any>> = [echo, restartHost, enrich, rollback, statusPage];

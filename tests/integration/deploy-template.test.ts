@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { BUDGETS, bundleSizes } from '../../deploy/budgets';
+import { BUDGETS, budgetOf, bundleSizes, WORKER_BUDGET } from '../../deploy/budgets';
+import { restartHost } from '../../lib/actions/restart-host';
 import { validateTemplate } from '../../deploy/validate-template';
 import { startSqsEmulator } from '../../lib/local/sqs-emulator';
 import { sampleClick } from '../fixtures/clicks';
@@ -274,10 +275,22 @@ describe('the CloudFormation template osls packages offline', () => {
     });
   });
 
-  it('keeps the receiver zip within its budget', () => {
-    const receiver = bundleSizes(test.dir).find((s) => s.name === 'receiver')!;
-    expect(receiver.bytes).toBeLessThanOrEqual(BUDGETS.receiver!);
-    expect(receiver.ok).toBe(true);
+  it('keeps every worker zip within its budget, the receiver within its own', () => {
+    const sizes = bundleSizes(test.dir);
+    expect(sizes.map((s) => s.name).sort()).toEqual(['echoWorker', 'receiver', 'restartHostWorker']);
+    for (const size of sizes) expect(size).toMatchObject({ budget: budgetOf(size.name), ok: true });
+    expect(budgetOf('receiver')).toBe(BUDGETS.receiver);
+    expect(budgetOf('echoWorker')).toBe(WORKER_BUDGET);
+  });
+
+  it("bundles each worker from its action's module, with only that action: no SSM client in the echo worker", async () => {
+    expect(resources().EchoWorkerLambdaFunction!.Properties.Handler).toBe('lib/actions/echo.handler');
+    expect(resources().RestartHostWorkerLambdaFunction!.Properties.Handler).toBe('lib/actions/restart-host/index.handler');
+    const echo = (await readZipEntry(join(test.dir, 'echoWorker.zip'), 'lib/actions/echo.js')).toString();
+    const restart = (await readZipEntry(join(test.dir, 'restartHostWorker.zip'), 'lib/actions/restart-host/index.js')).toString();
+    expect(restart).toContain('"SSMClient"');
+    expect(echo).not.toContain('"SSMClient"');
+    expect(echo).not.toContain(restartHost.description);
   });
 
   it('ships handlers the Node 24 runtime accepts: none declares a callback parameter', async () => {
@@ -295,6 +308,29 @@ describe('the CloudFormation template osls packages offline', () => {
       arities[id] = Number(await runBesideBundle(zip, `${file}.js`, script, { ...env, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' }));
     }
     expect(arities).toEqual({ ReceiverLambdaFunction: 1, EchoWorkerLambdaFunction: 2, RestartHostWorkerLambdaFunction: 2 });
+  }, 30_000);
+
+  it('ships an echo worker that starts for echo, knows no other action, and maps its stack traces to our code', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'worker-bundle-'));
+    mkdirSync(join(dir, 'lib', 'actions'), { recursive: true });
+    for (const file of ['lib/actions/echo.js', 'lib/actions/echo.js.map']) writeFileSync(join(dir, file), await readZipEntry(join(test.dir, 'echoWorker.zip'), file));
+    const start = (action: string) =>
+      promisify(execFile)(process.execPath, ['--enable-source-maps', '-e', "process.stdout.write(typeof require('./lib/actions/echo.js').handler)"], {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: 'us-east-1',
+          ACTION_NAME: action,
+          QUEUE_URL: 'http://127.0.0.1:1/000000000000/echo.fifo',
+          IDEMPOTENCY_TABLE: 'idempotency',
+          FLASHDUTY_APP_KEY: 'key',
+          POWERTOOLS_LOG_LEVEL: 'SILENT',
+        },
+      });
+    await expect(start('echo')).resolves.toMatchObject({ stdout: 'function' });
+    const refused = await start('restart-host').catch((error: { stderr: string }) => error);
+    expect(refused).toMatchObject({ stderr: expect.stringContaining('ACTION_NAME: unknown action "restart-host"; known: echo') });
+    expect(refused).toMatchObject({ stderr: expect.stringMatching(/lib\/config\/worker\.ts:\d+:\d+/) });
   }, 30_000);
 
   it('ships a receiver bundle that answers a real click and enqueues it', async () => {
