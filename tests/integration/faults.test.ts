@@ -141,6 +141,8 @@ describe('fault: a worker crashes mid-batch', () => {
       const handler = makeWorker(workerDeps(workerConfig(stack.workerEnv.get('crashy')!, [...ACTIONS, crashy])));
       void handler(sqsEventOf(received, queue.arn), lambdaContext('crashy-worker', 30)); // abandoned: it never returns
       await eventually(() => (stack.flashduty!.comments(done).length === 1 ? true : undefined), 5000, 'the first record to finish');
+      // Stored is not yet answered: the record is finished once the worker has acknowledged it.
+      await eventually(async () => ((await depth(stack.sqs, queue.url)) === 2 ? true : undefined), 5000, 'the first record to be acknowledged');
 
       // The invocation is dead; SQS makes its messages visible again when their timeout runs out.
       for (const message of received) {
