@@ -73,3 +73,14 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** Receives (without deleting) exactly `count` messages from a queue, waiting for them to be there. */
+export async function receive(sqs: SQSClient, queueUrl: string, count: number): Promise<Message[]> {
+  const got: Message[] = [];
+  await eventually(async () => {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60, MessageSystemAttributeNames: ['All'] }));
+    got.push(...Messages);
+    return got.length >= count ? true : undefined;
+  }, 5000, `${count} message(s) on the queue`);
+  return got;
+}
