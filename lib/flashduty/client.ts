@@ -32,6 +32,16 @@ export interface FlashDutyApi {
   ): Promise<{ items: Array<Record<string, unknown>>; total: number }>;
 }
 
+/** `api` with `signal` (the action's deadline) as the default of every call, so no call an action makes can outlast it. */
+export function withDeadline(api: FlashDutyApi, signal: AbortSignal): FlashDutyApi {
+  return {
+    comment: (incidentId, comment, options = {}) => api.comment(incidentId, comment, { signal, ...options }),
+    resetField: (incidentId, fieldName, value, callSignal = signal) => api.resetField(incidentId, fieldName, value, callSignal),
+    incidentInfo: (incidentId, callSignal = signal) => api.incidentInfo(incidentId, callSignal),
+    listAlerts: (incidentId, options, callSignal = signal) => api.listAlerts(incidentId, options, callSignal),
+  };
+}
+
 /** An error answer from FlashDuty, or no usable answer at all. `code` is FlashDuty's error code. */
 export class FlashDutyError extends Error {
   override readonly name = 'FlashDutyError';
@@ -198,7 +208,9 @@ export class FlashDutyClient implements FlashDutyApi {
   private async attempt(path: string, body: object, signal: AbortSignal | undefined, write: boolean): Promise<unknown> {
     const url = new URL(`${this.options.baseUrl}${path}`);
     url.searchParams.set('app_key', await this.options.appKey());
-    const limitMs = Math.round(Math.min(this.attemptTimeoutMs, remainingMs(signal)));
+    const left = remainingMs(signal);
+    if (left <= 0) throw networkError(path, undefined, 'deadline'); // never start a request that cannot finish
+    const limitMs = Math.round(Math.min(this.attemptTimeoutMs, left));
     const timeout = AbortSignal.timeout(limitMs);
     let response: Response;
     let text: string;
@@ -211,7 +223,9 @@ export class FlashDutyClient implements FlashDutyApi {
       });
       text = await response.text();
     } catch (error) {
-      throw networkError(path, error, signal?.aborted ? 'deadline' : timeout.aborted ? `no answer within ${limitMs} ms` : undefined);
+      // A timeout cut to the deadline is the deadline, whichever of the two timers fired first.
+      const atDeadline = signal?.aborted || (timeout.aborted && left <= this.attemptTimeoutMs);
+      throw networkError(path, error, atDeadline ? 'deadline' : timeout.aborted ? `no answer within ${limitMs} ms` : undefined);
     }
     return readAnswer(path, response, text, write);
   }
@@ -254,7 +268,7 @@ function readAnswer(path: string, response: Response, text: string, write: boole
 /** A failed fetch, described by its real cause (fetch itself only says "TypeError: fetch failed"). */
 function networkError(path: string, error: unknown, timedOut: string | undefined): FlashDutyError {
   if (timedOut === 'deadline') {
-    return new FlashDutyError(`${path}: no answer before the deadline for this click`, 'NetworkError', undefined, true, { ambiguous: true, networkCause: 'DEADLINE' });
+    return new FlashDutyError(`${path}: no answer before the deadline for this click passed`, 'NetworkError', undefined, true, { ambiguous: true, networkCause: 'DEADLINE' });
   }
   if (timedOut) return new FlashDutyError(`${path}: ${timedOut}`, 'NetworkError', undefined, true, { ambiguous: true, networkCause: 'ETIMEDOUT' });
   const cause = networkCause(error);

@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { Action, AwsSettings, Outcome } from '../actions/types';
 import { describeError, ValidationError } from '../errors';
 import { deadlineSignal, remainingMs } from '../deadline';
-import type { CommentOptions, FlashDutyApi } from '../flashduty/client';
+import { type CommentOptions, type FlashDutyApi, withDeadline } from '../flashduty/client';
 import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
 import { emitMetric, log, type Log, withCorrelation } from '../observability';
 import { decodeQueueMessage, type QueueMessage } from '../queue/envelope';
@@ -91,7 +91,7 @@ export function makeWorker(deps: WorkerDeps) {
       config: deps.actionConfig,
       message,
       dryRun: deps.dryRun,
-      flashduty: deps.flashduty,
+      flashduty: withDeadline(deps.flashduty, extras.signal),
       aws: deps.aws,
       exclusive: deps.exclusiveFor(message.event_id),
       ...extras,

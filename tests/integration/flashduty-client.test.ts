@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deadlineSignal } from '../../lib/deadline';
-import { FlashDutyClient, FlashDutyError } from '../../lib/flashduty/client';
+import { FlashDutyClient, FlashDutyError, withDeadline } from '../../lib/flashduty/client';
 import { FlashDutyStandIn } from '../../lib/local/flashduty-standin';
 import { withCorrelation } from '../../lib/observability';
 import { captureLogs } from '../fixtures/capture-logs';
@@ -156,6 +156,14 @@ describe('FlashDuty Open API client against a stand-in server', () => {
       expect(Date.now() - started).toBeLessThan(5000); // one attempt alone would have taken 5 s
     });
 
+    it('holds every call an action makes to the action deadline, even one that passes no signal', async () => {
+      standIn.intercept = () => 'hang';
+      const api = withDeadline(client({ attemptTimeoutMs: 5000 }), deadlineSignal(Date.now() + 500));
+      for (const call of [() => api.incidentInfo(INCIDENT_ID), () => api.listAlerts(INCIDENT_ID), () => api.resetField(INCIDENT_ID, 'f', 'v'), () => api.comment(INCIDENT_ID, 'x')]) {
+        await expect(call()).rejects.toMatchObject({ networkCause: 'DEADLINE' });
+      }
+    });
+
     it('gives up at once instead of honouring a Retry-After that would outlast the deadline', async () => {
       const slowDown = JSON.stringify({ error: { code: 'RequestTooFrequently', message: 'slow down' } });
       standIn.intercept = () => ({ status: 429, body: slowDown, headers: { 'retry-after': '30' } });
@@ -163,7 +171,7 @@ describe('FlashDuty Open API client against a stand-in server', () => {
         const error = await client().comment(INCIDENT_ID, 'x', { signal: deadlineSignal(Date.now() + 20_000) }).catch((e: unknown) => e);
         expect(error).toMatchObject({ code: 'RequestTooFrequently', ambiguous: false });
       });
-      expect(standIn.calls).toHaveLength(1);
+      expect(standIn.calls.filter((c) => c.path === '/incident/comment')).toHaveLength(1);
       expect(lines.join('\n')).toContain('the wait would run past the deadline for this click');
     });
   });
