@@ -1,5 +1,5 @@
 import { remainingMs } from '../deadline';
-import { ValidationError } from '../errors';
+import { networkCause, ValidationError } from '../errors';
 import { log } from '../observability';
 import { truncate } from '../text';
 import { COMMENT_MAX_CHARS, FEED_PAGE_MAX, INCIDENT_ID_PATTERN, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_PER_SECOND, SUCCESS_CODES } from './facts';
@@ -273,23 +273,6 @@ function networkError(path: string, error: unknown, timedOut: string | undefined
   if (timedOut) return new FlashDutyError(`${path}: ${timedOut}`, 'NetworkError', undefined, true, { ambiguous: true, networkCause: 'ETIMEDOUT' });
   const cause = networkCause(error);
   return new FlashDutyError(`${path}: network error ${cause}`, 'NetworkError', undefined, true, { ambiguous: !NEVER_SENT.has(cause), networkCause: cause });
-}
-
-/**
- * The first `code` along an error's cause chain (undici nests it, sometimes in an AggregateError).
- * Duck-typed: errors from Node's internals may come from another realm than this code's `Error`.
- */
-export function networkCause(error: unknown): string {
-  type Link = { code?: unknown; cause?: unknown; errors?: unknown; name?: unknown; message?: unknown };
-  let current = error as Link | undefined;
-  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
-    if (typeof current.code === 'string' && current.code !== '') return current.code;
-    const nested = Array.isArray(current.errors) ? (current.errors[0] as Link) : undefined;
-    if (current.cause === undefined && nested === undefined) break;
-    current = (current.cause as Link | undefined) ?? nested;
-  }
-  const last = current !== null && typeof current === 'object' ? current : (error as Link);
-  return typeof last?.message === 'string' ? `${String(last.name ?? 'Error')}: ${last.message}` : String(error);
 }
 
 interface Envelope {
