@@ -2,12 +2,16 @@ import * as v from 'valibot';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { ACTIONS } from '../../lib/actions/registry';
 import { defineAction } from '../../lib/actions/types';
+import { receiverConfig } from '../../lib/config/receiver';
 import { workerConfig } from '../../lib/config/worker';
+import { serveHttpApi } from '../../lib/local/http-api';
 import { lambdaContext, sqsEventOf } from '../../lib/local/sqs-poller';
+import { makeReceiver } from '../../lib/receiver/handler';
+import { receiverDeps } from '../../lib/receiver/wiring';
 import { makeWorker } from '../../lib/worker/handler';
 import { workerDeps } from '../../lib/worker/wiring';
 import { clickOnNewIncident } from '../fixtures/clicks';
-import { click, drain, receive, testEnv } from './helpers';
+import { click, depth, drain, eventually, lateAnswerProxy, receive, testEnv } from './helpers';
 
 /** An action with side effects that counts its runs per event; throws for events in `failing`, refuses those in `refusing`. */
 const runs = new Map<string, number>();
@@ -30,7 +34,7 @@ const id = (body: { event_id?: unknown }) => String(body.event_id);
 describe('cool-down: a second click on the same incident and action', () => {
   let stack: LocalStack;
   const start = (env: NodeJS.ProcessEnv = {}) =>
-    startLocalStack({ env: testEnv({ ENABLED_ACTIONS: 'bump,echo', DRY_RUN: 'false', ...env }), actions, port: 0, workers: false });
+    startLocalStack({ env: testEnv({ ENABLED_ACTIONS: 'bump,echo', DRY_RUN: 'false', RETRY_BASE_SECONDS: '0', ...env }), actions, port: 0, workers: false });
   const worker = (name: string, env: NodeJS.ProcessEnv = {}) => makeWorker(workerDeps(workerConfig({ ...stack.workerEnv.get(name)!, ...env }, actions)));
 
   /** Clicks `action` once per body, each handed to a worker invocation of its own after the one before finished. */
@@ -49,6 +53,9 @@ describe('cool-down: a second click on the same incident and action', () => {
     stack = await start();
   });
   afterAll(() => stack.stop());
+  afterEach(async () => {
+    for (const action of ['bump', 'echo']) await drain(stack.sqs, stack.queues.get(action)!.url);
+  });
   beforeEach(() => {
     stack.flashduty!.reset();
     runs.clear();
@@ -131,6 +138,32 @@ describe('cool-down: a second click on the same incident and action', () => {
     const second = { ...clickOnNewIncident(), incident: first.incident };
     await clickAndWork('bump', [second], { COOLDOWN_SECONDS: '1' });
     expect(runs.get(id(second))).toBe(1);
+  });
+
+  it('absorbs the second click after a 503 whose click was queued anyway: it runs once, and the 503 said not to click again', async () => {
+    const proxy = await lateAnswerProxy(stack.sqsEndpoint, 1500);
+    const http = await serveHttpApi(makeReceiver(receiverDeps(receiverConfig({ ...stack.workerEnv.get('bump')!, AWS_ENDPOINT_URL_SQS: proxy.url }))), { port: 0 });
+    try {
+      const first = clickOnNewIncident();
+      const answer = await click(http.url, 'bump', first);
+      expect(answer.status).toBe(503);
+      expect(answer.body.error).toContain('it may still run');
+      expect(answer.body.error).not.toMatch(/try again/i);
+      const queue = stack.queues.get('bump')!;
+      await eventually(async () => ((await depth(stack.sqs, queue.url)) === 1 ? true : undefined), 5000, 'the click queued after all');
+      const [queued] = await receive(stack.sqs, queue.url, 1);
+      await worker('bump')(sqsEventOf([queued!], queue.arn), lambdaContext('bump-worker', 30));
+      const second = { ...clickOnNewIncident(), incident: first.incident };
+      await clickAndWork('bump', [second]);
+      expect([runs.get(id(first)), runs.get(id(second))]).toEqual([1, undefined]);
+      expect(stack.flashduty!.comments(first.incident.incident_id).map((c) => c.split('\n')[0])).toEqual([
+        '[flashduty-actions] bump succeeded — clicked by zhangsan',
+        '[flashduty-actions] bump skipped (not run again) — clicked by zhangsan',
+      ]);
+    } finally {
+      http.server.close();
+      proxy.close();
+    }
   });
 
   it.each([
