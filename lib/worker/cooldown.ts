@@ -45,16 +45,15 @@ export function makeCooldown(client: DynamoDBClient, tableName: string, seconds:
 
   async function holder(key: CooldownKey): Promise<CooldownHolder | undefined> {
     const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: { id: idOf(key) }, ConsistentRead: true }));
-    const until = Number(Item?.expiration?.N ?? 0) * 1000;
-    if (!Item || Item.owner?.S === key.eventId || until < Date.now()) return undefined;
+    // Whole seconds, as in claim's condition, so the two never disagree about an entry.
+    const expiration = Number(Item?.expiration?.N ?? 0);
+    if (!Item || Item.owner?.S === key.eventId || expiration < Math.floor(Date.now() / 1000)) return undefined;
+    const until = expiration * 1000;
     const finishedAt = Item.finished_at?.N ? Number(Item.finished_at.N) : undefined;
     return { eventId: Item.owner?.S ?? '(unknown)', startedAt: Number(Item.started_at?.N ?? 0), until, ...(finishedAt && { finishedAt }) };
   }
 
-  const ifOwner = () => ({
-    ConditionExpression: '#owner = :owner',
-    ExpressionAttributeNames: { '#owner': 'owner' },
-  });
+  const ifOwner = { ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' } };
   const ignoreLost = (what: string) => (error: unknown) => {
     // Not the owner any more: the hold expired and another click took it, which is fine.
     if (!isConditionFailed(error)) log.warn(`could not ${what} the cool-down`, { error: describeError(error) });
@@ -90,12 +89,12 @@ export function makeCooldown(client: DynamoDBClient, tableName: string, seconds:
       const now = Date.now();
       const values = { ':until': { N: String(Math.floor(now / 1000) + seconds) }, ':now': { N: String(now) }, ':owner': { S: key.eventId } };
       const update = { TableName: tableName, Key: { id: idOf(key) }, UpdateExpression: 'SET expiration = :until, finished_at = :now', ExpressionAttributeValues: values };
-      await client.send(new UpdateItemCommand({ ...update, ...ifOwner() })).catch(ignoreLost('start'));
+      await client.send(new UpdateItemCommand({ ...update, ...ifOwner })).catch(ignoreLost('start'));
     },
 
     async release(key) {
       const values = { ':owner': { S: key.eventId } };
-      await client.send(new DeleteItemCommand({ TableName: tableName, Key: { id: idOf(key) }, ExpressionAttributeValues: values, ...ifOwner() })).catch(ignoreLost('release'));
+      await client.send(new DeleteItemCommand({ TableName: tableName, Key: { id: idOf(key) }, ExpressionAttributeValues: values, ...ifOwner })).catch(ignoreLost('release'));
     },
   };
 }
