@@ -106,7 +106,7 @@ function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action:
       IDEMPOTENCY_TABLE: ref(IDEMPOTENCY_TABLE_ID),
       MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
       ...(appKeyParam ? { FLASHDUTY_APP_KEY_PARAM: appKeyParam } : pick(env, ['FLASHDUTY_APP_KEY'])),
-      ...pick(env, ['DRY_RUN', 'RETRY_BASE_SECONDS', 'FLASHDUTY_API_URL', 'FLASHDUTY_TIMEOUT_MS', 'FLASHDUTY_RETRY_BASE_MS', ...actionConfigKeys(action)]),
+      ...pick(env, ['DRY_RUN', 'RETRY_BASE_SECONDS', 'FLASHDUTY_API_URL', 'FLASHDUTY_TIMEOUT_MS', 'FLASHDUTY_RETRY_BASE_MS', 'FLASHDUTY_MUTE_REPLY', 'COOLDOWN_SECONDS', ...actionConfigKeys(action)]),
     },
     events: [
       {

@@ -26,3 +26,20 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
+
+/**
+ * The first `code` along an error's cause chain (undici nests it, sometimes in an AggregateError).
+ * Duck-typed: errors from Node's internals may come from another realm than this code's `Error`.
+ */
+export function networkCause(error: unknown): string {
+  type Link = { code?: unknown; cause?: unknown; errors?: unknown; name?: unknown; message?: unknown };
+  let current = error as Link | undefined;
+  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
+    if (typeof current.code === 'string' && current.code !== '') return current.code;
+    const nested = Array.isArray(current.errors) ? (current.errors[0] as Link) : undefined;
+    if (current.cause === undefined && nested === undefined) break;
+    current = (current.cause as Link | undefined) ?? nested;
+  }
+  const last = current !== null && typeof current === 'object' ? current : (error as Link);
+  return typeof last?.message === 'string' ? `${String(last.name ?? 'Error')}: ${last.message}` : String(error);
+}

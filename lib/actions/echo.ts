@@ -8,6 +8,7 @@ import { defineAction } from './types';
 export const echo = defineAction({
   name: 'echo',
   description: 'Writes the click back to the incident; changes nothing.',
+  sideEffects: false,
   config: v.object({}),
   async run({ message }) {
     const { payload } = message;

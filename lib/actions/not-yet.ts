@@ -9,6 +9,7 @@ export function notYetImplemented(name: string, description: string): Action<Rec
   return defineAction({
     name,
     description,
+    sideEffects: false,
     config: v.object({}) as v.GenericSchema<unknown, Record<string, never>>,
     async run() {
       return {

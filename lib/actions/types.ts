@@ -6,7 +6,8 @@ import type { QueueMessage } from '../queue/envelope';
 
 /** How a run ended. Every run ends in exactly one comment on the incident built from this. */
 export interface Outcome {
-  status: 'succeeded' | 'failed' | 'dry-run';
+  /** `skipped`: not run, because the same action just ran (or is running) on the incident. */
+  status: 'succeeded' | 'failed' | 'dry-run' | 'skipped';
   /** One sentence: what happened, or what would have happened. */
   summary: string;
   /** Key facts for responders, in order: targets, ids, statuses. */
@@ -66,6 +67,12 @@ export interface Action<Config = unknown> {
   name: string;
   /** One line for the README and the comment. */
   description: string;
+  /**
+   * Whether `run` changes anything outside FlashDuty (default true). An action with side effects
+   * runs at most once per incident within the cool-down (COOLDOWN_SECONDS): a second click on the
+   * same incident is written back as skipped instead of run again.
+   */
+  sideEffects?: boolean;
   /** Schema of this action's environment variables, read at the worker's cold start. */
   config: v.GenericSchema<unknown, Config>;
   /** Lambda settings for this action's worker. */

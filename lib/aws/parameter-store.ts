@@ -1,7 +1,7 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { UnavailableError } from '../errors';
+import { networkCause, UnavailableError } from '../errors';
 
 /** Reads one decrypted SecureString (or String) parameter by name. */
 export type ParameterReader = (name: string) => Promise<string>;
@@ -38,10 +38,12 @@ export function makeParameterReader(options: { region: string; endpoint?: string
       body,
     });
     let response: Response;
+    const timeout = AbortSignal.timeout(timeoutMs);
     try {
-      response = await fetch(endpoint, { method: 'POST', headers: signed.headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      response = await fetch(endpoint, { method: 'POST', headers: signed.headers, body, signal: timeout });
     } catch (error) {
-      throw new UnavailableError(`SSM GetParameter for ${name} did not answer within ${timeoutMs} ms (${(error as Error).name})`);
+      const why = timeout.aborted ? `did not answer within ${timeoutMs} ms` : `could not be reached (${networkCause(error)})`;
+      throw new UnavailableError(`SSM GetParameter for ${name} ${why}`);
     }
     const text = await response.text();
     const reply = safeJson(text) as { Parameter?: { Value?: string }; __type?: string; message?: string; Message?: string };

@@ -16,6 +16,8 @@ export const WorkerEnv = v.object({
   FLASHDUTY_APP_KEY_PARAM: stringVar(),
   FLASHDUTY_TIMEOUT_MS: intVar(5000, 100, 30_000),
   FLASHDUTY_RETRY_BASE_MS: intVar(1000, 10, 30_000),
+  FLASHDUTY_MUTE_REPLY: boolVar(false),
+  COOLDOWN_SECONDS: intVar(60, 0, 86_400),
   AWS_REGION: stringVar('us-east-1'),
   AWS_ENDPOINT_URL_SQS: stringVar(),
   AWS_ENDPOINT_URL_SSM: stringVar(),
@@ -37,6 +39,10 @@ export interface WorkerConfig<ActionConfig = unknown> {
   /** One FlashDuty call: time per attempt, and the first backoff delay (FlashDuty advises 1 s). */
   flashdutyTimeoutMs: number;
   flashdutyRetryBaseMs: number;
+  /** `mute_reply` on our comments: true keeps them out of the team's IM and ticket syncs. */
+  flashdutyMuteReply: boolean;
+  /** After a click of an action with side effects, further clicks on that incident are skipped this long; 0 turns it off. */
+  cooldownSeconds: number;
   appKey: { inline: string } | { parameter: string };
   region: string;
   endpoints: { sqs?: string; ssm?: string; dynamodb?: string };
@@ -69,6 +75,8 @@ export function workerConfig(env: NodeJS.ProcessEnv, actions: ReadonlyArray<Acti
     flashdutyUrl: c.FLASHDUTY_API_URL,
     flashdutyTimeoutMs: c.FLASHDUTY_TIMEOUT_MS,
     flashdutyRetryBaseMs: c.FLASHDUTY_RETRY_BASE_MS,
+    flashdutyMuteReply: c.FLASHDUTY_MUTE_REPLY,
+    cooldownSeconds: c.COOLDOWN_SECONDS,
     appKey: c.FLASHDUTY_APP_KEY_PARAM ? { parameter: c.FLASHDUTY_APP_KEY_PARAM } : { inline: c.FLASHDUTY_APP_KEY! },
     region: c.AWS_REGION ?? 'us-east-1',
     endpoints: { sqs: c.AWS_ENDPOINT_URL_SQS, ssm: c.AWS_ENDPOINT_URL_SSM, dynamodb: c.AWS_ENDPOINT_URL_DYNAMODB },

@@ -1,13 +1,27 @@
-import { ValidationError } from '../errors';
+import { remainingMs } from '../deadline';
+import { networkCause, ValidationError } from '../errors';
 import { log } from '../observability';
 import { truncate } from '../text';
-import { COMMENT_MAX_CHARS, INCIDENT_ID_PATTERN, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_PER_SECOND } from './facts';
+import { COMMENT_MAX_CHARS, FEED_PAGE_MAX, INCIDENT_ID_PATTERN, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_PER_SECOND, SUCCESS_CODES } from './facts';
 import { RateLimiter, sleep } from './rate-limit';
+
+export interface CommentOptions {
+  /** Aborts the call, retries included; when made with `deadlineSignal`, no wait outlasts it. */
+  signal?: AbortSignal;
+  /**
+   * The comment's last line, unique to this one write. After an answer that leaves unknown whether
+   * the comment was posted (timeout, reset connection, 5xx), the incident's timeline is searched
+   * for it before posting again: FlashDuty's comment API has no idempotency key of its own.
+   */
+  marker?: string;
+  /** Search the timeline before the first post too: an earlier delivery's post may have landed. */
+  checkFirst?: boolean;
+}
 
 /** The Open API calls the actions use. Requests follow FlashDuty's OpenAPI description. */
 export interface FlashDutyApi {
   /** Adds `comment` to the incident's timeline (cut cleanly to 1,024 characters). */
-  comment(incidentId: string, comment: string, signal?: AbortSignal): Promise<void>;
+  comment(incidentId: string, comment: string, options?: CommentOptions): Promise<void>;
   /** Sets a custom field; `value` must match the field's type. */
   resetField(incidentId: string, fieldName: string, value: unknown, signal?: AbortSignal): Promise<void>;
   incidentInfo(incidentId: string, signal?: AbortSignal): Promise<Record<string, unknown>>;
@@ -18,17 +32,37 @@ export interface FlashDutyApi {
   ): Promise<{ items: Array<Record<string, unknown>>; total: number }>;
 }
 
+/** `api` with `signal` (the action's deadline) as the default of every call, so no call an action makes can outlast it. */
+export function withDeadline(api: FlashDutyApi, signal: AbortSignal): FlashDutyApi {
+  return {
+    comment: (incidentId, comment, options = {}) => api.comment(incidentId, comment, { signal, ...options }),
+    resetField: (incidentId, fieldName, value, callSignal = signal) => api.resetField(incidentId, fieldName, value, callSignal),
+    incidentInfo: (incidentId, callSignal = signal) => api.incidentInfo(incidentId, callSignal),
+    listAlerts: (incidentId, options, callSignal = signal) => api.listAlerts(incidentId, options, callSignal),
+  };
+}
+
 /** An error answer from FlashDuty, or no usable answer at all. `code` is FlashDuty's error code. */
 export class FlashDutyError extends Error {
   override readonly name = 'FlashDutyError';
+  readonly requestId?: string;
+  /** True when the request may have been carried out although no success came back. */
+  readonly ambiguous: boolean;
+  /** For a network failure, its cause as Node reports it (ECONNREFUSED, ETIMEDOUT, UND_ERR_SOCKET…). */
+  readonly networkCause?: string;
+  readonly retryAfterMs?: number;
   constructor(
     message: string,
     readonly code: string,
     readonly httpStatus: number | undefined,
     readonly retryable: boolean,
-    readonly requestId?: string,
+    extra: { requestId?: string; ambiguous?: boolean; networkCause?: string; retryAfterMs?: number } = {},
   ) {
     super(message);
+    this.requestId = extra.requestId;
+    this.ambiguous = extra.ambiguous ?? false;
+    this.networkCause = extra.networkCause;
+    this.retryAfterMs = extra.retryAfterMs;
   }
 }
 
@@ -42,25 +76,42 @@ export interface FlashDutyClientOptions {
   baseDelayMs?: number;
   /** Time allowed for one HTTP attempt. */
   attemptTimeoutMs?: number;
+  /** Sent as `mute_reply` on every comment: true keeps our comments out of the team's IM and ticket syncs. */
+  muteReply?: boolean;
   limiter?: RateLimiter;
 }
+
+interface CallOptions {
+  /** A write: a 2xx with an empty body counts as done, as the official SDK counts it. */
+  write?: boolean;
+  /** Says whether an earlier attempt of this write did land (one request, no retries). */
+  landed?: (signal?: AbortSignal) => Promise<boolean>;
+  checkFirst?: boolean;
+}
+
+/** Shortest time worth starting another attempt in; a wait that leaves less gives up instead. */
+const MIN_ATTEMPT_MS = 250;
+/** Failures that happen before any byte of the request left: nothing can have been carried out. */
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
  * FlashDuty Open API client: `POST {baseUrl}{path}?app_key=…` with a JSON body. Understands the
  * `{request_id, data | error{code,message}}` envelope; retries 429, 5xx, unreadable answers and
- * network errors with bounded exponential backoff (honouring Retry-After); keeps under the rate
- * limits; and never logs the app key (only paths are logged).
+ * network errors with bounded exponential backoff (honouring Retry-After) that never sleeps past
+ * the caller's deadline; keeps under the rate limits; and never logs the app key (only paths).
  */
 export class FlashDutyClient implements FlashDutyApi {
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly attemptTimeoutMs: number;
+  private readonly muteReply: boolean;
   private readonly limiter: RateLimiter;
 
   constructor(private readonly options: FlashDutyClientOptions) {
     this.maxAttempts = options.maxAttempts ?? 4;
     this.baseDelayMs = options.baseDelayMs ?? 1000;
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 5000;
+    this.muteReply = options.muteReply ?? false;
     this.limiter =
       options.limiter ??
       new RateLimiter([
@@ -69,8 +120,14 @@ export class FlashDutyClient implements FlashDutyApi {
       ]);
   }
 
-  async comment(incidentId: string, comment: string, signal?: AbortSignal): Promise<void> {
-    await this.call('/incident/comment', { incident_ids: [checkId(incidentId)], comment: truncate(comment, COMMENT_MAX_CHARS) }, signal);
+  async comment(incidentId: string, comment: string, options: CommentOptions = {}): Promise<void> {
+    const body = { incident_ids: [checkId(incidentId)], comment: truncate(comment, COMMENT_MAX_CHARS), mute_reply: this.muteReply };
+    const { marker } = options;
+    if (marker !== undefined && lastLine(body.comment) !== marker) {
+      throw new ValidationError(`the comment must end with its marker line "${marker}", or a lost answer could post it twice`, []);
+    }
+    const landed = marker === undefined ? undefined : (signal?: AbortSignal) => this.hasComment(incidentId, marker, signal);
+    await this.call('/incident/comment', body, options.signal, { write: true, landed, checkFirst: options.checkFirst });
   }
 
   async resetField(incidentId: string, fieldName: string, value: unknown, signal?: AbortSignal): Promise<void> {
@@ -79,7 +136,7 @@ export class FlashDutyClient implements FlashDutyApi {
     }
     // Omitting field_value deletes the field's value, so an undefined value is refused here.
     if (value === undefined) throw new ValidationError(`no value given for custom field "${fieldName}"`, []);
-    await this.call('/incident/field/reset', { incident_id: checkId(incidentId), field_name: fieldName, field_value: value }, signal);
+    await this.call('/incident/field/reset', { incident_id: checkId(incidentId), field_name: fieldName, field_value: value }, signal, { write: true });
   }
 
   async incidentInfo(incidentId: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
@@ -101,33 +158,60 @@ export class FlashDutyClient implements FlashDutyApi {
     return { items: Array.isArray(data?.items) ? data.items : [], total: typeof data?.total === 'number' ? data.total : 0 };
   }
 
-  /** One API call with retries. Returns `data` from the envelope. */
-  async call(path: string, body: object, signal?: AbortSignal): Promise<unknown> {
+  /**
+   * One API call with retries; returns `data` from the envelope. With `landed`, a retry after an
+   * ambiguous failure first asks whether the earlier attempt took effect, and stops if it did.
+   */
+  async call(path: string, body: object, signal?: AbortSignal, options: CallOptions = {}): Promise<unknown> {
     let lastError: FlashDutyError | undefined;
-    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      if (lastError) await sleep(this.backoffMs(attempt - 1, lastError), signal);
-      await this.limiter.take(signal);
+    let unsure = options.checkFirst === true && options.landed !== undefined;
+    let attempt = 0;
+    while (attempt < this.maxAttempts) {
+      if (lastError && !(await this.waitToRetry(path, lastError, attempt, signal))) break;
+      attempt++;
       try {
-        return await this.attempt(path, body, signal);
+        if (unsure && options.landed && (await this.limited(signal, () => options.landed!(signal)))) {
+          log.info('an earlier attempt did take effect; not sending it again', { path });
+          return null;
+        }
+        unsure = false;
+        return await this.limited(signal, () => this.attempt(path, body, signal, options.write ?? false));
       } catch (error) {
         if (!(error instanceof FlashDutyError) || !error.retryable || signal?.aborted) throw error;
+        unsure ||= error.ambiguous;
         lastError = error;
-        log.warn('FlashDuty call failed; will retry', { path, attempt, code: error.code, http_status: error.httpStatus });
+        log.warn(attempt < this.maxAttempts ? 'FlashDuty call failed; will retry' : 'FlashDuty call failed; giving up', { path, attempt, max_attempts: this.maxAttempts, code: error.code, http_status: error.httpStatus, cause: error.networkCause });
       }
     }
-    throw new FlashDutyError(
-      `${path} failed after ${this.maxAttempts} attempts: ${lastError?.message}`,
-      lastError?.code ?? 'Unavailable',
-      lastError?.httpStatus,
-      true,
-      lastError?.requestId,
-    );
+    const { code, httpStatus, requestId, networkCause } = lastError!;
+    const maybe = unsure ? '; it may still have taken effect' : '';
+    throw new FlashDutyError(`${path} failed after ${attempt} attempt(s): ${lastError!.message}${maybe}`, code, httpStatus, true, { requestId, networkCause, ambiguous: unsure });
   }
 
-  private async attempt(path: string, body: object, signal?: AbortSignal): Promise<unknown> {
+  private async limited<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    await this.limiter.take(signal);
+    return fn();
+  }
+
+  /** Waits before the next attempt; false when that wait would not leave time for it before the deadline. */
+  private async waitToRetry(path: string, error: FlashDutyError, retry: number, signal?: AbortSignal): Promise<boolean> {
+    const wait = this.backoffMs(retry, error);
+    const left = remainingMs(signal);
+    if (wait + MIN_ATTEMPT_MS > left) {
+      log.warn('not retrying FlashDuty: the wait would run past the deadline for this click', { path, wait_ms: Math.round(wait), remaining_ms: Math.round(left) });
+      return false;
+    }
+    await sleep(wait, signal);
+    return true;
+  }
+
+  private async attempt(path: string, body: object, signal: AbortSignal | undefined, write: boolean): Promise<unknown> {
     const url = new URL(`${this.options.baseUrl}${path}`);
     url.searchParams.set('app_key', await this.options.appKey());
-    const timeout = AbortSignal.timeout(this.attemptTimeoutMs);
+    const left = remainingMs(signal);
+    if (left <= 0) throw networkError(path, undefined, 'deadline'); // never start a request that cannot finish
+    const limitMs = Math.round(Math.min(this.attemptTimeoutMs, left));
+    const timeout = AbortSignal.timeout(limitMs);
     let response: Response;
     let text: string;
     try {
@@ -139,31 +223,56 @@ export class FlashDutyClient implements FlashDutyApi {
       });
       text = await response.text();
     } catch (error) {
-      const reason = timeout.aborted ? `no answer within ${this.attemptTimeoutMs} ms` : (error as Error).name;
-      throw new FlashDutyError(`${path}: ${reason}`, 'NetworkError', undefined, true);
+      // A timeout cut to the deadline is the deadline, whichever of the two timers fired first.
+      const atDeadline = signal?.aborted || (timeout.aborted && left <= this.attemptTimeoutMs);
+      throw networkError(path, error, atDeadline ? 'deadline' : timeout.aborted ? `no answer within ${limitMs} ms` : undefined);
     }
-    const requestId = response.headers.get('flashcat-request-id') ?? undefined;
-    const envelope = parseEnvelope(text);
-    const retryAfter = Number(response.headers.get('retry-after'));
-    if (envelope?.error) {
-      const { code, message } = envelope.error;
-      const retryable = code === 'RequestTooFrequently' || response.status === 429 || response.status >= 500;
-      throw Object.assign(new FlashDutyError(`${path}: ${code}: ${message}`, code, response.status, retryable, envelope.request_id ?? requestId), {
-        retryAfterMs: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined,
-      });
-    }
-    if (!response.ok || envelope === undefined) {
-      const retryable = response.status === 429 || response.status >= 500 || response.ok;
-      throw new FlashDutyError(`${path}: HTTP ${response.status} with ${envelope ? 'no error' : 'an unreadable body'}`, 'InvalidResponse', response.status, retryable, requestId);
-    }
-    return envelope.data ?? null;
+    return readAnswer(path, response, text, write);
   }
 
-  private backoffMs(retry: number, error: FlashDutyError & { retryAfterMs?: number }): number {
+  /** Whether a recent comment on the incident (the newest page of its timeline) ends with the line `marker`. */
+  private async hasComment(incidentId: string, marker: string, signal?: AbortSignal): Promise<boolean> {
+    const body = { incident_id: incidentId, p: 1, limit: FEED_PAGE_MAX, asc: false, types: ['i_comm'] };
+    const data = (await this.attempt('/incident/feed', body, signal, false)) as { items?: unknown } | null;
+    const items = Array.isArray(data?.items) ? (data.items as Array<{ detail?: { comment?: unknown } } | null>) : [];
+    return items.some((item) => typeof item?.detail?.comment === 'string' && lastLine(item.detail.comment) === marker);
+  }
+
+  private backoffMs(retry: number, error: FlashDutyError): number {
     const exponential = this.baseDelayMs * 2 ** (retry - 1);
     const jittered = exponential / 2 + Math.random() * (exponential / 2);
     return Math.max(jittered, Math.min(error.retryAfterMs ?? 0, 30_000));
   }
+}
+
+/** Turns FlashDuty's answer into `data`, or a FlashDutyError saying whether to retry and whether it may have worked. */
+function readAnswer(path: string, response: Response, text: string, write: boolean): unknown {
+  const requestId = response.headers.get('flashcat-request-id') ?? undefined;
+  if (response.ok && write && text.trim() === '') return null;
+  const envelope = parseEnvelope(text);
+  const retryAfter = Number(response.headers.get('retry-after'));
+  const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
+  const serverFault = response.status >= 500;
+  if (envelope?.error) {
+    const { code, message } = envelope.error;
+    const retryable = code === 'RequestTooFrequently' || response.status === 429 || serverFault;
+    throw new FlashDutyError(`${path}: ${code}: ${message}`, code, response.status, retryable, { requestId: envelope.request_id ?? requestId, ambiguous: serverFault, retryAfterMs });
+  }
+  if (response.ok && envelope !== undefined) return envelope.data ?? null;
+  // A 2xx we cannot read may well have been carried out; so may a 5xx (a gateway's, say).
+  const retryable = response.status === 429 || serverFault || response.ok;
+  const what = envelope ? 'no error' : 'an unreadable body';
+  throw new FlashDutyError(`${path}: HTTP ${response.status} with ${what}`, 'InvalidResponse', response.status, retryable, { requestId, ambiguous: serverFault || response.ok, retryAfterMs });
+}
+
+/** A failed fetch, described by its real cause (fetch itself only says "TypeError: fetch failed"). */
+function networkError(path: string, error: unknown, timedOut: string | undefined): FlashDutyError {
+  if (timedOut === 'deadline') {
+    return new FlashDutyError(`${path}: no answer before the deadline for this click passed`, 'NetworkError', undefined, true, { ambiguous: true, networkCause: 'DEADLINE' });
+  }
+  if (timedOut) return new FlashDutyError(`${path}: ${timedOut}`, 'NetworkError', undefined, true, { ambiguous: true, networkCause: 'ETIMEDOUT' });
+  const cause = networkCause(error);
+  return new FlashDutyError(`${path}: network error ${cause}`, 'NetworkError', undefined, true, { ambiguous: !NEVER_SENT.has(cause), networkCause: cause });
 }
 
 interface Envelope {
@@ -177,14 +286,18 @@ function parseEnvelope(text: string): Envelope | undefined {
     const value = JSON.parse(text) as unknown;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
     const envelope = value as Envelope & { error?: unknown };
-    if (envelope.error !== undefined && envelope.error !== null) {
-      const error = envelope.error as { code?: unknown; message?: unknown };
-      return { ...envelope, error: { code: String(error.code ?? 'UnknownError'), message: String(error.message ?? '') } };
-    }
-    return envelope.error === null ? { ...envelope, error: undefined } : envelope;
+    if (envelope.error === undefined || envelope.error === null) return { ...envelope, error: undefined };
+    const error = envelope.error as { code?: unknown; message?: unknown };
+    const code = String(error.code ?? 'UnknownError');
+    if (SUCCESS_CODES.has(code)) return { ...envelope, error: undefined };
+    return { ...envelope, error: { code, message: String(error.message ?? '') } };
   } catch {
     return undefined;
   }
+}
+
+function lastLine(text: string): string {
+  return text.trimEnd().split('\n').pop() ?? '';
 }
 
 function checkId(incidentId: string): string {

@@ -21,3 +21,12 @@ export const RATE_LIMIT_PER_MINUTE = 1000;
 
 /** Incident ids are MongoDB ObjectIDs. */
 export const INCIDENT_ID_PATTERN = /^[0-9a-fA-F]{24}$/;
+
+/** `/incident/feed`: `limit` maximum (entries per page). */
+export const FEED_PAGE_MAX = 100;
+
+/**
+ * Envelope `error.code` values that mean success: the official Go SDK (v0.14, 2026) treats these
+ * as no error, so a gateway or an older server may send them on a request that worked.
+ */
+export const SUCCESS_CODES: ReadonlySet<string> = new Set(['', '0', 'OK']);

@@ -11,13 +11,39 @@ export interface RecordedCall {
   at: number;
 }
 
-/** Lets a test answer a call itself: return a reply, `'hang'` to never answer, or undefined for normal handling. */
-export type Interceptor = (call: { path: string; body: unknown; attempt: number }) => { status: number; body: string } | 'hang' | undefined;
+/**
+ * How a test bends one call. `status`/`body` answer instead of the normal answer; `afterHandling`
+ * handles the call normally first (a comment is stored) and then answers that way; `delayMs` holds
+ * the answer back (Infinity: never answers).
+ */
+export interface Interception {
+  status?: number;
+  body?: string;
+  headers?: Record<string, string>;
+  afterHandling?: boolean;
+  delayMs?: number;
+}
+
+/** Lets a test answer a call itself: an interception, `'hang'` to never answer (nothing handled), or undefined for normal handling. */
+export type Interceptor = (call: { path: string; body: unknown; attempt: number }) => Interception | 'hang' | undefined;
+
+/** One entry of an incident's timeline, as `/incident/feed` returns it. */
+interface FeedItem {
+  ref_id: string;
+  type: string;
+  detail: Record<string, unknown>;
+  account_id: number;
+  creator_id: number;
+  created_at: number;
+  updated_at: number;
+}
 
 /**
  * A local stand-in for the FlashDuty Open API. It checks what the real one checks first (app key,
  * content type, and the request body against FlashDuty's official OpenAPI description) and answers
- * with the real envelope. Tests read `calls`; `intercept` injects 429s, 5xx, garbage or silence.
+ * with the real envelope. Comments it accepts go on the incident's timeline, which `/incident/feed`
+ * serves. Tests read `calls` and `comments()`; `intercept` injects 429s, 5xx, garbage, late answers
+ * or silence.
  */
 export class FlashDutyStandIn {
   readonly calls: RecordedCall[] = [];
@@ -27,6 +53,7 @@ export class FlashDutyStandIn {
   private server?: Server;
   private readonly validators = compileRequestValidators();
   private readonly attempts = new Map<string, number>();
+  private readonly timelines = new Map<string, FeedItem[]>();
   private readonly sockets = new Set<import('node:net').Socket>();
 
   constructor(private readonly appKey: string) {}
@@ -35,15 +62,14 @@ export class FlashDutyStandIn {
   reset(): void {
     this.calls.length = 0;
     this.attempts.clear();
+    this.timelines.clear();
     this.intercept = undefined;
   }
 
-  /** Comments posted so far, oldest first. */
+  /** Comments stored so far (answered or not), oldest first: on one incident, or on all. */
   comments(incidentId?: string): string[] {
-    return this.calls
-      .filter((c) => c.path === '/incident/comment' && c.status === 200)
-      .filter((c) => !incidentId || (c.body.incident_ids as string[]).includes(incidentId))
-      .map((c) => String(c.body.comment));
+    const items = incidentId ? (this.timelines.get(incidentId) ?? []) : [...this.timelines.values()].flat().sort((a, b) => a.created_at - b.created_at);
+    return items.filter((item) => item.type === 'i_comm').map((item) => String(item.detail.comment));
   }
 
   async start(port = 0): Promise<string> {
@@ -75,12 +101,21 @@ export class FlashDutyStandIn {
     } catch {
       body = undefined;
     }
-    const intercepted = this.intercept?.({ path, body, attempt });
-    if (intercepted === 'hang') return; // never answer; the socket is destroyed on stop()
-    if (intercepted) return this.reply(res, path, body, intercepted.status, intercepted.body);
+    const plan = this.intercept?.({ path, body, attempt });
+    if (plan === 'hang') return; // never answer; the socket is destroyed on stop()
+    let answer = { status: plan?.status ?? 200, text: plan?.body ?? '' };
+    if (!plan || plan.afterHandling || plan.status === undefined) {
+      const normal = this.answer(req, url, path, body);
+      answer = { status: plan?.status ?? normal.status, text: plan?.body ?? normal.text };
+    }
+    if (plan?.delayMs === Infinity) return;
+    if (plan?.delayMs) await new Promise((resolve) => setTimeout(resolve, plan.delayMs));
+    this.reply(res, path, body, answer.status, answer.text, plan?.headers);
+  }
 
-    const fail = (status: number, code: string, message: string) =>
-      this.reply(res, path, body, status, JSON.stringify({ request_id: requestId(), error: { code, message } }));
+  /** What FlashDuty would do with the call and answer; accepted comments go on the timeline. */
+  private answer(req: IncomingMessage, url: URL, path: string, body: unknown): { status: number; text: string } {
+    const fail = (status: number, code: string, message: string) => ({ status, text: JSON.stringify({ request_id: requestId(), error: { code, message } }) });
     if (req.method !== 'POST') return fail(405, 'MethodNotAllowed', 'method not allowed');
     if (url.searchParams.get('app_key') !== this.appKey) return fail(401, 'Unauthorized', 'You are unauthorized.');
     if (!/^application\/json/i.test(req.headers['content-type'] ?? '')) return fail(400, 'InvalidContentType', 'Content-Type must be application/json');
@@ -90,22 +125,47 @@ export class FlashDutyStandIn {
       const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message}`).join('; ');
       return fail(400, 'InvalidParameter', problems);
     }
-    this.reply(res, path, body, 200, JSON.stringify({ request_id: requestId(), data: this.dataFor(path, body as Record<string, unknown>) }));
+    return { status: 200, text: JSON.stringify({ request_id: requestId(), data: this.dataFor(path, body as Record<string, unknown>) }) };
   }
 
   private dataFor(path: string, body: Record<string, unknown>): unknown {
+    if (path === '/incident/comment') return this.store(body);
+    if (path === '/incident/feed') return this.feed(body);
     if (path === '/incident/alert/list') return { items: [], total: 0 };
     if (path === '/incident/info') return { incident_id: body.incident_id, title: 'stand-in incident', labels: {}, fields: {} };
     return {};
   }
 
-  private reply(res: ServerResponse, path: string, body: unknown, status: number, text: string): void {
+  /** Puts a comment on each incident's timeline, trimmed as FlashDuty trims it. */
+  private store(body: Record<string, unknown>): object {
+    const now = Date.now();
+    const detail = { comment: String(body.comment ?? '').trim(), ...(body.mute_reply !== undefined && { mute_reply: body.mute_reply }) };
+    for (const id of body.incident_ids as string[]) {
+      const item = { ref_id: id, type: 'i_comm', detail, account_id: 1, creator_id: 1, created_at: now, updated_at: now };
+      this.timelines.set(id, [...(this.timelines.get(id) ?? []), item]);
+    }
+    return {};
+  }
+
+  /** One page of an incident's timeline, filtered by type; newest first unless `asc`. */
+  private feed(body: Record<string, unknown>): object {
+    const types = body.types as string[] | undefined;
+    const all = (this.timelines.get(body.incident_id as string) ?? []).filter((item) => !types?.length || types.includes(item.type));
+    const ordered = body.asc === true ? all : [...all].reverse();
+    const limit = (body.limit as number | undefined) ?? 20;
+    const start = (((body.p as number | undefined) ?? 1) - 1) * limit;
+    return { has_next_page: ordered.length > start + limit, items: ordered.slice(start, start + limit) };
+  }
+
+  private reply(res: ServerResponse, path: string, body: unknown, status: number, text: string, headers: Record<string, string> = {}): void {
+    if (res.destroyed) return; // the caller gave up before a late answer: nothing was answered
     const call = { path, body: (body ?? {}) as Record<string, unknown>, status, at: Date.now() };
     this.calls.push(call);
     this.onCall?.(call);
-    res.writeHead(status, { 'content-type': 'application/json', 'flashcat-request-id': requestId() });
+    res.writeHead(status, { 'content-type': 'application/json', 'flashcat-request-id': requestId(), ...headers });
     res.end(text);
   }
+
 }
 
 type Validator = ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };

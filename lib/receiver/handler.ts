@@ -101,7 +101,9 @@ export function makeReceiver(deps: ReceiverDeps) {
     try {
       await deps.enqueue(queueUrl, message, AbortSignal.timeout(deps.enqueueTimeoutMs));
     } catch (error) {
-      return { ...refuse('queue_unavailable', json(503, { error: 'could not queue the action; try again' }), describeError(error)), keys };
+      // A timed-out SendMessage may still have queued the click (seen: 503 answered, and the action
+      // ran). "Try again" could run it twice, so the answer says to watch the timeline instead.
+      return { ...refuse('queue_unavailable', json(503, { error: QUEUE_UNKNOWN }), describeError(error)), keys };
     }
     return { response: json(200, { status: 'queued', action, event_id: click.eventId }), keys };
   }
@@ -148,6 +150,10 @@ function actionOf(event: APIGatewayProxyEventV2): string {
     return segment;
   }
 }
+
+/** The 503 answer when the enqueue failed or timed out: whether the click was queued is unknown. */
+const QUEUE_UNKNOWN =
+  'could not confirm that the click was queued; it may still run. Do not click again: watch the incident timeline for its result comment.';
 
 /** A bug, not a refusal: answered as a plain 500 so no internals leak. */
 function refuseInternal(detail: string): Result {

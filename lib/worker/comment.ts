@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Outcome } from '../actions/types';
 import { COMMENT_MAX_CHARS } from '../flashduty/facts';
 import type { QueueMessage } from '../queue/envelope';
@@ -7,17 +8,32 @@ const LABEL: Record<Outcome['status'], string> = {
   succeeded: 'succeeded',
   failed: 'FAILED',
   'dry-run': 'dry-run (nothing was changed)',
+  skipped: 'skipped (not run again)',
 };
+
+/** Which of a click's comments: its result, or the final failure written when it is dead-lettered. */
+export type CommentKind = 'result' | 'final-failure';
+
+/**
+ * The last line of a click's comment, unique to the click, the action and the kind of comment. The
+ * write-back searches the incident's timeline for it after an answer is lost, so it must never
+ * match another comment: it is compared as a whole line, and a redriven click's result is told
+ * apart from the failure written before. An event id that is not plain printable text is hashed.
+ */
+export function commentMarker(message: QueueMessage, kind: CommentKind): string {
+  const id = /^[\x21-\x7e]{1,128}$/.test(message.event_id) ? message.event_id : `sha256:${createHash('sha256').update(message.event_id).digest('hex')}`;
+  return `flashduty-actions/${message.action}${kind === 'result' ? '' : ` ${kind}`} event ${id}`;
+}
 
 /**
  * The one comment a run leaves on the incident's timeline: which action ran, for whom, the outcome
- * and the key facts. Always within FlashDuty's 1,024-character limit; when facts do not fit, they
- * are shortened and the head line and event id are kept.
+ * and the key facts, ending with the click's marker line. Always within FlashDuty's 1,024-character
+ * limit; when facts do not fit, they are shortened and the head line and marker are kept.
  */
-export function formatComment(message: QueueMessage, outcome: Outcome): string {
+export function formatComment(message: QueueMessage, outcome: Outcome, kind: CommentKind = 'result'): string {
   const who = message.payload.person?.person_name;
   const head = `[flashduty-actions] ${message.action} ${LABEL[outcome.status]}${who ? ` — clicked by ${who}` : ''}`;
-  const foot = `event ${message.event_id}`;
+  const foot = commentMarker(message, kind);
   const details = [
     outcome.summary,
     ...(outcome.facts ?? []).map(([label, value]) => `• ${label}: ${value}`),

@@ -2,11 +2,13 @@ import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambd
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Action, AwsSettings, Outcome } from '../actions/types';
 import { describeError, ValidationError } from '../errors';
-import type { FlashDutyApi } from '../flashduty/client';
+import { deadlineSignal, remainingMs } from '../deadline';
+import { type CommentOptions, type FlashDutyApi, withDeadline } from '../flashduty/client';
 import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
 import { emitMetric, log, type Log, withCorrelation } from '../observability';
 import { clickKeyOf, decodeQueueMessage, type QueueMessage } from '../queue/envelope';
-import { formatComment } from './comment';
+import { commentMarker, formatComment } from './comment';
+import { type Cooldown, skippedOutcome } from './cooldown';
 import type { Exclusive } from './lock';
 import { wasReplayed } from './once';
 
@@ -29,6 +31,9 @@ export interface WorkerDeps {
   exclusiveFor: (owner: string) => Exclusive;
   actionConfig: unknown;
   dryRun: boolean;
+  /** Per incident and action, for actions with side effects; undefined when COOLDOWN_SECONDS is 0. */
+  cooldown: Cooldown | undefined;
+  cooldownSeconds: number;
   maxReceiveCount: number;
   retryBaseSeconds: number;
   flashduty: FlashDutyApi;
@@ -36,10 +41,28 @@ export interface WorkerDeps {
   once: Once;
 }
 
+/** Lambda's longest timeout (15 min). */
+const LAMBDA_MAX_MS = 900_000;
 /** SQS allows a message to stay invisible for at most 12 hours. */
 const MAX_VISIBILITY_SECONDS = 43_200;
-/** Time kept back from the Lambda deadline to write the result and report the batch. */
-const DEADLINE_MARGIN_MS = 3000;
+/** Time kept back from the Lambda deadline: the action stops this early, to leave time to write back. */
+const WRITE_BACK_MARGIN_MS = 3000;
+/** ...and the write-back stops this early, to leave time to report the batch. */
+const REPORT_MARGIN_MS = 1000;
+
+/**
+ * Two deadlines per record, taken from what is left of the invocation: one for the action, and a
+ * later one for writing back, so a FlashDuty that never answers cannot keep the record busy past
+ * the Lambda timeout (where the failure comment would be lost with the invocation).
+ */
+function deadlinesFor(context: Context): { action: AbortSignal; writeBack: AbortSignal } {
+  const left = context.getRemainingTimeInMillis();
+  const end = Date.now() + left;
+  return {
+    action: deadlineSignal(end - Math.min(WRITE_BACK_MARGIN_MS, left / 2)),
+    writeBack: deadlineSignal(end - Math.min(REPORT_MARGIN_MS, left / 4)),
+  };
+}
 
 /**
  * The worker for one action: for each SQS record, run the action once per click, write exactly one
@@ -50,25 +73,40 @@ const DEADLINE_MARGIN_MS = 3000;
 export function makeWorker(deps: WorkerDeps) {
   const { action, once } = deps;
 
-  const run = once.step('run', async (message: QueueMessage, extras: { log: Log; signal: AbortSignal }): Promise<Outcome> =>
-    action.run({
+  const cooldown = !deps.dryRun && action.sideEffects !== false ? deps.cooldown : undefined;
+  const cooldownKey = (message: QueueMessage) => ({ action: action.name, incidentId: message.payload.incident.incident_id, eventId: message.event_id });
+
+  const run = once.step('run', async (message: QueueMessage, extras: { log: Log; signal: AbortSignal }): Promise<Outcome> => {
+    const key = cooldownKey(message);
+    if (cooldown) {
+      // Held through the run (as long as this invocation may last), then for the cool-down.
+      const runSeconds = Math.min(remainingMs(extras.signal) + WRITE_BACK_MARGIN_MS, LAMBDA_MAX_MS) / 1000;
+      const claim = await cooldown.claim(key, runSeconds + deps.cooldownSeconds);
+      if (claim.held) {
+        log.info('another click on this incident holds the cool-down; not running the action again', { holder_event_id: claim.by.eventId });
+        return skippedOutcome(action.name, claim.by, deps.cooldownSeconds);
+      }
+    }
+    const outcome = await action.run({
       config: deps.actionConfig,
       message,
       dryRun: deps.dryRun,
-      flashduty: deps.flashduty,
+      flashduty: withDeadline(deps.flashduty, extras.signal),
       aws: deps.aws,
       exclusive: deps.exclusiveFor(clickKeyOf(message)),
       ...extras,
-    }),
-  );
-  const comment = once.step('comment', async (message: QueueMessage, text: string) => {
-    await deps.flashduty.comment(message.payload.incident.incident_id, text);
-    return { commented: true };
+    });
+    // A run that failed or refused frees the incident at once: clicking again is then deliberate.
+    if (outcome.status === 'succeeded') await cooldown?.finish(key);
+    else await cooldown?.release(key);
+    return outcome;
   });
-  const failureComment = once.step('failure-comment', async (message: QueueMessage, text: string) => {
-    await deps.flashduty.comment(message.payload.incident.incident_id, text);
+  const writeBack = async (message: QueueMessage, text: string, options: CommentOptions) => {
+    await deps.flashduty.comment(message.payload.incident.incident_id, text, options);
     return { commented: true };
-  });
+  };
+  const comment = once.step('comment', writeBack);
+  const failureComment = once.step('failure-comment', writeBack);
 
   async function processRecord(record: SQSRecord, context: Context): Promise<void> {
     const receiveCount = Number(record.attributes.ApproximateReceiveCount || '1');
@@ -78,7 +116,7 @@ export function makeWorker(deps: WorkerDeps) {
       message = decodeQueueMessage(record.body);
       if (message.action !== action.name) throw new ValidationError(`message is for action "${message.action}", not "${action.name}"`, []);
     } catch (error) {
-      await poisoned(record, error, lastAttempt);
+      await poisoned(record, error, lastAttempt, deadlinesFor(context).writeBack);
       throw error;
     }
 
@@ -88,9 +126,9 @@ export function makeWorker(deps: WorkerDeps) {
 
   async function runRecord(record: SQSRecord, message: QueueMessage, context: Context, receiveCount: number, lastAttempt: boolean): Promise<void> {
     const started = performance.now();
+    const deadlines = deadlinesFor(context);
     try {
-      const signal = AbortSignal.timeout(Math.max(1000, context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS));
-      const outcome = await run(message, { log, signal });
+      const outcome = await run(message, { log, signal: deadlines.action });
       if (wasReplayed(outcome)) {
         log.info('duplicate delivery: the action already ran for this event; not running it again');
       } else {
@@ -99,42 +137,52 @@ export function makeWorker(deps: WorkerDeps) {
         emitMetric('ActionOutcome', { action: action.name, status: outcome.status });
         emitMetric('ActionDuration', { action: action.name }, ms, 'Milliseconds');
       }
-      const written = await comment(message, formatComment(message, outcome));
+      // A later delivery may follow a post whose answer was lost: look on the timeline first.
+      const options = { signal: deadlines.writeBack, marker: commentMarker(message, 'result'), checkFirst: receiveCount > 1 };
+      const written = await comment(message, formatComment(message, outcome), options);
       if (wasReplayed(written)) log.info('duplicate delivery: the result is already on the incident');
       await deps.queue.acknowledge(record.receiptHandle).catch((error: unknown) => log.warn('early acknowledge failed; the batch response will delete it', { error: describeError(error) }));
     } catch (error) {
-      log.error(lastAttempt ? 'action failed on its last attempt; moving to the dead-letter queue' : 'action failed; will retry', {
-        error: describeError(error),
-        attempt: receiveCount,
-        max_attempts: deps.maxReceiveCount,
-      });
-      if (lastAttempt) {
-        emitMetric('ActionDeadLettered', { action: action.name });
-        const outcome: Outcome = {
-          status: 'failed',
-          summary: `gave up after ${receiveCount} attempts: ${describeError(error)}`,
-          facts: [['next step', 'the click is in the dead-letter queue; `npm run redrive` runs it again']],
-        };
-        await failureComment(message, formatComment(message, outcome)).catch((commentError: unknown) =>
-          log.error('could not write the failure to the incident', { error: describeError(commentError) }),
-        );
-      } else {
-        emitMetric('ActionRetried', { action: action.name });
-      }
-      await retryLater(record, lastAttempt ? 0 : backoffSeconds(receiveCount));
+      await failed(record, message, error, { receiveCount, lastAttempt, signal: deadlines.writeBack });
       throw error;
     }
   }
 
+  /** A run that threw: retry later, or on the last attempt tell the incident and let it go to the DLQ. */
+  async function failed(record: SQSRecord, message: QueueMessage, error: unknown, at: { receiveCount: number; lastAttempt: boolean; signal: AbortSignal }): Promise<void> {
+    const { receiveCount, lastAttempt } = at;
+    log.error(lastAttempt ? 'action failed on its last attempt; moving to the dead-letter queue' : 'action failed; will retry', {
+      error: describeError(error),
+      attempt: receiveCount,
+      max_attempts: deps.maxReceiveCount,
+    });
+    if (lastAttempt) {
+      emitMetric('ActionDeadLettered', { action: action.name });
+      await cooldown?.release(cooldownKey(message));
+      const outcome: Outcome = {
+        status: 'failed',
+        summary: `gave up after ${receiveCount} attempts: ${describeError(error)}`,
+        facts: [['next step', 'the click is in the dead-letter queue; `npm run redrive` runs it again']],
+      };
+      const options = { signal: at.signal, marker: commentMarker(message, 'final-failure') };
+      await failureComment(message, formatComment(message, outcome, 'final-failure'), options).catch((commentError: unknown) =>
+        log.error('could not write the failure to the incident', { error: describeError(commentError) }),
+      );
+    } else {
+      emitMetric('ActionRetried', { action: action.name });
+    }
+    await retryLater(record, lastAttempt ? 0 : backoffSeconds(receiveCount));
+  }
+
   /** A message no worker can read goes to the DLQ fast, and the incident is told if we can find it. */
-  async function poisoned(record: SQSRecord, error: unknown, lastAttempt: boolean): Promise<void> {
+  async function poisoned(record: SQSRecord, error: unknown, lastAttempt: boolean, signal: AbortSignal): Promise<void> {
     const incidentId = incidentIdIn(record.body);
     await withCorrelation({ action: action.name, incident_id: incidentId }, async () => {
     log.error('unreadable queue message; it will go to the dead-letter queue', { message_id: record.messageId, error: describeError(error) });
     emitMetric('PoisonMessage', { action: action.name });
     if (lastAttempt && incidentId) {
       const text = `[flashduty-actions] ${action.name} FAILED\nThe queued click could not be read (${describeError(error)}); it is in the dead-letter queue as message ${record.messageId}.`;
-      await deps.flashduty.comment(incidentId, text).catch((commentError: unknown) => log.error('could not write the failure to the incident', { error: describeError(commentError) }));
+      await deps.flashduty.comment(incidentId, text, { signal }).catch((commentError: unknown) => log.error('could not write the failure to the incident', { error: describeError(commentError) }));
     }
     await retryLater(record, 0);
     });

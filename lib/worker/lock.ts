@@ -6,6 +6,11 @@ export class BusyError extends Error {
   override readonly name = 'BusyError';
 }
 
+/** A conditional write whose condition did not hold (by class, or by name when the SDK copy differs). */
+export function isConditionFailed(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
+}
+
 export type Exclusive = <T>(key: string, fn: () => Promise<T>, options?: { waitSeconds?: number; holdSeconds?: number }) => Promise<T>;
 
 /**
@@ -32,7 +37,7 @@ export function makeExclusive(client: DynamoDBClient, tableName: string, owner: 
         );
         break;
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException) && (error as Error).name !== 'ConditionalCheckFailedException') throw error;
+        if (!isConditionFailed(error)) throw error;
         if (Date.now() >= waitUntil) throw new BusyError(`${key} is busy with another click; will retry`);
         await sleep(1000);
       }

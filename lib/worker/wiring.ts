@@ -4,6 +4,7 @@ import { cachedUntilFailure, makeParameterReader } from '../aws/parameter-store'
 import type { WorkerConfig } from '../config/worker';
 import { FlashDutyClient } from '../flashduty/client';
 import type { WorkerDeps } from './handler';
+import { makeCooldown } from './cooldown';
 import { makeExclusive } from './lock';
 import { makeOnce } from './once';
 
@@ -18,6 +19,7 @@ export function workerDeps(config: WorkerConfig): WorkerDeps {
     baseUrl: config.flashdutyUrl,
     attemptTimeoutMs: config.flashdutyTimeoutMs,
     baseDelayMs: config.flashdutyRetryBaseMs,
+    muteReply: config.flashdutyMuteReply,
     appKey: 'inline' in appKey ? async () => appKey.inline : cachedUntilFailure(() => readParameter(appKey.parameter)),
   });
   return {
@@ -26,6 +28,8 @@ export function workerDeps(config: WorkerConfig): WorkerDeps {
     exclusiveFor: (owner) => makeExclusive(dynamodb, config.idempotencyTable, owner),
     actionConfig: config.actionConfig,
     dryRun: config.dryRun,
+    cooldown: config.cooldownSeconds > 0 ? makeCooldown(dynamodb, config.idempotencyTable, config.cooldownSeconds) : undefined,
+    cooldownSeconds: config.cooldownSeconds,
     maxReceiveCount: config.maxReceiveCount,
     retryBaseSeconds: config.retryBaseSeconds,
     flashduty,

@@ -1,5 +1,3 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { ChangeMessageVisibilityCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import * as v from 'valibot';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
@@ -15,37 +13,7 @@ import { receiverDeps } from '../../lib/receiver/wiring';
 import { makeWorker } from '../../lib/worker/handler';
 import { workerDeps } from '../../lib/worker/wiring';
 import { clickOnNewIncident } from '../fixtures/clicks';
-import { click, depth, drain, eventually, testEnv } from './helpers';
-
-/** A TCP proxy that holds each connection's bytes for `delayMs` before forwarding them, and drops them if the client gave up. */
-async function slowProxy(target: string, delayMs: number): Promise<{ url: string; close: () => void }> {
-  const { hostname, port } = new URL(target);
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    sockets.add(client);
-    const held: Buffer[] = [];
-    client.on('data', (chunk) => held.push(chunk));
-    client.on('error', () => undefined);
-    setTimeout(() => {
-      if (client.destroyed || client.readableEnded) return; // the caller gave up: nothing is forwarded
-      const upstream = createConnection(Number(port), hostname, () => {
-        for (const chunk of held) upstream.write(chunk);
-        client.removeAllListeners('data');
-        client.pipe(upstream).pipe(client);
-      });
-      upstream.on('error', () => client.destroy());
-      sockets.add(upstream);
-    }, delayMs);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => {
-      sockets.forEach((s) => s.destroy());
-      server.close();
-    },
-  };
-}
+import { click, depth, drain, eventually, slowProxy, testEnv } from './helpers';
 
 describe('fault: the queue answers slower than the deadline', () => {
   it.each([

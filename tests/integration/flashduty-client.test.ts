@@ -1,4 +1,7 @@
-import { FlashDutyClient, FlashDutyError } from '../../lib/flashduty/client';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { deadlineSignal } from '../../lib/deadline';
+import { FlashDutyClient, FlashDutyError, withDeadline } from '../../lib/flashduty/client';
 import { FlashDutyStandIn } from '../../lib/local/flashduty-standin';
 import { withCorrelation } from '../../lib/observability';
 import { captureLogs } from '../fixtures/capture-logs';
@@ -20,7 +23,7 @@ describe('FlashDuty Open API client against a stand-in server', () => {
 
   it('posts a comment the official schema accepts, with the app key as a query parameter', async () => {
     await client().comment(INCIDENT_ID, 'restart-host succeeded');
-    expect(standIn.calls).toEqual([expect.objectContaining({ path: '/incident/comment', status: 200, body: { incident_ids: [INCIDENT_ID], comment: 'restart-host succeeded' } })]);
+    expect(standIn.calls).toEqual([expect.objectContaining({ path: '/incident/comment', status: 200, body: { incident_ids: [INCIDENT_ID], comment: 'restart-host succeeded', mute_reply: false } })]);
   });
 
   it('cuts a long comment cleanly to 1,024 characters, never splitting one', async () => {
@@ -87,5 +90,140 @@ describe('FlashDuty Open API client against a stand-in server', () => {
     expect(retryLine).toContain('"path":"/incident/info"');
     expect(retryLine).toContain('"event_id":"evt-log"');
     expect(written.join('')).not.toContain(APP_KEY);
+  });
+
+  describe('writing back exactly once', () => {
+    const marker = 'flashduty-actions/echo event evt-once';
+    const text = `[flashduty-actions] echo succeeded\n${marker}`;
+
+    it('posts a comment once when FlashDuty stores it but answers after the client gave up, finding it on the timeline', async () => {
+      standIn.intercept = ({ path, attempt }) => (path === '/incident/comment' && attempt === 1 ? { afterHandling: true, delayMs: 1500 } : undefined);
+      await client({ attemptTimeoutMs: 300 }).comment(INCIDENT_ID, text, { marker });
+      expect(standIn.comments(INCIDENT_ID)).toEqual([text]);
+      expect(standIn.calls.map((c) => c.path)).toContain('/incident/feed');
+      expect(standIn.calls.find((c) => c.path === '/incident/feed')?.body).toMatchObject({ incident_id: INCIDENT_ID, types: ['i_comm'] });
+    });
+
+    it('posts again after an ambiguous failure when the timeline shows the first post did not land', async () => {
+      standIn.intercept = ({ path, attempt }) => (path === '/incident/comment' && attempt === 1 ? { status: 502, body: '<html>bad gateway</html>' } : undefined);
+      await client().comment(INCIDENT_ID, text, { marker });
+      expect(standIn.comments(INCIDENT_ID)).toEqual([text]);
+      expect(standIn.calls.map((c) => [c.path, c.status])).toEqual([
+        ['/incident/comment', 502],
+        ['/incident/feed', 200],
+        ['/incident/comment', 200],
+      ]);
+    });
+
+    it('never posts again while the timeline cannot be read, and says the comment may have landed', async () => {
+      standIn.intercept = ({ path }) =>
+        path === '/incident/comment' ? { afterHandling: true, status: 500, body: '{}' } : { status: 503, body: JSON.stringify({ error: { code: 'ServiceUnavailable', message: 'down' } }) };
+      const error = await client({ maxAttempts: 3 }).comment(INCIDENT_ID, text, { marker }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'FlashDutyError', ambiguous: true, retryable: true });
+      expect((error as Error).message).toContain('it may still have taken effect');
+      expect(standIn.calls.filter((c) => c.path === '/incident/comment')).toHaveLength(1);
+      expect(standIn.comments(INCIDENT_ID)).toHaveLength(1);
+    });
+
+    it('with checkFirst, writes nothing when an earlier delivery already posted the comment', async () => {
+      await client().comment(INCIDENT_ID, text);
+      standIn.calls.length = 0;
+      await client().comment(INCIDENT_ID, text, { marker, checkFirst: true });
+      expect(standIn.calls.map((c) => c.path)).toEqual(['/incident/feed']);
+      expect(standIn.comments(INCIDENT_ID)).toHaveLength(1);
+    });
+
+    it('matches the marker as a whole last line, so one event id that prefixes another is not taken for it', async () => {
+      await client().comment(INCIDENT_ID, `${text}2`);
+      await client().comment(INCIDENT_ID, text, { marker, checkFirst: true });
+      expect(standIn.comments(INCIDENT_ID)).toEqual([`${text}2`, text]);
+    });
+
+    it('refuses a comment that does not end with its marker', async () => {
+      await expect(client().comment(INCIDENT_ID, 'no marker here', { marker })).rejects.toThrow(`must end with its marker line "${marker}"`);
+      expect(standIn.calls).toHaveLength(0);
+    });
+  });
+
+  describe('inside the deadline', () => {
+    it('stops a call to a FlashDuty that never answers at the deadline, not after every attempt timed out', async () => {
+      standIn.intercept = () => 'hang';
+      const started = Date.now();
+      const error = await client({ attemptTimeoutMs: 5000, baseDelayMs: 1000 })
+        .comment(INCIDENT_ID, 'x', { signal: deadlineSignal(Date.now() + 700) })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'FlashDutyError', code: 'NetworkError', ambiguous: true, networkCause: 'DEADLINE' });
+      expect(Date.now() - started).toBeLessThan(5000); // one attempt alone would have taken 5 s
+    });
+
+    it('holds every call an action makes to the action deadline, even one that passes no signal', async () => {
+      standIn.intercept = () => 'hang';
+      const api = withDeadline(client({ attemptTimeoutMs: 5000 }), deadlineSignal(Date.now() + 500));
+      for (const call of [() => api.incidentInfo(INCIDENT_ID), () => api.listAlerts(INCIDENT_ID), () => api.resetField(INCIDENT_ID, 'f', 'v'), () => api.comment(INCIDENT_ID, 'x')]) {
+        await expect(call()).rejects.toMatchObject({ networkCause: 'DEADLINE' });
+      }
+    });
+
+    it('gives up at once instead of honouring a Retry-After that would outlast the deadline', async () => {
+      const slowDown = JSON.stringify({ error: { code: 'RequestTooFrequently', message: 'slow down' } });
+      standIn.intercept = () => ({ status: 429, body: slowDown, headers: { 'retry-after': '30' } });
+      const lines = await captureLogs(async () => {
+        const error = await client().comment(INCIDENT_ID, 'x', { signal: deadlineSignal(Date.now() + 20_000) }).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'RequestTooFrequently', ambiguous: false });
+      });
+      expect(standIn.calls.filter((c) => c.path === '/incident/comment')).toHaveLength(1);
+      expect(lines.join('\n')).toContain('the wait would run past the deadline for this click');
+    });
+  });
+
+  describe('reading answers like the official SDK', () => {
+    it.each(['', '0', 'OK'])('takes an envelope error code of %j as success', async (code) => {
+      standIn.intercept = () => ({ status: 200, body: JSON.stringify({ request_id: 'r', error: { code, message: '' } }) });
+      await expect(client().comment(INCIDENT_ID, 'x')).resolves.toBeUndefined();
+      expect(standIn.calls).toHaveLength(1);
+    });
+
+    it('takes a 2xx with an empty body as success for a write, but not for a read', async () => {
+      standIn.intercept = () => ({ status: 200, body: '' });
+      await expect(client().comment(INCIDENT_ID, 'x')).resolves.toBeUndefined();
+      await expect(client({ maxAttempts: 2 }).incidentInfo(INCIDENT_ID)).rejects.toMatchObject({ code: 'InvalidResponse' });
+      expect(standIn.calls).toHaveLength(3);
+    });
+
+    it('sends mute_reply as configured, so a team can keep our comments out of its IM and ticket syncs', async () => {
+      await client({ muteReply: true }).comment(INCIDENT_ID, 'quiet');
+      expect(standIn.calls[0]?.body.mute_reply).toBe(true);
+    });
+  });
+
+  describe('network failures', () => {
+    it('logs and reports the real cause of a refused connection, and knows nothing was sent', async () => {
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const port = (closed.address() as AddressInfo).port;
+      await new Promise((resolve) => closed.close(resolve));
+      let error: unknown;
+      const lines = await captureLogs(async () => {
+        error = await client({ baseUrl: `http://127.0.0.1:${port}`, maxAttempts: 2 }).comment(INCIDENT_ID, 'x').catch((e: unknown) => e);
+      });
+      expect(error).toMatchObject({ code: 'NetworkError', networkCause: 'ECONNREFUSED', ambiguous: false });
+      expect((error as Error).message).toContain('ECONNREFUSED');
+      const logged = lines.join('\n');
+      expect(logged).toContain('"cause":"ECONNREFUSED"');
+      expect(logged).not.toContain('fetch failed');
+    });
+
+    it('names a connection closed mid-request and treats it as possibly carried out', async () => {
+      const rude = createServer((req) => req.socket.destroy());
+      await new Promise<void>((resolve) => rude.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(rude.address() as AddressInfo).port}`;
+        const error = await client({ baseUrl: url, maxAttempts: 1 }).comment(INCIDENT_ID, 'x').catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'NetworkError', ambiguous: true });
+        expect((error as FlashDutyError).networkCause).toMatch(/^(UND_ERR_SOCKET|ECONNRESET)$/);
+      } finally {
+        rude.close();
+      }
+    });
   });
 });

@@ -1,3 +1,5 @@
+import { createConnection, createServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -72,4 +74,63 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Receives (without deleting) exactly `count` messages from a queue, waiting for them to be there. */
+export async function receive(sqs: SQSClient, queueUrl: string, count: number): Promise<Message[]> {
+  const got: Message[] = [];
+  await eventually(async () => {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60, MessageSystemAttributeNames: ['All'] }));
+    got.push(...Messages);
+    return got.length >= count ? true : undefined;
+  }, 5000, `${count} message(s) on the queue`);
+  return got;
+}
+
+/** A TCP server on a free loopback port; `close()` also destroys every socket handed to `track`. */
+async function tcpServer(onConnection: (client: Socket, track: (socket: Socket) => Socket) => void): Promise<{ url: string; close: () => void }> {
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket.on('error', () => undefined));
+    return socket;
+  };
+  const server = createServer((client) => onConnection(track(client), track));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      sockets.forEach((s) => s.destroy());
+      server.close();
+    },
+  };
+}
+
+/** A TCP proxy that holds each connection's bytes for `delayMs` before forwarding them, and drops them if the client gave up. */
+export function slowProxy(target: string, delayMs: number): Promise<{ url: string; close: () => void }> {
+  const { hostname, port } = new URL(target);
+  return tcpServer((client, track) => {
+    const held: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => held.push(chunk));
+    setTimeout(() => {
+      if (client.destroyed || client.readableEnded) return; // the caller gave up: nothing is forwarded
+      const upstream = track(
+        createConnection(Number(port), hostname, () => {
+          for (const chunk of held) upstream.write(chunk);
+          client.removeAllListeners('data');
+          client.pipe(upstream).pipe(client);
+        }),
+      );
+      upstream.on('error', () => client.destroy());
+    }, delayMs);
+  });
+}
+
+/** A TCP proxy that forwards requests at once but holds each answer `delayMs`: the queue takes the message, the answer comes too late. */
+export function lateAnswerProxy(target: string, delayMs: number): Promise<{ url: string; close: () => void }> {
+  const { hostname, port } = new URL(target);
+  return tcpServer((client, track) => {
+    const upstream = track(createConnection(Number(port), hostname));
+    client.pipe(upstream);
+    upstream.on('data', (chunk) => setTimeout(() => client.destroyed || client.write(chunk), delayMs));
+  });
 }

@@ -1,6 +1,6 @@
 import { validatePayload } from '../../lib/flashduty/payload';
 import type { QueueMessage } from '../../lib/queue/envelope';
-import { formatComment } from '../../lib/worker/comment';
+import { commentMarker, formatComment } from '../../lib/worker/comment';
 import { sampleClick } from '../fixtures/clicks';
 
 const message = (overrides: Record<string, unknown> = {}): QueueMessage => ({
@@ -24,7 +24,7 @@ describe('write-back comment', () => {
       'restarted nginx on i-0123456789abcdef0',
       '• command: c-1',
       '• SSM console: https://console.aws.amazon.com/systems-manager/run-command/c-1',
-      'event evt-42',
+      'flashduty-actions/restart-host event evt-42',
     ]);
   });
 
@@ -51,7 +51,23 @@ describe('write-back comment', () => {
     const text = formatComment(message(), { status: 'failed', summary: 'command failed', facts });
     expect(Array.from(text).length).toBeLessThanOrEqual(1024);
     expect(text.startsWith('[flashduty-actions] restart-host FAILED')).toBe(true);
-    expect(text.endsWith('\nevent evt-42')).toBe(true);
+    expect(text.endsWith('\nflashduty-actions/restart-host event evt-42')).toBe(true);
     expect(text).toContain('command failed');
+  });
+
+  it('ends with a marker line that tells the result of a click from its final failure', () => {
+    const result = formatComment(message(), { status: 'succeeded', summary: 's' });
+    const failure = formatComment(message(), { status: 'failed', summary: 'gave up' }, 'final-failure');
+    expect(result.split('\n').pop()).toBe(commentMarker(message(), 'result'));
+    expect(failure.split('\n').pop()).toBe('flashduty-actions/restart-host final-failure event evt-42');
+  });
+
+  it('hashes an event id that is not plain printable text, so the marker stays one line', () => {
+    const marker = commentMarker({ ...message(), event_id: 'evt\n42 two' }, 'result');
+    expect(marker).toMatch(/^flashduty-actions\/restart-host event sha256:[0-9a-f]{64}$/);
+  });
+
+  it('writes a skipped click as skipped, not as a failure', () => {
+    expect(formatComment(message(), { status: 'skipped', summary: 'cool-down' })).toMatch(/^\[flashduty-actions\] restart-host skipped \(not run again\)/);
   });
 });

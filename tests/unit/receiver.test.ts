@@ -192,7 +192,7 @@ describe('receiver', () => {
     expect(sent).toHaveLength(1);
   });
 
-  it('answers 503 when the queue cannot take the message', async () => {
+  it('answers 503 when the queue cannot take the message, saying it may still run rather than to click again', async () => {
     const { handler } = receiver({
       enqueue: async () => {
         throw new Error('connect ECONNREFUSED 10.0.0.1:443 with secret details');
@@ -201,6 +201,10 @@ describe('receiver', () => {
     const response = await handler(event());
     expect(response.statusCode).toBe(503);
     expect(response.body).not.toMatch(/ECONNREFUSED|secret/);
+    const { error } = JSON.parse(response.body) as { error: string };
+    expect(error).toContain('it may still run');
+    expect(error).toContain('watch the incident timeline');
+    expect(error).not.toMatch(/try again/i);
   });
 
   it('answers 503 when the token store cannot be read, and 401 is not given to a caller it could not check', async () => {

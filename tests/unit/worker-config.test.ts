@@ -21,7 +21,10 @@ describe('worker configuration', () => {
       flashdutyUrl: 'https://api.flashcat.cloud',
       appKey: { inline: 'k' },
       actionConfig: { PROBE_LIMIT: 2 },
+      flashdutyMuteReply: false,
+      cooldownSeconds: 60,
     });
+    expect(workerConfig({ ...base, FLASHDUTY_MUTE_REPLY: 'true', COOLDOWN_SECONDS: '0' }, [probe])).toMatchObject({ flashdutyMuteReply: true, cooldownSeconds: 0 });
   });
 
   it.each([
@@ -31,6 +34,8 @@ describe('worker configuration', () => {
     [{ FLASHDUTY_APP_KEY_PARAM: '/p' }, 'FLASHDUTY_APP_KEY and FLASHDUTY_APP_KEY_PARAM are both set'],
     [{ DRY_RUN: 'maybe' }, 'DRY_RUN: expected true or false, got "maybe"'],
     [{ FLASHDUTY_API_URL: 'ftp://x' }, 'FLASHDUTY_API_URL: expected an http(s) URL'],
+    [{ COOLDOWN_SECONDS: '-5' }, 'COOLDOWN_SECONDS: expected an integer between 0 and 86400, got "-5"'],
+    [{ FLASHDUTY_MUTE_REPLY: 'sometimes' }, 'FLASHDUTY_MUTE_REPLY: expected true or false, got "sometimes"'],
     [{ PROBE_LIMIT: '9' }, 'invalid probe configuration: PROBE_LIMIT: expected an integer between 1 and 5, got "9"'],
   ])('refuses %j at cold start with a message naming the variable', (change, message) => {
     expect(() => workerConfig({ ...base, ...change }, [probe])).toThrow(message);

@@ -30,6 +30,7 @@ const TIMEOUT_SECONDS = 120;
 export const restartHost = defineAction({
   name: 'restart-host',
   description: 'Restarts a service or reboots the host behind the incident through AWS Systems Manager.',
+  sideEffects: true,
   config: RestartHostConfig,
   worker: {
     timeoutSeconds: TIMEOUT_SECONDS,

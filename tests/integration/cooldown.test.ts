@@ -1,0 +1,181 @@
+import * as v from 'valibot';
+import { startLocalStack, type LocalStack } from '../../deploy/local';
+import { ACTIONS } from '../../lib/actions/registry';
+import { defineAction } from '../../lib/actions/types';
+import { receiverConfig } from '../../lib/config/receiver';
+import { workerConfig } from '../../lib/config/worker';
+import { serveHttpApi } from '../../lib/local/http-api';
+import { lambdaContext, sqsEventOf } from '../../lib/local/sqs-poller';
+import { makeReceiver } from '../../lib/receiver/handler';
+import { receiverDeps } from '../../lib/receiver/wiring';
+import { makeWorker } from '../../lib/worker/handler';
+import { workerDeps } from '../../lib/worker/wiring';
+import { clickOnNewIncident } from '../fixtures/clicks';
+import { click, depth, drain, eventually, lateAnswerProxy, receive, testEnv } from './helpers';
+
+/** An action with side effects that counts its runs per event; throws for events in `failing`, refuses those in `refusing`. */
+const runs = new Map<string, number>();
+const failing = new Set<string>();
+const refusing = new Set<string>();
+const bump = defineAction({
+  name: 'bump',
+  description: 'counts runs; has side effects',
+  config: v.object({}),
+  async run({ message }) {
+    runs.set(message.event_id, (runs.get(id(message)) ?? 0) + 1);
+    if (failing.has(message.event_id)) throw new Error('downstream timed out');
+    if (refusing.has(message.event_id)) return { status: 'failed', summary: 'no target; nothing was bumped' };
+    return { status: 'succeeded', summary: 'bumped' };
+  },
+});
+const actions = [...ACTIONS, bump];
+const id = (body: { event_id?: unknown }) => String(body.event_id);
+
+describe('cool-down: a second click on the same incident and action', () => {
+  let stack: LocalStack;
+  const start = (env: NodeJS.ProcessEnv = {}) =>
+    startLocalStack({ env: testEnv({ ENABLED_ACTIONS: 'bump,echo', DRY_RUN: 'false', RETRY_BASE_SECONDS: '0', ...env }), actions, port: 0, workers: false });
+  const worker = (name: string, env: NodeJS.ProcessEnv = {}) => makeWorker(workerDeps(workerConfig({ ...stack.workerEnv.get(name)!, ...env }, actions)));
+
+  /** Clicks `action` once per body, each handed to a worker invocation of its own after the one before finished. */
+  async function clickAndWork(action: string, bodies: Array<ReturnType<typeof clickOnNewIncident>>, env: NodeJS.ProcessEnv = {}) {
+    const queue = stack.queues.get(action)!;
+    const results = [];
+    for (const body of bodies) {
+      expect((await click(stack.receiverUrl, action, body)).status).toBe(200);
+      const messages = await receive(stack.sqs, queue.url, 1);
+      results.push(await worker(action, env)(sqsEventOf(messages, queue.arn), lambdaContext(`${action}-worker`, 30)));
+    }
+    return results;
+  }
+
+  beforeAll(async () => {
+    stack = await start();
+  });
+  afterAll(() => stack.stop());
+  afterEach(async () => {
+    for (const action of ['bump', 'echo']) await drain(stack.sqs, stack.queues.get(action)!.url);
+  });
+  beforeEach(() => {
+    stack.flashduty!.reset();
+    runs.clear();
+    failing.clear();
+    refusing.clear();
+  });
+
+  it('is acknowledged and written back as skipped, naming the click that ran and when the cool-down ends', async () => {
+    const first = clickOnNewIncident();
+    const second = { ...clickOnNewIncident(), incident: first.incident };
+    expect(await clickAndWork('bump', [first, second])).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+    expect(runs.get(id(first))).toBe(1);
+    expect(runs.has(id(second))).toBe(false);
+    const [ran, skipped] = stack.flashduty!.comments(first.incident.incident_id);
+    expect(ran).toContain('bump succeeded');
+    expect(skipped).toContain('[flashduty-actions] bump skipped (not run again)');
+    expect(skipped).toContain('just ran on this incident for another click');
+    expect(skipped).toContain(`• previous click: event ${first.event_id}, started `);
+    expect(skipped).toMatch(/• cool-down ends: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    expect(skipped).toMatch(new RegExp(`event ${second.event_id}$`));
+  });
+
+  it('does not block a redelivery of the click that holds it', async () => {
+    const body = clickOnNewIncident();
+    failing.add(id(body));
+    await click(stack.receiverUrl, 'bump', body);
+    const queue = stack.queues.get('bump')!;
+    const [message] = await receive(stack.sqs, queue.url, 1);
+    const event = sqsEventOf([message!], queue.arn);
+    const handler = worker('bump');
+    expect((await handler(event, lambdaContext('bump-worker', 30))).batchItemFailures).toHaveLength(1);
+    failing.clear();
+    event.Records[0]!.attributes.ApproximateReceiveCount = '2';
+    expect(await handler(event, lambdaContext('bump-worker', 30))).toEqual({ batchItemFailures: [] });
+    expect(runs.get(id(body))).toBe(2);
+    expect(stack.flashduty!.comments(body.incident.incident_id)).toEqual([expect.stringContaining('bump succeeded')]);
+  });
+
+  it('says "already running" to a click that reaches another worker while the holder is still being retried', async () => {
+    const first = clickOnNewIncident();
+    failing.add(id(first));
+    expect((await clickAndWork('bump', [first]))[0]!.batchItemFailures).toHaveLength(1);
+    // FIFO keeps the incident's next click behind the first; a second worker getting it anyway
+    // (a crashed invocation's message, a standard queue) is what the cool-down guards against.
+    const second = { ...clickOnNewIncident(), incident: first.incident };
+    const body = JSON.stringify({ version: 1, action: 'bump', event_id: id(second), received_at: Date.now(), payload: second });
+    const event = sqsEventOf([{ MessageId: 'm-second', ReceiptHandle: 'not-on-the-queue', Body: body }], stack.queues.get('bump')!.arn);
+    expect(await worker('bump')(event, lambdaContext('bump-worker', 30))).toEqual({ batchItemFailures: [] });
+    const skipped = stack.flashduty!.comments(first.incident.incident_id).find((c) => c.includes('skipped'));
+    expect(skipped).toContain('is already running (or retrying) on this incident for another click');
+    expect(runs.has(id(second))).toBe(false);
+  });
+
+  it('is released when the holder is dead-lettered, so the next click runs', async () => {
+    const first = clickOnNewIncident();
+    failing.add(id(first));
+    expect((await clickAndWork('bump', [first], { MAX_RECEIVE_COUNT: '1' }))[0]!.batchItemFailures).toHaveLength(1);
+    await drain(stack.sqs, stack.queues.get('bump')!.url);
+    const second = { ...clickOnNewIncident(), incident: first.incident };
+    await clickAndWork('bump', [second]);
+    expect(runs.get(id(second))).toBe(1);
+  });
+
+  it('is freed by a run that failed or was refused, so clicking again after a FAILED comment runs', async () => {
+    const first = clickOnNewIncident();
+    refusing.add(id(first));
+    const second = { ...clickOnNewIncident(), incident: first.incident };
+    await clickAndWork('bump', [first, second]);
+    expect(runs.get(id(second))).toBe(1);
+    expect(stack.flashduty!.comments(first.incident.incident_id).map((c) => c.split('\n')[0])).toEqual([
+      '[flashduty-actions] bump FAILED — clicked by zhangsan',
+      '[flashduty-actions] bump succeeded — clicked by zhangsan',
+    ]);
+  });
+
+  it('lets a click run again once the cool-down has ended', async () => {
+    const first = clickOnNewIncident();
+    await clickAndWork('bump', [first], { COOLDOWN_SECONDS: '1' });
+    await new Promise((resolve) => setTimeout(resolve, 2200)); // the cool-down is kept in whole seconds
+    const second = { ...clickOnNewIncident(), incident: first.incident };
+    await clickAndWork('bump', [second], { COOLDOWN_SECONDS: '1' });
+    expect(runs.get(id(second))).toBe(1);
+  });
+
+  it('absorbs the second click after a 503 whose click was queued anyway: it runs once, and the 503 said not to click again', async () => {
+    const proxy = await lateAnswerProxy(stack.sqsEndpoint, 1500);
+    const http = await serveHttpApi(makeReceiver(receiverDeps(receiverConfig({ ...stack.workerEnv.get('bump')!, AWS_ENDPOINT_URL_SQS: proxy.url }))), { port: 0 });
+    try {
+      const first = clickOnNewIncident();
+      const answer = await click(http.url, 'bump', first);
+      expect(answer.status).toBe(503);
+      expect(answer.body.error).toContain('it may still run');
+      expect(answer.body.error).not.toMatch(/try again/i);
+      const queue = stack.queues.get('bump')!;
+      await eventually(async () => ((await depth(stack.sqs, queue.url)) === 1 ? true : undefined), 5000, 'the click queued after all');
+      const [queued] = await receive(stack.sqs, queue.url, 1);
+      await worker('bump')(sqsEventOf([queued!], queue.arn), lambdaContext('bump-worker', 30));
+      const second = { ...clickOnNewIncident(), incident: first.incident };
+      await clickAndWork('bump', [second]);
+      expect([runs.get(id(first)), runs.get(id(second))]).toEqual([1, undefined]);
+      expect(stack.flashduty!.comments(first.incident.incident_id).map((c) => c.split('\n')[0])).toEqual([
+        '[flashduty-actions] bump succeeded — clicked by zhangsan',
+        '[flashduty-actions] bump skipped (not run again) — clicked by zhangsan',
+      ]);
+    } finally {
+      http.server.close();
+      proxy.close();
+    }
+  });
+
+  it.each([
+    ['an action without side effects (echo)', 'echo', {}],
+    ['a dry run', 'bump', { DRY_RUN: 'true' }],
+    ['COOLDOWN_SECONDS=0', 'bump', { COOLDOWN_SECONDS: '0' }],
+  ])('does not apply to %s: both clicks run', async (_label, action, env) => {
+    const first = clickOnNewIncident();
+    const second = { ...clickOnNewIncident(), incident: first.incident };
+    await clickAndWork(action, [first, second], env);
+    const comments = stack.flashduty!.comments(first.incident.incident_id);
+    expect(comments).toHaveLength(2);
+    expect(comments.some((c) => c.includes('skipped'))).toBe(false);
+  });
+});
