@@ -62,10 +62,10 @@ export function checkEnvSize(functionName: string, environment: Record<string, u
   const largest = Object.entries(environment)
     .map(([key, value]) => [key, size(key, value)] as const)
     .sort((a, b) => b[1] - a[1])
-    .slice(0, 3)
-    .map(([key, bytes]) => `${key} (${bytes} bytes)`);
+    .slice(0, 3);
+  const [biggest] = largest[0]!;
   throw new ConfigError(
-    `${functionName}: its environment would be ${total} bytes, over Lambda's ${LAMBDA_ENV_LIMIT_BYTES}-byte limit; largest: ${largest.join(', ')}. ` +
-      'Give structured settings as a file instead (e.g. ENRICH_SOURCES_FILE=config/enrich-sources.yaml), which ships in the function package.',
+    `${functionName}: its environment would be ${total} bytes, over Lambda's ${LAMBDA_ENV_LIMIT_BYTES}-byte limit; largest: ${largest.map(([key, bytes]) => `${key} (${bytes} bytes)`).join(', ')}. ` +
+      `Give a structured setting as a file instead (e.g. ${biggest}_FILE=config/${biggest.toLowerCase().replace(/_/g, '-')}.yaml), which ships in the function's package and does not count.`,
   );
 }
