@@ -1,3 +1,6 @@
+import { ACTIONS } from '../lib/actions/registry';
+import type { Action } from '../lib/actions/types';
+import { describeSchema } from '../lib/config/env';
 import { configGroups, type DeclaredKey, declaredKeys } from './config-catalog';
 
 /** Generates the README's configuration reference and local.env block (`npm run docs`; a test keeps them current). */
@@ -52,4 +55,26 @@ const between = (text: string, start: string, end: string, body: string) => {
 export function renderReadme(readme: string, localEnv: string, groups = configGroups()): string {
   const withTable = between(readme, '<!-- config:start -->', '<!-- config:end -->', `\n${configReference(groups)}`);
   return between(withTable, '<!-- local.env:start -->', '<!-- local.env:end -->', `\n\`\`\`sh\n${localEnv}\`\`\`\n`);
+}
+
+const GENERATED = '# ---- npm run docs writes from here on: every other action setting, commented, with its default ----';
+
+/**
+ * deploy/local.env with its generated tail: each action's settings the hand-written part does not
+ * set, commented out with their defaults, so a new action's keys show up there without an edit.
+ */
+export function renderLocalEnv(current: string, actions: ReadonlyArray<Action<any>> = ACTIONS): string {
+  const written = current.split(`\n${GENERATED}\n`)[0]!.replace(/\n*$/, '\n');
+  const set = new Set([...written.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+  const lines: string[] = [];
+  for (const action of actions) {
+    const keys = describeSchema(action.config, action.name).filter(([key]) => !set.has(key));
+    if (keys.length === 0) continue;
+    lines.push(`# ${action.name}`);
+    for (const [key, doc] of keys) {
+      const other = { plain: '', secret: `  (or ${key}_PARAM=<SSM SecureString name>)`, structured: `  (or ${key}_FILE=<JSON or YAML file>)` }[doc.kind];
+      lines.push(`#${key}=${doc.kind === 'secret' || doc.shown === undefined ? '' : doc.shown}${other}`);
+    }
+  }
+  return lines.length === 0 ? written : `${written}\n${GENERATED}\n${lines.join('\n')}\n`;
 }

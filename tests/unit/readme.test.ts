@@ -4,7 +4,8 @@ import * as v from 'valibot';
 import { defineAction } from '../../lib/actions/types';
 import { intVar } from '../../lib/config/env';
 import { configGroups, declaredKeys, declaredNames } from '../../deploy/config-catalog';
-import { configReference, renderReadme } from '../../deploy/config-docs';
+import { configReference, renderLocalEnv, renderReadme } from '../../deploy/config-docs';
+import { probeAction } from '../fixtures/probe-action';
 
 const ROOT = join(__dirname, '..', '..');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -24,6 +25,7 @@ const action = (config: unknown) => defineAction({ name: 'probe', description: '
 
 describe('README', () => {
   it('holds exactly the configuration reference and local.env that npm run docs generates', () => {
+    expect(read('deploy/local.env')).toBe(renderLocalEnv(read('deploy/local.env')));
     expect(readme).toBe(renderReadme(readme, read('deploy/local.env')));
   });
 
@@ -44,6 +46,13 @@ describe('README', () => {
     expect(() => configReference(groups(v.union([v.object({}), v.object({})])))).toThrow('probe: the config schema must be v.object({...}) of env builders, got union');
     expect(() => configReference(groups(v.object({ PROBE_X: v.optional(v.string(), '') })))).toThrow('probe: PROBE_X is not declared with an env builder');
     expect(() => configReference(groups(v.object({ PROBE_X: intVar(1, 0, 2, ' ') })))).toThrow('probe: PROBE_X has no meaning');
+  });
+
+  it("lists a new action's settings in local.env's generated tail, commented, unless the file sets them", () => {
+    const tail = renderLocalEnv('PROBE_LIMIT=3\n', [probeAction]);
+    expect(tail).toContain('# probe\n#PROBE_SOURCES=[]  (or PROBE_SOURCES_FILE=<JSON or YAML file>)\n#PROBE_TOKEN=  (or PROBE_TOKEN_PARAM=<SSM SecureString name>)\n');
+    expect(tail).not.toContain('#PROBE_LIMIT');
+    expect(renderLocalEnv(tail, [probeAction])).toBe(tail);
   });
 
   it('refuses one key declared twice with different declarations', () => {
