@@ -2,6 +2,7 @@ import { ACTIONS } from '../lib/actions/registry';
 import type { Action } from '../lib/actions/types';
 import { describeSchema } from '../lib/config/env';
 import { configGroups, type DeclaredKey, declaredKeys } from './config-catalog';
+import { SERVICE } from './stack';
 
 /** Generates the README's configuration reference and local.env block (`npm run docs`; a test keeps them current). */
 
@@ -15,7 +16,7 @@ function variableCell({ key, doc }: DeclaredKey): string {
 
 function defaultCell({ doc }: DeclaredKey): string {
   if (doc.setBy === 'stack' && doc.shown === undefined) return 'set by the stack';
-  if (doc.kind === 'secret') return doc.parameter ? `\`/flashduty-actions/<stage>/${doc.parameter}\` (as \`_PARAM\`)` : '(none)';
+  if (doc.kind === 'secret') return doc.parameter ? `\`/${SERVICE}/<stage>/${doc.parameter}\` (as \`_PARAM\`)` : '(none)';
   if (doc.shown === undefined || doc.shown === '') return '(none)';
   return doc.shown.startsWith('`') || doc.shown.startsWith('set by') ? doc.shown : `\`${doc.shown}\``;
 }

@@ -1,4 +1,7 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { blank, describeSchema, type EnvDoc } from '../lib/config/env';
+import { readStructuredFile } from '../lib/config/structured';
 import { ConfigError } from '../lib/errors';
 import type { StackSettings } from './stack';
 
@@ -20,9 +23,9 @@ export interface FunctionEnv {
  * What a function gets from the deploy environment, derived from the schemas it reads: every key
  * the operator may set (and did), a secret as its `_PARAM` (or the stage's default parameter when
  * the secret has one and neither form is given), structured config inline or as a `_FILE` shipped
- * in the zip. Keys the stack, Lambda or the local stack set are never copied.
+ * in the zip (as JSON: see shipAsJson). Keys the stack, Lambda or the local stack set are never copied.
  */
-export function functionEnv(settings: StackSettings, env: NodeJS.ProcessEnv, schemas: Array<[what: string, schema: unknown]>): FunctionEnv {
+export function functionEnv(settings: StackSettings, env: NodeJS.ProcessEnv, schemas: Array<[what: string, schema: unknown]>, root = process.cwd()): FunctionEnv {
   const result: FunctionEnv = { environment: {}, files: [], parameters: [] };
   const given = (key: string) => (blank(env[key] ?? '') ? undefined : env[key]!);
   for (const [what, schema] of schemas) {
@@ -30,12 +33,31 @@ export function functionEnv(settings: StackSettings, env: NodeJS.ProcessEnv, sch
       if (doc.setBy !== 'operator') continue;
       if (doc.kind === 'secret') addSecret(result, key, given(key), given(`${key}_PARAM`) ?? (given(key) ? undefined : defaultParameter(settings, doc)));
       else if (doc.kind === 'structured' && given(`${key}_FILE`)) {
-        result.environment[`${key}_FILE`] = given(`${key}_FILE`)!;
-        result.files.push(given(`${key}_FILE`)!);
+        const shipped = shipAsJson(root, `${settings.stage}/${what}`, key, given(`${key}_FILE`)!);
+        result.environment[`${key}_FILE`] = shipped;
+        result.files.push(shipped);
       } else if (given(key)) result.environment[key] = given(key)!;
     }
   }
   return result;
+}
+
+/** Where the package step writes structured files for the zips; inside the project, so package patterns reach it. */
+export const SHIPPED_CONFIG_DIR = '.build/config';
+
+/**
+ * Writes a `_FILE` setting's content as JSON under SHIPPED_CONFIG_DIR and returns that path, for
+ * the function's environment and package. The worker then never parses YAML, and its bundle leaves
+ * the YAML parser out (deploy/esbuild-plugins.cjs). Validation with the schema happens before, on
+ * the operator's own file, so errors name it.
+ */
+function shipAsJson(root: string, where: string, key: string, file: string): string {
+  const read = readStructuredFile(root, key, file);
+  if ('problem' in read) throw new ConfigError(`${key}: ${read.problem}`);
+  const path = `${SHIPPED_CONFIG_DIR}/${where}/${key}.json`;
+  mkdirSync(dirname(join(root, path)), { recursive: true });
+  writeFileSync(join(root, path), `${JSON.stringify(read.data)}\n`);
+  return path;
 }
 
 function addSecret(result: FunctionEnv, key: string, inline: string | undefined, parameter: string | undefined): void {

@@ -39,8 +39,8 @@ export function envDoc(schema: unknown): EnvDoc | undefined {
   const pipe = (schema as { pipe?: unknown[] }).pipe;
   if (!Array.isArray(pipe)) return undefined;
   for (const item of pipe) {
-    const found = (item as { type?: string; metadata?: { env?: EnvDoc } }).type === 'metadata' ? (item as { metadata: { env?: EnvDoc } }).metadata.env : undefined;
-    if (found) return found;
+    const doc = (item as { metadata?: { env?: EnvDoc } }).metadata?.env; // only v.metadata actions have one
+    if (doc) return doc;
   }
   return envDoc(pipe[0]);
 }

@@ -45,11 +45,19 @@ function loadStructured(input: PairInput, fallback: unknown): { data: unknown; w
     }
   }
   if (blank(file)) return fallback === undefined ? { problem: `set ${key} (JSON) or ${key}_FILE (a JSON or YAML file)` } : { data: fallback, where: 'default' };
+  return readStructuredFile(input.root, key, file);
+}
+
+/**
+ * Reads a `_FILE` value: JSON, or YAML by its extension. The package step uses it too, to ship the
+ * content as JSON, so a deployed worker never parses YAML (see deploy/esbuild-plugins.cjs).
+ */
+export function readStructuredFile(root: string, key: string, file: string): { data: unknown; where: string } | { problem: string } {
   const path = structuredFilePath(file);
   if (!path) return { problem: `${key}_FILE must be a path inside the project, got "${file}"` };
   let text: string;
   try {
-    text = readFileSync(join(input.root, path), 'utf8');
+    text = readFileSync(join(root, path), 'utf8');
   } catch (error) {
     return { problem: `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
   }

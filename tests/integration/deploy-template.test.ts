@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -149,29 +149,36 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(readable('RestartHostWorkerRole')).toEqual(['/flashduty-actions/test/flashduty-app-key']);
     expect(readable('ReceiverRole')).toEqual(['/flashduty-actions/test/webhook-tokens']);
     const echoEnv = resources().EchoWorkerLambdaFunction!.Properties.Environment.Variables;
-    expect(echoEnv).toMatchObject({ ECHO_SECRET_PARAM: '/team/echo-secret', ECHO_FACTS_FILE: FACTS_FILE });
+    expect(echoEnv).toMatchObject({ ECHO_SECRET_PARAM: '/team/echo-secret' });
     expect(resources().RestartHostWorkerLambdaFunction!.Properties.Environment.Variables).not.toHaveProperty('ECHO_FACTS_FILE');
   });
 
-  it('ships a structured setting given as a file in its worker, which validates it at cold start', async () => {
+  it('ships a structured setting given as a YAML file in its worker as JSON, which the bundle validates at cold start', async () => {
+    const shipped = '.build/config/test/echo/ECHO_FACTS.json';
+    expect(resources().EchoWorkerLambdaFunction!.Properties.Environment.Variables.ECHO_FACTS_FILE).toBe(shipped);
     const dir = mkdtempSync(join(tmpdir(), 'worker-bundle-'));
     const zip = join(test.dir, 'echoWorker.zip');
-    writeFileSync(join(dir, 'worker.js'), await readZipEntry(zip, 'functions/worker.js'));
-    mkdirSync(join(dir, 'tests/fixtures/config'), { recursive: true });
-    const shipped = await readZipEntry(zip, FACTS_FILE);
-    expect(shipped.toString('utf8')).toBe(readFileSync(FACTS_FILE, 'utf8'));
-    await expect(readZipEntry(join(test.dir, 'restartHostWorker.zip'), FACTS_FILE)).rejects.toThrow('not found');
+    const code = await readZipEntry(zip, 'functions/worker.js');
+    expect(code.toString('utf8')).not.toContain('yaml.org'); // the YAML parser stays out of the bundle
+    writeFileSync(join(dir, 'worker.js'), code);
+    mkdirSync(join(dir, '.build/config/test/echo'), { recursive: true });
+    const content = await readZipEntry(zip, shipped);
+    expect(JSON.parse(content.toString('utf8'))).toEqual([
+      { label: 'stage', value: 'test' },
+      { label: 'owner', value: 'sre-oncall' },
+    ]);
+    await expect(readZipEntry(join(test.dir, 'restartHostWorker.zip'), shipped)).rejects.toThrow('not found');
 
     // What Lambda runs: the bundle, from the function's root, with the environment the template sets.
     const coldStart = () =>
       promisify(execFile)(process.execPath, ['-e', "require('./worker.js'); process.stdout.write('ready')"], {
         cwd: dir,
-        env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', ACTION_NAME: 'echo', QUEUE_URL: 'https://sqs.example/q', IDEMPOTENCY_TABLE: 't', FLASHDUTY_APP_KEY_PARAM: '/p', ECHO_FACTS_FILE: FACTS_FILE, POWERTOOLS_LOG_LEVEL: 'SILENT' },
+        env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', ACTION_NAME: 'echo', QUEUE_URL: 'https://sqs.example/q', IDEMPOTENCY_TABLE: 't', FLASHDUTY_APP_KEY_PARAM: '/p', ECHO_FACTS_FILE: shipped, POWERTOOLS_LOG_LEVEL: 'SILENT' },
       });
-    writeFileSync(join(dir, FACTS_FILE), shipped);
+    writeFileSync(join(dir, shipped), content);
     expect((await coldStart()).stdout).toBe('ready');
-    writeFileSync(join(dir, FACTS_FILE), '- label: stage\n  value: 42\n');
-    await expect(coldStart()).rejects.toThrow(`invalid echo configuration: ECHO_FACTS: ${FACTS_FILE}: 0.value: expected string, got number`);
+    writeFileSync(join(dir, shipped), '[{"label":"stage","value":42}]');
+    await expect(coldStart()).rejects.toThrow(`invalid echo configuration: ECHO_FACTS: ${shipped}: 0.value: expected string, got number`);
   }, 30_000);
 
   it('alarms on dead letters and worker errors, to the configured topic', () => {

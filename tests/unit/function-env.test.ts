@@ -1,7 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { serverlessFunctions, serverlessResources, workerFunctionKey, workerRoleId } from '../../deploy/serverless-parts';
 import { stackSettings } from '../../deploy/stack';
 import { ACTIONS } from '../../lib/actions/registry';
+import { actionConfig } from '../../lib/config/worker';
 import { probeAction } from '../fixtures/probe-action';
+
+const ROOT = join(__dirname, '..', '..');
 
 /** Deploy-time derivation, from the schemas alone: what each function gets, ships and may read. */
 const known = [...ACTIONS, probeAction];
@@ -24,10 +30,14 @@ describe('what the package step derives from the declarations', () => {
     expect(functions({ ...base, PROBE_LIMIT: '4' }).receiver.environment).not.toHaveProperty('PROBE_LIMIT');
   });
 
-  it('ships a structured setting given as a file in that worker only, and passes its path', () => {
+  it('ships a structured setting given as a YAML file in that worker only, converted to JSON, and passes its path', () => {
     const all = functions({ ...base, PROBE_SOURCES_FILE: 'tests/fixtures/config/sources.yaml' });
-    expect(all[workerFunctionKey('probe')]).toMatchObject({ environment: { PROBE_SOURCES_FILE: 'tests/fixtures/config/sources.yaml' }, package: { patterns: ['tests/fixtures/config/sources.yaml'] } });
+    const shipped = '.build/config/test/probe/PROBE_SOURCES.json';
+    expect(all[workerFunctionKey('probe')]).toMatchObject({ environment: { PROBE_SOURCES_FILE: shipped }, package: { patterns: [shipped] } });
     expect(all[workerFunctionKey('echo')].package).toBeUndefined();
+    expect(JSON.parse(readFileSync(join(ROOT, shipped), 'utf8'))).toEqual(parseYaml(readFileSync(join(ROOT, 'tests/fixtures/config/sources.yaml'), 'utf8')));
+    // What the worker reads at cold start validates the same as the operator's file.
+    expect(actionConfig(probeAction, { PROBE_SOURCES_FILE: shipped }, ROOT)).toEqual(actionConfig(probeAction, { PROBE_SOURCES_FILE: 'tests/fixtures/config/sources.yaml' }, ROOT));
   });
 
   it('fails the package on a bad structured setting, naming the key, the file and the path inside it', () => {
