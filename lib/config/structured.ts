@@ -11,8 +11,9 @@ type Schema = v.GenericSchema<unknown, unknown>;
 
 /**
  * Structured config (lists of objects): inline JSON in `<KEY>`, or `<KEY>_FILE`, a JSON or YAML
- * file relative to the project root (the package step ships that file in the worker's zip, at the
- * same path). Validated with `schema`; errors name the key, the file and the path inside the value.
+ * file relative to the project root (`npm run package` ships its content as JSON in the worker's
+ * zip and points `<KEY>_FILE` there). Validated with `schema` at package time and at cold start;
+ * errors name the key, the file and the path inside the value.
  */
 export const jsonVar = <T extends Schema>(schema: T, meaning: string, fallback?: v.InferOutput<T>): v.GenericSchema<unknown, v.InferOutput<T>> =>
   documented(
