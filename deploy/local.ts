@@ -3,7 +3,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as v from 'valibot';
 import { ACTIONS } from '../lib/actions/registry';
-import { intVar, setBy, stringVar } from '../lib/config/env';
+import { intVar, readConfig, setBy, stringVar } from '../lib/config/env';
 import type { Action } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
 import { workerConfig } from '../lib/config/worker';
@@ -103,10 +103,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
   };
   try {
-    const portOf = (key: string) => Number(options.env[key] ?? 0);
-    const sqsEmulator = await startSqsEmulator(portOf('SQS_PORT'));
+    const ports = readConfig(LocalEnv, options.env, 'local configuration');
+    const sqsEmulator = await startSqsEmulator(ports.SQS_PORT);
     cleanup.push(sqsEmulator.stop);
-    const dynamodbEmulator = await startDynamoDbEmulator(portOf('DYNAMODB_PORT'));
+    const dynamodbEmulator = await startDynamoDbEmulator(ports.DYNAMODB_PORT);
     cleanup.push(dynamodbEmulator.stop);
 
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -129,7 +129,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let flashdutyUrl = options.env.FLASHDUTY_API_URL;
     if (!flashdutyUrl) {
       flashduty = new FlashDutyStandIn(LOCAL_APP_KEY);
-      flashdutyUrl = await flashduty.start(portOf('FLASHDUTY_PORT'));
+      flashdutyUrl = await flashduty.start(ports.FLASHDUTY_PORT);
       cleanup.push(() => flashduty!.stop());
     }
 
@@ -138,7 +138,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (!ssmEndpoint) {
       ssm = new SsmStandIn();
       ssm.instances = structuredClone(fleet.instances) as FakeInstance[];
-      ssmEndpoint = await ssm.start(portOf('SSM_PORT'));
+      ssmEndpoint = await ssm.start(ports.SSM_PORT);
       cleanup.push(() => ssm!.stop());
     }
 

@@ -17,7 +17,7 @@ export const WorkerEnv = v.object({
   FLASHDUTY_APP_KEY: secretVar('FlashDuty APP key whose owner may manage the incidents; never logged.', { required: true, parameter: 'flashduty-app-key' }),
   FLASHDUTY_TIMEOUT_MS: intVar(5000, 100, 30_000, 'Time allowed for one FlashDuty API attempt.'),
   FLASHDUTY_RETRY_BASE_MS: intVar(1000, 10, 30_000, 'First backoff before retrying FlashDuty (429, 5xx, no answer); doubles, at most 4 attempts.'),
-  SECRET_MAX_AGE_SECONDS: intVar(300, 0, 86_400, 'How long a worker keeps a secret read from SSM before reading it again (so a rotation needs no redeploy).'),
+  SECRET_MAX_AGE_SECONDS: intVar(300, 1, 86_400, 'How long a worker keeps a secret read from SSM before reading it again (so a rotation needs no redeploy).'),
   ...AwsEnv,
   AWS_ENDPOINT_URL_DYNAMODB: setBy('local', stringVar(undefined, 'DynamoDB endpoint override (the local stack and tests).')),
   ...PowertoolsEnv,
