@@ -1,8 +1,12 @@
-import { startLocalStack, type LocalStack } from '../../deploy/local';
+import { LOCAL_APP_KEY, startLocalStack, type LocalStack } from '../../deploy/local';
 import { ACTIONS } from '../../lib/actions/registry';
 import { makeSecretReader, type SecretReader } from '../../lib/aws/secrets';
 import { SecretRef } from '../../lib/config/secret';
+import { workerConfig } from '../../lib/config/worker';
+import { pollQueue } from '../../lib/local/sqs-poller';
 import { SsmStandIn } from '../../lib/local/ssm-standin';
+import { makeWorker } from '../../lib/worker/handler';
+import { workerDeps } from '../../lib/worker/wiring';
 import { captureLogs } from '../fixtures/capture-logs';
 import { clickOnNewIncident } from '../fixtures/clicks';
 import { probeAction } from '../fixtures/probe-action';
@@ -63,32 +67,51 @@ describe('secrets from SSM through Powertools Parameters, against the SSM stand-
   });
 });
 
-describe('an action with a plain, a structured and a secret setting, in the local stack', () => {
+describe('workers reading their secrets from the stand-in SSM, in the local stack', () => {
   let stack: LocalStack;
+  const actions = [...ACTIONS, probeAction];
+  const commentsOn = (body: { incident: { incident_id: string } }) =>
+    eventually(() => (stack.flashduty!.comments(body.incident.incident_id).length ? stack.flashduty!.comments(body.incident.incident_id) : undefined), 15_000, 'the comment');
+
+  /** Runs one action's worker (as the local stack would) with changes to its environment. */
+  function runWorker(action: string, changes: NodeJS.ProcessEnv) {
+    const handler = makeWorker(workerDeps(workerConfig({ ...stack.workerEnv.get(action)!, ...changes }, actions)));
+    const queue = stack.queues.get(action)!;
+    return pollQueue({ sqs: stack.sqs, queueUrl: queue.url, queueArn: queue.arn, handler, functionName: `${action}-worker`, timeoutSeconds: 30 });
+  }
+
   beforeAll(async () => {
-    stack = await startLocalStack({
-      env: testEnv({
-        ENABLED_ACTIONS: 'probe',
-        DRY_RUN: 'false',
-        PROBE_SOURCES_FILE: 'tests/fixtures/config/sources.yaml',
-        PROBE_TOKEN_PARAM: '/team/probe-token',
-      }),
-      actions: [...ACTIONS, probeAction],
-      port: 0,
-    });
+    const env = testEnv({ ENABLED_ACTIONS: 'probe,echo', DRY_RUN: 'false', PROBE_SOURCES_FILE: 'tests/fixtures/config/sources.yaml', PROBE_TOKEN_PARAM: '/team/probe-token' });
+    stack = await startLocalStack({ env, actions, port: 0, workers: false });
     stack.ssm!.parameters.set('/team/probe-token', 'probe-token-value-123');
+    stack.ssm!.parameters.set('/flashduty-actions/local/flashduty-app-key', LOCAL_APP_KEY);
   });
   afterAll(() => stack.stop());
 
-  it('reads its YAML file and its SSM secret at run time, and no log line shows the secret', async () => {
-    const body = clickOnNewIncident();
-    const incident = body.incident.incident_id;
-    const logs = await captureLogs(async () => {
-      expect((await click(stack.receiverUrl, 'probe', body)).status).toBe(200);
-      await eventually(() => (stack.flashduty!.comments(incident).length ? true : undefined), 15_000, 'the comment');
-    });
-    expect(stack.flashduty!.comments(incident)[0]).toContain('probed 2 sources with a token of 21 characters');
-    expect(logs.length).toBeGreaterThan(0);
-    expect(logs.join('\n')).not.toContain('probe-token-value-123');
+  it('writes the result with the FlashDuty app key read from its SSM parameter', async () => {
+    const poller = runWorker('echo', { FLASHDUTY_APP_KEY: '', FLASHDUTY_APP_KEY_PARAM: '/flashduty-actions/local/flashduty-app-key' });
+    try {
+      const body = clickOnNewIncident();
+      await click(stack.receiverUrl, 'echo', body);
+      expect((await commentsOn(body))[0]).toContain('echo succeeded');
+      expect(stack.ssm!.calls.map((c) => c.input.Name)).toContain('/flashduty-actions/local/flashduty-app-key');
+    } finally {
+      await poller.stop();
+    }
+  });
+
+  it('runs an action with its YAML file and its SSM secret, and no log line shows the secret', async () => {
+    const poller = runWorker('probe', {});
+    try {
+      const body = clickOnNewIncident();
+      const logs = await captureLogs(async () => {
+        expect((await click(stack.receiverUrl, 'probe', body)).status).toBe(200);
+        expect((await commentsOn(body))[0]).toContain('probed 2 sources with a token of 21 characters');
+      });
+      expect(logs.length).toBeGreaterThan(0);
+      expect(logs.join('\n')).not.toContain('probe-token-value-123');
+    } finally {
+      await poller.stop();
+    }
   });
 });
