@@ -52,7 +52,7 @@ export function serverlessFunctions(settings: StackSettings, env: NodeJS.Process
     ENABLED_ACTIONS: settings.actions.map((a) => a.name).join(','),
     ...Object.fromEntries(settings.actions.map((a) => [queueUrlVariable(a.name), ref(queueLogicalId(a.name))])),
   };
-  checkEnvSize('receiver', environment);
+  checkEnvSize('receiver', { ...environment, ...PROVIDER_ENVIRONMENT });
   const functions: Json = {
     receiver: {
       handler: 'functions/receiver.handler',
@@ -91,7 +91,7 @@ function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action:
     memorySize: action.worker?.memorySize ?? 512,
     role: workerRoleId(action.name),
     environment,
-    // Structured config given as a file ships in this worker's zip at the same relative path.
+    // Structured settings given as files ship in this worker's zip, as JSON (function-env.ts).
     ...(derived.files.length > 0 && { package: { patterns: derived.files } }),
     events: [
       {
