@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { inspect } from 'node:util';
 import * as v from 'valibot';
 import { actionConfig } from '../../lib/config/worker';
@@ -87,5 +88,19 @@ describe('secretVar and secretRef: secrets', () => {
     const config = read({ PROBE_SOURCES_FILE: 'tests/fixtures/config/sources.yaml', PROBE_TOKEN_PARAM: '/team/probe-token' });
     expect(secretParameters(config).sort()).toEqual(['/flashduty-actions/test/tempo-token', '/team/probe-token']);
     expect(secretParameters(read({ PROBE_TOKEN: 'inline' }))).toEqual([]);
+  });
+});
+
+describe('config errors never carry a secret (property)', () => {
+  const secret = fc.stringMatching(/^[A-Za-z0-9+/=_-]{12,60}$/).map((value) => `S3cr-${value}`);
+
+  it('holds for a secret given both ways, and for a secret inside structured JSON that does not parse or fit', () => {
+    fc.assert(
+      fc.property(secret, fc.constantFrom('', '}', ']', ',"x":', '"'), (value, tail) => {
+        expect(problem({ PROBE_TOKEN: value, PROBE_TOKEN_PARAM: '/p' })).not.toContain(value);
+        expect(problem({ PROBE_SOURCES: `[{"name":"a","url":"u","headers":{"h":{"secret_value":"${value}"${tail}` })).not.toContain(value);
+        expect(problem({ PROBE_SOURCES: `[{"name":"a","url":"u","headers":{"h":{"secret_value":"${value}","secret_param":"/p"}}}]` })).not.toContain(value);
+      }),
+    );
   });
 });
