@@ -17,6 +17,20 @@ module.exports = [
     },
   },
   {
+    // Structured settings given as YAML are converted to JSON by `npm run package`
+    // (deploy/function-env.ts), so no deployed function parses YAML: the parser (about 117 KB
+    // minified) stays out of every bundle. Locally and in tests the real package is used.
+    name: 'yaml-converted-at-package-time',
+    setup(build) {
+      build.onResolve({ filter: /^yaml$/ }, () => ({ path: 'yaml', namespace: 'yaml-stub' }));
+      build.onLoad({ filter: /.*/, namespace: 'yaml-stub' }, () => ({
+        contents:
+          "exports.parse = () => { throw new Error('a YAML _FILE reached a deployed function; npm run package ships structured settings as JSON'); };",
+        loader: 'js',
+      }));
+    },
+  },
+  {
     // The receiver ships without a source map: the map would more than double its zip (budget
     // 150 KB) and add to a cold start that sits inside FlashDuty's 1 s deadline, and the receiver
     // never logs stack traces. Workers keep theirs, trimmed to our own code (project-source-map.cjs).

@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import * as v from 'valibot';
 import { ACTIONS } from '../lib/actions/registry';
 import { ConfigError } from '../lib/errors';
+import { intVar, readConfig, setBy, stringVar } from '../lib/config/env';
 import type { Action } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
 import { workerConfig } from '../lib/config/worker';
@@ -28,6 +30,17 @@ import {
 } from './stack';
 
 import fleet from './local-fleet.json';
+
+/** Keys only the local stack and scripts read (deploy/local.env sets the ports). */
+export const LocalEnv = v.object({
+  PORT: setBy('local', intVar(3000, 0, 65_535, 'Local receiver port.')),
+  SQS_PORT: setBy('local', intVar(0, 0, 65_535, 'Local SQS emulator port (also where `npm run status`/`redrive` look); 0 picks a free one.'), '`9324` (local.env)'),
+  DYNAMODB_PORT: setBy('local', intVar(0, 0, 65_535, 'Local DynamoDB emulator port; 0 picks a free one.'), '`9325` (local.env)'),
+  FLASHDUTY_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in FlashDuty API port; 0 picks a free one.'), '`9326` (local.env)'),
+  SSM_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in Systems Manager port; 0 picks a free one.'), '`9327` (local.env)'),
+  AWS_ACCESS_KEY_ID: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent (the emulators accept any).'), 'set by Lambda'),
+  AWS_SECRET_ACCESS_KEY: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent.'), 'set by Lambda'),
+});
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'us-east-1';
@@ -91,10 +104,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
   };
   try {
-    const portOf = (key: string) => Number(options.env[key] ?? 0);
-    const sqsEmulator = await onPort('SQS_PORT', portOf('SQS_PORT'), startSqsEmulator);
+    const ports = readConfig(LocalEnv, options.env, 'local configuration');
+    const sqsEmulator = await onPort('SQS_PORT', ports.SQS_PORT, startSqsEmulator);
     cleanup.push(sqsEmulator.stop);
-    const dynamodbEmulator = await onPort('DYNAMODB_PORT', portOf('DYNAMODB_PORT'), startDynamoDbEmulator);
+    const dynamodbEmulator = await onPort('DYNAMODB_PORT', ports.DYNAMODB_PORT, startDynamoDbEmulator);
     cleanup.push(dynamodbEmulator.stop);
 
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -117,7 +130,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let flashdutyUrl = options.env.FLASHDUTY_API_URL;
     if (!flashdutyUrl) {
       flashduty = new FlashDutyStandIn(LOCAL_APP_KEY);
-      flashdutyUrl = await onPort('FLASHDUTY_PORT', portOf('FLASHDUTY_PORT'), (port) => flashduty!.start(port));
+      flashdutyUrl = await onPort('FLASHDUTY_PORT', ports.FLASHDUTY_PORT, (port) => flashduty!.start(port));
       cleanup.push(() => flashduty!.stop());
     }
 
@@ -126,7 +139,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (!ssmEndpoint) {
       ssm = new SsmStandIn();
       ssm.instances = structuredClone(fleet.instances) as FakeInstance[];
-      ssmEndpoint = await onPort('SSM_PORT', portOf('SSM_PORT'), (port) => ssm!.start(port));
+      ssmEndpoint = await onPort('SSM_PORT', ports.SSM_PORT, (port) => ssm!.start(port));
       cleanup.push(() => ssm!.stop());
     }
 

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import * as v from 'valibot';
-import { boolVar, listVar, readConfig, stringVar } from '../lib/config/env';
+import { readConfig } from '../lib/config/env';
+import { declaredKeys } from './config-catalog';
+import { DeployEnv } from './stack';
 import { ConfigError } from '../lib/errors';
 
 /**
@@ -17,17 +18,6 @@ type Risk = (typeof DEPLOY_RISKS)[number];
 
 /** The stage `npm start` uses; osls would read `.env.local` (the local overrides) for it. */
 export const LOCAL_STAGE = 'local';
-
-export const PreflightEnv = v.object({
-  DEPLOY_ALLOW: listVar(),
-  DRY_RUN: boolVar(false),
-  WEBHOOK_TOKENS: stringVar(),
-  FLASHDUTY_APP_KEY: stringVar(),
-  ALARM_TOPIC_ARN: stringVar(),
-  ALLOWED_IPS: stringVar(),
-  FLASHDUTY_API_URL: stringVar(),
-  EDGE_FIREWALL: boolVar(false),
-});
 
 export interface Preflight {
   problems: string[];
@@ -49,7 +39,7 @@ export function dotenvFor(stage: string, serviceDir: string): { file: string; va
 
 /** What a deploy of `stage` with `env` would put at risk: problems stop it, warnings do not. */
 export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDir: string, region = 'us-east-1'): Preflight {
-  const config = readConfig(PreflightEnv, env, 'deploy configuration');
+  const config = readConfig(DeployEnv, env, 'deploy configuration');
   const unknown = config.DEPLOY_ALLOW.filter((risk) => !(DEPLOY_RISKS as readonly string[]).includes(risk));
   if (unknown.length > 0) throw new ConfigError(`DEPLOY_ALLOW: unknown ${unknown.map((r) => `"${r}"`).join(', ')}; known: ${DEPLOY_RISKS.join(', ')}`);
   const allowed = (risk: Risk) => config.DEPLOY_ALLOW.includes(risk);
@@ -59,24 +49,28 @@ export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDi
   const problems: string[] = [];
   const warnings: string[] = [];
   if (stage === LOCAL_STAGE) problems.push(`stage "${LOCAL_STAGE}" is the one \`npm start\` runs, and osls would read its overrides from .env.local; deploy under another name`);
-  for (const [key, param] of [['WEBHOOK_TOKENS', 'WEBHOOK_TOKENS_PARAM'], ['FLASHDUTY_APP_KEY', 'FLASHDUTY_APP_KEY_PARAM']] as const) {
-    if (!config[key] || allowed('plaintext-secrets')) continue;
+  // Every secret any function or action declares (secretVar), not only the two the platform has.
+  for (const { key } of declaredKeys().filter(({ doc }) => doc.kind === 'secret')) {
+    if (!env[key]?.trim() || allowed('plaintext-secrets')) continue;
     problems.push(
       `${from(key)} sets ${key} in plain text, which would be written into the CloudFormation template; ` +
-        `remove it and keep the secret in an SSM SecureString (${param}, default /flashduty-actions/${stage}/...), or set DEPLOY_ALLOW=plaintext-secrets to package it anyway`,
+        `remove it and keep the secret in an SSM SecureString (${key}_PARAM), or set DEPLOY_ALLOW=plaintext-secrets to package it anyway`,
     );
   }
   // WAF web ACLs for CloudFront exist only in us-east-1, so the stack holding one must live there.
-  if (config.EDGE_FIREWALL && region !== 'us-east-1') problems.push(`EDGE_FIREWALL=true needs the stack in us-east-1 (a CloudFront web ACL exists only there), not ${region}`);
-  if (config.DRY_RUN && !allowed('dry-run')) {
+  if (isTrue(env.EDGE_FIREWALL) && region !== 'us-east-1') problems.push(`EDGE_FIREWALL=true needs the stack in us-east-1 (a CloudFront web ACL exists only there), not ${region}`);
+  if (isTrue(env.DRY_RUN) && !allowed('dry-run')) {
     problems.push(`${from('DRY_RUN')} sets DRY_RUN=${env.DRY_RUN}, so the deployed workers would change nothing; remove it, or set DEPLOY_ALLOW=dry-run to deploy a dry-run stage on purpose`);
   }
-  if (!config.ALARM_TOPIC_ARN) warnings.push('ALARM_TOPIC_ARN is not set: the alarms (dead-lettered clicks, failing workers, queue unavailable) will notify no one');
+  if (!env.ALARM_TOPIC_ARN?.trim()) warnings.push('ALARM_TOPIC_ARN is not set: the alarms (dead-lettered clicks, failing workers, queue unavailable) will notify no one');
   for (const key of ['ALLOWED_IPS', 'FLASHDUTY_API_URL'] as const) {
-    if (/\b(127\.0\.0\.1|localhost)\b|::1/.test(config[key] ?? '')) warnings.push(`${from(key)} sets ${key}=${config[key]}, which looks like a local setting`);
+    if (/\b(127\.0\.0\.1|localhost)\b|::1/.test(env[key] ?? '')) warnings.push(`${from(key)} sets ${key}=${env[key]}, which looks like a local setting`);
   }
   return { problems, warnings };
 }
+
+/** The same reading of a boolean the builders use (lib/config/env.ts boolVar). */
+const isTrue = (value: string | undefined) => ['true', '1', 'yes'].includes(value?.trim().toLowerCase() ?? '');
 
 /** Throws one ConfigError listing every problem; prints warnings once per process and stage. */
 const warned = new Set<string>();

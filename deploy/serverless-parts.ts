@@ -1,10 +1,13 @@
 import type { Action } from '../lib/actions/types';
 import { actionConfig } from '../lib/config/worker';
 import * as v from 'valibot';
-import { boolVar, intVar, listVar, readConfig, stringVar } from '../lib/config/env';
+import { boolVar, intVar, readConfig, stringVar } from '../lib/config/env';
 import { ConfigError } from '../lib/errors';
-import { FLASHDUTY_SOURCE_IPS } from '../lib/flashduty/facts';
 import { EDGE_HEADER } from '../lib/auth/edge';
+import { ReceiverEnv } from '../lib/config/receiver';
+import { secretParameters } from '../lib/config/secret';
+import { WorkerEnv } from '../lib/config/worker';
+import { checkEnvSize, functionEnv } from './function-env';
 import { queueUrlVariable } from '../lib/queue/names';
 import {
   dlqLogicalId,
@@ -38,20 +41,15 @@ export function functionName(settings: StackSettings, name: string): string {
   return `${settings.service}-${settings.stage}-${name}`;
 }
 
-/**
- * Where the webhook tokens live: WEBHOOK_TOKENS_PARAM, else (unless WEBHOOK_TOKENS is given in
- * plain text) the SSM SecureString `/flashduty-actions/<stage>/webhook-tokens`.
- */
-export function tokensParameter(settings: StackSettings, env: NodeJS.ProcessEnv): string | undefined {
-  if (env.WEBHOOK_TOKENS_PARAM) return env.WEBHOOK_TOKENS_PARAM;
-  return env.WEBHOOK_TOKENS ? undefined : `/${settings.service}/${settings.stage}/webhook-tokens`;
-}
+/** The receiver's environment, files and secret parameters, from the schema it reads. */
+export const receiverEnv = (settings: StackSettings, env: NodeJS.ProcessEnv) => functionEnv(settings, env, [['receiver', ReceiverEnv]]);
 
-/** Where the FlashDuty app key lives, on the same rule as the tokens. */
-export function appKeyParameter(settings: StackSettings, env: NodeJS.ProcessEnv): string | undefined {
-  if (env.FLASHDUTY_APP_KEY_PARAM) return env.FLASHDUTY_APP_KEY_PARAM;
-  return env.FLASHDUTY_APP_KEY ? undefined : `/${settings.service}/${settings.stage}/flashduty-app-key`;
-}
+/** A worker's: the worker schema and its action's. */
+export const workerEnv = (settings: StackSettings, env: NodeJS.ProcessEnv, action: Action<unknown>) =>
+  functionEnv(settings, env, [
+    ['worker', WorkerEnv],
+    [action.name, action.config],
+  ]);
 
 /** The SSM String parameter holding the secret CloudFront adds (EDGE_FIREWALL only). */
 export function edgeSecretParameter(settings: StackSettings): string {
@@ -59,8 +57,14 @@ export function edgeSecretParameter(settings: StackSettings): string {
 }
 
 export function serverlessFunctions(settings: StackSettings, env: NodeJS.ProcessEnv): Json {
-  const tokensParam = tokensParameter(settings, env);
   const { EDGE_FIREWALL } = readConfig(ServerlessEnv, env, 'deploy configuration');
+  const environment = {
+    ...receiverEnv(settings, env).environment,
+    ENABLED_ACTIONS: settings.actions.map((a) => a.name).join(','),
+    ...Object.fromEntries(settings.actions.map((a) => [queueUrlVariable(a.name), ref(queueLogicalId(a.name))])),
+    ...(EDGE_FIREWALL && { EDGE_SECRET_PARAM: edgeSecretParameter(settings) }),
+  };
+  checkEnvSize('receiver', { ...environment, ...PROVIDER_ENVIRONMENT });
   const functions: Json = {
     receiver: {
       handler: 'functions/receiver.handler',
@@ -68,13 +72,7 @@ export function serverlessFunctions(settings: StackSettings, env: NodeJS.Process
       memorySize: 1024,
       timeout: 3,
       role: 'ReceiverRole',
-      environment: {
-        ENABLED_ACTIONS: settings.actions.map((a) => a.name).join(','),
-        ...Object.fromEntries(settings.actions.map((a) => [queueUrlVariable(a.name), ref(queueLogicalId(a.name))])),
-        ...(tokensParam ? { WEBHOOK_TOKENS_PARAM: tokensParam } : pick(env, ['WEBHOOK_TOKENS'])),
-        ...pick(env, ['ALLOWED_IPS', 'MAX_EVENT_AGE_SECONDS', 'MAX_MESSAGE_BYTES', 'ENQUEUE_TIMEOUT_MS']),
-        ...(EDGE_FIREWALL && { EDGE_SECRET_PARAM: edgeSecretParameter(settings) }),
-      },
+      environment,
       events: [
         // One route per action, so each gets its own throttle bucket (see API_THROTTLE_RATE).
         ...settings.actions.map((a) => ({ httpApi: { method: 'POST', path: actionPath(a.name) } })),
@@ -89,8 +87,17 @@ export function serverlessFunctions(settings: StackSettings, env: NodeJS.Process
 }
 
 function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action: Action<unknown>): Json {
-  actionConfig(action, env); // a bad action setting fails the deploy, not the first click
-  const appKeyParam = appKeyParameter(settings, env);
+  actionConfig(action, env); // a bad action setting (or _FILE) fails the package, naming the key, not the first click
+  const derived = workerEnv(settings, env, action);
+  const environment = {
+    ...derived.environment,
+    NODE_OPTIONS: '--enable-source-maps',
+    ACTION_NAME: action.name,
+    QUEUE_URL: ref(queueLogicalId(action.name)),
+    IDEMPOTENCY_TABLE: ref(IDEMPOTENCY_TABLE_ID),
+    MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
+  };
+  checkEnvSize(`${action.name} worker`, { ...environment, ...PROVIDER_ENVIRONMENT });
   return {
     // functions/worker.ts, bundled with only this action (deploy/worker-bundle.cjs): a handler per
     // action module, because serverless-esbuild builds one bundle per distinct handler file.
@@ -99,15 +106,9 @@ function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action:
     timeout: workerTimeoutSeconds(action),
     memorySize: action.worker?.memorySize ?? 512,
     role: workerRoleId(action.name),
-    environment: {
-      NODE_OPTIONS: '--enable-source-maps',
-      ACTION_NAME: action.name,
-      QUEUE_URL: ref(queueLogicalId(action.name)),
-      IDEMPOTENCY_TABLE: ref(IDEMPOTENCY_TABLE_ID),
-      MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
-      ...(appKeyParam ? { FLASHDUTY_APP_KEY_PARAM: appKeyParam } : pick(env, ['FLASHDUTY_APP_KEY'])),
-      ...pick(env, ['DRY_RUN', 'RETRY_BASE_SECONDS', 'FLASHDUTY_API_URL', 'FLASHDUTY_TIMEOUT_MS', 'FLASHDUTY_RETRY_BASE_MS', 'FLASHDUTY_MUTE_REPLY', 'COOLDOWN_SECONDS', ...actionConfigKeys(action)]),
-    },
+    environment,
+    // Structured settings given as files ship in this worker's zip, as JSON (function-env.ts).
+    ...(derived.files.length > 0 && { package: { patterns: derived.files } }),
     events: [
       {
         sqs: {
@@ -120,9 +121,12 @@ function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action:
   };
 }
 
-/** The environment variables an action reads: the keys of its config schema. */
-export function actionConfigKeys(action: Action<unknown>): string[] {
-  return Object.keys((action.config as unknown as { entries?: object }).entries ?? {});
+/** What serverless.yml's provider.environment adds to every function, counted against the size limit. */
+const PROVIDER_ENVIRONMENT = { POWERTOOLS_SERVICE_NAME: 'flashduty-actions', POWERTOOLS_LOG_LEVEL: 'INFO' };
+
+/** Every SSM parameter a worker may read: its declared secrets, and those its structured config refers to. */
+export function workerParameters(settings: StackSettings, env: NodeJS.ProcessEnv, action: Action<unknown>): string[] {
+  return [...new Set([...workerEnv(settings, env, action).parameters, ...secretParameters(actionConfig(action, env))])];
 }
 
 export const actionPath = (action: string) => `/actions/${action}`;
@@ -152,12 +156,15 @@ export const CATCH_ALL_THROTTLE = { ThrottlingRateLimit: 1, ThrottlingBurstLimit
 export const ServerlessEnv = v.object({
   // Per action route. FlashDuty sends one push per click (plus at most one retry), so a whole
   // on-call team clicking one button at once is a burst of a few; 5/s with a burst of 10 is ample.
-  API_THROTTLE_RATE: intVar(5, 1, 10_000),
-  API_THROTTLE_BURST: intVar(10, 1, 5_000),
-  ALARM_TOPIC_ARN: stringVar(),
-  /** Puts the API behind CloudFront with a WAF allowing only ALLOWED_IPS (see edgeResources). */
-  EDGE_FIREWALL: boolVar(false),
-  ALLOWED_IPS: listVar(FLASHDUTY_SOURCE_IPS),
+  API_THROTTLE_RATE: intVar(5, 1, 10_000, 'Requests per second each action route accepts (other requests: 1/s, burst 5).'),
+  API_THROTTLE_BURST: intVar(10, 1, 5_000, 'Burst each action route accepts.'),
+  ALARM_TOPIC_ARN: stringVar(undefined, 'SNS topic for the alarms (dead letters, worker and receiver errors, queue unavailable); packaging warns when unset.'),
+  EDGE_FIREWALL: boolVar(false, 'Put the API behind CloudFront with a WAF allowing only `ALLOWED_IPS` (us-east-1 only; see Security notes).'),
+  // The WAF allows the receiver's own list: one declaration, read here too.
+  ALLOWED_IPS: ReceiverEnv.entries.ALLOWED_IPS,
+  // Read by serverless.yml itself (${env:...}).
+  LOG_RETENTION_DAYS: intVar(30, 1, 3653, 'CloudWatch Logs retention, in days.'),
+  LOG_LEVEL: stringVar('INFO', 'Becomes `POWERTOOLS_LOG_LEVEL` in every function.'),
 });
 
 /** The receiver's Lambda logical id as serverless names it, and each worker's. */
@@ -166,11 +173,10 @@ export const workerFunctionId = (action: string) => `${logicalName(action)}Worke
 
 export function serverlessResources(settings: StackSettings, env: NodeJS.ProcessEnv): Json {
   const deploy = readConfig(ServerlessEnv, env, 'deploy configuration');
-  const tokensParam = tokensParameter(settings, env);
   const receiverStatements: Json[] = [
     { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: settings.actions.map((a) => arn(queueLogicalId(a.name))) },
+    ...receiverEnv(settings, env).parameters.map(parameterReadStatement),
   ];
-  if (tokensParam) receiverStatements.push(parameterReadStatement(tokensParam));
   if (deploy.EDGE_FIREWALL) receiverStatements.push(parameterReadStatement(edgeSecretParameter(settings)));
 
   const resources: Json = {
@@ -340,8 +346,7 @@ function workerStatements(settings: StackSettings, env: NodeJS.ProcessEnv, actio
       Resource: arn(IDEMPOTENCY_TABLE_ID),
     },
   ];
-  const appKeyParam = appKeyParameter(settings, env);
-  if (appKeyParam) statements.push(parameterReadStatement(appKeyParam));
+  statements.push(...workerParameters(settings, env, action).map(parameterReadStatement));
   const declared = action.worker?.iam?.(actionConfig(action, env)) ?? [];
   return [...statements, ...declared.map((statement) => ({ ...statement, Resource: substituted(statement.Resource) }))];
 }
@@ -382,8 +387,4 @@ function parameterReadStatement(name: string): Json {
     Action: ['ssm:GetParameter'],
     Resource: sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${path}`),
   };
-}
-
-function pick(env: NodeJS.ProcessEnv, keys: string[]): Record<string, string> {
-  return Object.fromEntries(keys.filter((key) => env[key] !== undefined && env[key] !== '').map((key) => [key, env[key]!]));
 }

@@ -21,5 +21,15 @@ async function settingsFor(resolveVariable) {
   }
 }
 
-module.exports.functions = async ({ resolveVariable }) => serverlessFunctions(await settingsFor(resolveVariable), process.env);
-module.exports.resources = async ({ resolveVariable }) => serverlessResources(await settingsFor(resolveVariable), process.env);
+// A configuration error is the operator's to fix, and its message says what: show it without a stack trace.
+const plainConfigErrors = (build) => async (...args) => {
+  try {
+    return await build(...args);
+  } catch (error) {
+    if (error && error.name === 'ConfigError') error.stack = `${error.name}: ${error.message}`;
+    throw error;
+  }
+};
+
+module.exports.functions = plainConfigErrors(async ({ resolveVariable }) => serverlessFunctions(await settingsFor(resolveVariable), process.env));
+module.exports.resources = plainConfigErrors(async ({ resolveVariable }) => serverlessResources(await settingsFor(resolveVariable), process.env));

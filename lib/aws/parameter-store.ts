@@ -14,7 +14,8 @@ export class ParameterNotFoundError extends Error {
  * `ssm:GetParameter` through the SDK's own SigV4 signer and credential chain (both already in
  * every bundle with the SQS client). The full `@aws-sdk/client-ssm` would add about 56 KB zipped
  * and tens of milliseconds of module init to the receiver, whose cold start sits inside
- * FlashDuty's 1 s deadline. The restart worker, which needs more of SSM, uses the full client.
+ * FlashDuty's 1 s deadline. Workers read their secrets through Powertools Parameters and the full
+ * client instead (lib/aws/secrets.ts), with a cache that expires.
  */
 export function makeParameterReader(options: { region: string; endpoint?: string; timeoutMs: number }): ParameterReader {
   const { region, timeoutMs } = options;

@@ -1,6 +1,7 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Action, AwsSettings, Outcome } from '../actions/types';
+import type { SecretReader } from '../aws/secrets';
 import { describeError, ValidationError } from '../errors';
 import { deadlineSignal, remainingMs } from '../deadline';
 import { type CommentOptions, type FlashDutyApi, withDeadline } from '../flashduty/client';
@@ -30,6 +31,8 @@ export interface WorkerDeps {
   /** Locks owned by one click (its click key: action, incident, event id). */
   exclusiveFor: (owner: string) => Exclusive;
   actionConfig: unknown;
+  /** Resolves a secret declared with secretVar or secretRef (SSM, cached with an expiry). */
+  secret: SecretReader;
   dryRun: boolean;
   /** Per incident and action, for actions with side effects; undefined when COOLDOWN_SECONDS is 0. */
   cooldown: Cooldown | undefined;
@@ -93,6 +96,7 @@ export function makeWorker(deps: WorkerDeps) {
       dryRun: deps.dryRun,
       flashduty: withDeadline(deps.flashduty, extras.signal),
       aws: deps.aws,
+      secret: deps.secret,
       exclusive: deps.exclusiveFor(clickKeyOf(message)),
       ...extras,
     });

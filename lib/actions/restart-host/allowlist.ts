@@ -24,9 +24,9 @@ export function globMatches(glob: string, value: string, flags = ''): boolean {
 }
 
 /** `RESTART_ALLOWED_VALUES`: comma-separated `placeholder=glob` entries, e.g. `unit=app-*.service`. */
-const placeholderGlobsVar = () =>
+const placeholderGlobsVar = (meaning: string) =>
   v.pipe(
-    listVar(),
+    listVar([], meaning),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       const entries: Array<[string, string]> = [];
       for (const item of dataset.value) {
@@ -42,10 +42,8 @@ const placeholderGlobsVar = () =>
   );
 
 export const AllowlistConfig = {
-  /** Glob patterns the `{service}` placeholder may take; empty: no service may come from a label. */
-  RESTART_ALLOWED_SERVICES: listVar(),
-  /** `placeholder=glob` entries for every other placeholder (and more `service=` patterns). */
-  RESTART_ALLOWED_VALUES: placeholderGlobsVar(),
+  RESTART_ALLOWED_SERVICES: listVar([], 'Glob patterns the `{service}` placeholder may take from a label; empty: no service may come from a label. `*.target` and the SSM agent are always refused.'),
+  RESTART_ALLOWED_VALUES: placeholderGlobsVar('`placeholder=glob` entries for every other placeholder (and more `service=` patterns), e.g. `unit=app-*.service`.'),
 };
 
 /** Both settings merged into one map: placeholder -> its patterns. */
