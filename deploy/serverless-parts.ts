@@ -101,7 +101,7 @@ function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action:
   return {
     // functions/worker.ts, bundled with only this action (deploy/worker-bundle.cjs): a handler per
     // action module, because serverless-esbuild builds one bundle per distinct handler file.
-    handler: `${actionModule(action.name)}.handler`,
+    handler: `${(settings.moduleOf ?? actionModule)(action.name)}.handler`,
     description: `Runs the "${action.name}" action for FlashDuty clicks and writes the result to the incident.`,
     timeout: workerTimeoutSeconds(action),
     memorySize: action.worker?.memorySize ?? 512,

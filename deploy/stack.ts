@@ -22,8 +22,9 @@ export interface StackSettings {
   stage: string;
   actions: Array<Action<unknown>>;
   maxReceiveCount: number;
+  /** Where an action's worker is bundled from; deploy/worker-bundle.cjs unless a test brings its own. */
+  moduleOf?: (action: string) => string;
 }
-
 
 export const DeployEnv = v.object({
   // Deploys start with the harmless echo action; switch real ones on deliberately.

@@ -201,7 +201,7 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(resources().EchoWorkerLambdaFunction!.Properties.Environment.Variables.ECHO_FACTS_FILE).toBe(shipped);
     const dir = mkdtempSync(join(tmpdir(), 'worker-bundle-'));
     const zip = join(test.dir, 'echoWorker.zip');
-    const code = await readZipEntry(zip, 'functions/worker.js');
+    const code = await readZipEntry(zip, 'lib/actions/echo.js');
     expect(code.toString('utf8')).not.toContain('yaml.org'); // the YAML parser stays out of the bundle
     writeFileSync(join(dir, 'worker.js'), code);
     mkdirSync(join(dir, '.build/config/test/echo'), { recursive: true });
@@ -328,13 +328,15 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(budgetOf('echoWorker')).toBe(WORKER_BUDGET);
   });
 
-  it("bundles each worker from its action's module, with only that action: no SSM client in the echo worker", async () => {
+  it("bundles each worker from its action's module, with only that action: no SSM command code in the echo worker", async () => {
     expect(resources().EchoWorkerLambdaFunction!.Properties.Handler).toBe('lib/actions/echo.handler');
     expect(resources().RestartHostWorkerLambdaFunction!.Properties.Handler).toBe('lib/actions/restart-host/index.handler');
     const echo = (await readZipEntry(join(test.dir, 'echoWorker.zip'), 'lib/actions/echo.js')).toString();
     const restart = (await readZipEntry(join(test.dir, 'restartHostWorker.zip'), 'lib/actions/restart-host/index.js')).toString();
-    expect(restart).toContain('"SSMClient"');
-    expect(echo).not.toContain('"SSMClient"');
+    // Every worker reads its secrets (the app key at least) through the SSM client; only
+    // restart-host sends commands.
+    expect(restart).toContain('SendCommandCommand');
+    expect(echo).not.toContain('SendCommandCommand');
     expect(echo).not.toContain(restartHost.description);
   });
 
@@ -346,7 +348,9 @@ describe('the CloudFormation template osls packages offline', () => {
     for (const [id, fn] of ofType('AWS::Lambda::Function')) {
       const { Handler, Code, Environment } = fn.Properties;
       const [file, name] = [Handler.slice(0, Handler.lastIndexOf('.')), Handler.slice(Handler.lastIndexOf('.') + 1)];
-      const env = Object.fromEntries(Object.entries(Environment.Variables).map(([key, value]) => [key, typeof value === 'string' ? value : `resolved-${key}`]));
+      // Settings shipped as files are left out: only bundle.js is unpacked, and this reads no config.
+    const variables = Object.entries(Environment.Variables).filter(([key]) => !key.endsWith('_FILE'));
+    const env = Object.fromEntries(variables.map(([key, value]) => [key, typeof value === 'string' ? value : `resolved-${key}`]));
       // Exit once printed: the receiver starts fetching its token parameter at cold start.
       const script = `process.stdout.write(String(require('./bundle.js').${name}.length), () => process.exit(0))`;
       const zip = join(test.dir, Code.S3Key.split('/').pop());

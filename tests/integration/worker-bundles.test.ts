@@ -30,11 +30,6 @@ describe('worker bundles, one per action', () => {
     const others = ACTIONS.filter((a) => a.name !== name).map((a) => ownFiles(a.name));
     expect(files.filter((file) => others.some((isOther) => isOther(file)))).toEqual([]);
   });
-
-  it("leaves the SSM client out of every worker but restart-host's, which needs it", () => {
-    const withSsm = [...inputs].filter(([, files]) => files.some((f) => f.includes('node_modules/@aws-sdk/client-ssm/'))).map(([name]) => name);
-    expect(withSsm).toEqual(['restart-host']);
-  });
 });
 
 describe('where a worker is bundled from', () => {

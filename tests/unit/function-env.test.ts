@@ -12,10 +12,12 @@ const ROOT = join(__dirname, '..', '..');
 /** Deploy-time derivation, from the schemas alone: what each function gets, ships and may read. */
 const known = [...ACTIONS, probeAction];
 const base = { ENABLED_ACTIONS: 'echo,probe' };
-const functions = (env: NodeJS.ProcessEnv) => serverlessFunctions(stackSettings(env, 'test', known), env) as Record<string, any>;
+// The probe action lives in tests/fixtures, not lib/actions, so it names its own module.
+const settingsFor = (env: NodeJS.ProcessEnv) => ({ ...stackSettings(env, 'test', known), moduleOf: () => 'tests/fixtures/probe-action' });
+const functions = (env: NodeJS.ProcessEnv) => serverlessFunctions(settingsFor(env), env) as Record<string, any>;
 const probeWorker = (env: NodeJS.ProcessEnv) => functions({ ...base, ...env })[workerFunctionKey('probe')];
 const parametersOf = (env: NodeJS.ProcessEnv, action: string) => {
-  const resources = serverlessResources(stackSettings({ ...base, ...env }, 'test', known), { ...base, ...env }).Resources as Record<string, any>;
+  const resources = serverlessResources(settingsFor({ ...base, ...env }), { ...base, ...env }).Resources as Record<string, any>;
   return resources[workerRoleId(action)].Properties.Policies[0].PolicyDocument.Statement.filter((s: any) => s.Action.includes('ssm:GetParameter')).map((s: any) =>
     s.Resource['Fn::Sub'].replace('arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter', ''),
   );
