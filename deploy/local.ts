@@ -1,7 +1,9 @@
 import type { Server } from 'node:http';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import * as v from 'valibot';
 import { ACTIONS } from '../lib/actions/registry';
+import { intVar, setBy, stringVar } from '../lib/config/env';
 import type { Action } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
 import { workerConfig } from '../lib/config/worker';
@@ -27,6 +29,17 @@ import {
 } from './stack';
 
 import fleet from './local-fleet.json';
+
+/** Keys only the local stack and scripts read (deploy/local.env sets the ports). */
+export const LocalEnv = v.object({
+  PORT: setBy('local', intVar(3000, 0, 65_535, 'Local receiver port.')),
+  SQS_PORT: setBy('local', intVar(0, 0, 65_535, 'Local SQS emulator port (also where `npm run status`/`redrive` look); 0 picks a free one.'), '`9324` (local.env)'),
+  DYNAMODB_PORT: setBy('local', intVar(0, 0, 65_535, 'Local DynamoDB emulator port; 0 picks a free one.'), '`9325` (local.env)'),
+  FLASHDUTY_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in FlashDuty API port; 0 picks a free one.'), '`9326` (local.env)'),
+  SSM_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in Systems Manager port; 0 picks a free one.'), '`9327` (local.env)'),
+  AWS_ACCESS_KEY_ID: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent (the emulators accept any).'), 'set by Lambda'),
+  AWS_SECRET_ACCESS_KEY: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent.'), 'set by Lambda'),
+});
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'us-east-1';

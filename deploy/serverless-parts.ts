@@ -2,6 +2,10 @@ import type { Action } from '../lib/actions/types';
 import { actionConfig } from '../lib/config/worker';
 import * as v from 'valibot';
 import { intVar, readConfig, stringVar } from '../lib/config/env';
+import { ReceiverEnv } from '../lib/config/receiver';
+import { secretParameters } from '../lib/config/secret';
+import { WorkerEnv } from '../lib/config/worker';
+import { checkEnvSize, functionEnv } from './function-env';
 import { queueUrlVariable } from '../lib/queue/names';
 import {
   dlqLogicalId,
@@ -32,23 +36,23 @@ export function functionName(settings: StackSettings, name: string): string {
   return `${settings.service}-${settings.stage}-${name}`;
 }
 
-/**
- * Where the webhook tokens live: WEBHOOK_TOKENS_PARAM, else (unless WEBHOOK_TOKENS is given in
- * plain text) the SSM SecureString `/flashduty-actions/<stage>/webhook-tokens`.
- */
-export function tokensParameter(settings: StackSettings, env: NodeJS.ProcessEnv): string | undefined {
-  if (env.WEBHOOK_TOKENS_PARAM) return env.WEBHOOK_TOKENS_PARAM;
-  return env.WEBHOOK_TOKENS ? undefined : `/${settings.service}/${settings.stage}/webhook-tokens`;
-}
+/** The receiver's environment, files and secret parameters, from the schema it reads. */
+export const receiverEnv = (settings: StackSettings, env: NodeJS.ProcessEnv) => functionEnv(settings, env, [['receiver', ReceiverEnv]]);
 
-/** Where the FlashDuty app key lives, on the same rule as the tokens. */
-export function appKeyParameter(settings: StackSettings, env: NodeJS.ProcessEnv): string | undefined {
-  if (env.FLASHDUTY_APP_KEY_PARAM) return env.FLASHDUTY_APP_KEY_PARAM;
-  return env.FLASHDUTY_APP_KEY ? undefined : `/${settings.service}/${settings.stage}/flashduty-app-key`;
-}
+/** A worker's: the worker schema and its action's. */
+export const workerEnv = (settings: StackSettings, env: NodeJS.ProcessEnv, action: Action<unknown>) =>
+  functionEnv(settings, env, [
+    ['worker', WorkerEnv],
+    [action.name, action.config],
+  ]);
 
 export function serverlessFunctions(settings: StackSettings, env: NodeJS.ProcessEnv): Json {
-  const tokensParam = tokensParameter(settings, env);
+  const environment = {
+    ...receiverEnv(settings, env).environment,
+    ENABLED_ACTIONS: settings.actions.map((a) => a.name).join(','),
+    ...Object.fromEntries(settings.actions.map((a) => [queueUrlVariable(a.name), ref(queueLogicalId(a.name))])),
+  };
+  checkEnvSize('receiver', environment);
   const functions: Json = {
     receiver: {
       handler: 'functions/receiver.handler',
@@ -56,12 +60,7 @@ export function serverlessFunctions(settings: StackSettings, env: NodeJS.Process
       memorySize: 1024,
       timeout: 3,
       role: 'ReceiverRole',
-      environment: {
-        ENABLED_ACTIONS: settings.actions.map((a) => a.name).join(','),
-        ...Object.fromEntries(settings.actions.map((a) => [queueUrlVariable(a.name), ref(queueLogicalId(a.name))])),
-        ...(tokensParam ? { WEBHOOK_TOKENS_PARAM: tokensParam } : pick(env, ['WEBHOOK_TOKENS'])),
-        ...pick(env, ['ALLOWED_IPS', 'MAX_EVENT_AGE_SECONDS', 'MAX_MESSAGE_BYTES', 'ENQUEUE_TIMEOUT_MS']),
-      },
+      environment,
       events: [
         { httpApi: { method: 'POST', path: '/actions/{action}' } },
         // Any other method reaches the receiver too, so it can answer 405 instead of a bare 404.
@@ -74,23 +73,26 @@ export function serverlessFunctions(settings: StackSettings, env: NodeJS.Process
 }
 
 function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action: Action<unknown>): Json {
-  actionConfig(action, env); // a bad action setting fails the deploy, not the first click
-  const appKeyParam = appKeyParameter(settings, env);
+  actionConfig(action, env); // a bad action setting (or _FILE) fails the package, naming the key, not the first click
+  const derived = workerEnv(settings, env, action);
+  const environment = {
+    ...derived.environment,
+    NODE_OPTIONS: '--enable-source-maps',
+    ACTION_NAME: action.name,
+    QUEUE_URL: ref(queueLogicalId(action.name)),
+    IDEMPOTENCY_TABLE: ref(IDEMPOTENCY_TABLE_ID),
+    MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
+  };
+  checkEnvSize(`${action.name} worker`, { ...environment, ...PROVIDER_ENVIRONMENT });
   return {
     handler: 'functions/worker.handler',
     description: `Runs the "${action.name}" action for FlashDuty clicks and writes the result to the incident.`,
     timeout: workerTimeoutSeconds(action),
     memorySize: action.worker?.memorySize ?? 512,
     role: workerRoleId(action.name),
-    environment: {
-      NODE_OPTIONS: '--enable-source-maps',
-      ACTION_NAME: action.name,
-      QUEUE_URL: ref(queueLogicalId(action.name)),
-      IDEMPOTENCY_TABLE: ref(IDEMPOTENCY_TABLE_ID),
-      MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
-      ...(appKeyParam ? { FLASHDUTY_APP_KEY_PARAM: appKeyParam } : pick(env, ['FLASHDUTY_APP_KEY'])),
-      ...pick(env, ['DRY_RUN', 'RETRY_BASE_SECONDS', 'FLASHDUTY_API_URL', 'FLASHDUTY_TIMEOUT_MS', 'FLASHDUTY_RETRY_BASE_MS', ...actionConfigKeys(action)]),
-    },
+    environment,
+    // Structured config given as a file ships in this worker's zip at the same relative path.
+    ...(derived.files.length > 0 && { package: { patterns: derived.files } }),
     events: [
       {
         sqs: {
@@ -103,15 +105,21 @@ function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action:
   };
 }
 
-/** The environment variables an action reads: the keys of its config schema. */
-export function actionConfigKeys(action: Action<unknown>): string[] {
-  return Object.keys((action.config as unknown as { entries?: object }).entries ?? {});
+/** What serverless.yml's provider.environment adds to every function, counted against the size limit. */
+const PROVIDER_ENVIRONMENT = { POWERTOOLS_SERVICE_NAME: 'flashduty-actions', POWERTOOLS_LOG_LEVEL: 'INFO' };
+
+/** Every SSM parameter a worker may read: its declared secrets, and those its structured config refers to. */
+export function workerParameters(settings: StackSettings, env: NodeJS.ProcessEnv, action: Action<unknown>): string[] {
+  return [...new Set([...workerEnv(settings, env, action).parameters, ...secretParameters(actionConfig(action, env))])];
 }
 
 export const ServerlessEnv = v.object({
-  API_THROTTLE_RATE: intVar(10, 1, 10_000),
-  API_THROTTLE_BURST: intVar(20, 1, 5_000),
-  ALARM_TOPIC_ARN: stringVar(),
+  API_THROTTLE_RATE: intVar(10, 1, 10_000, 'Requests per second the HTTP API accepts (all routes).'),
+  API_THROTTLE_BURST: intVar(20, 1, 5_000, 'Burst the HTTP API accepts.'),
+  ALARM_TOPIC_ARN: stringVar(undefined, 'SNS topic for the alarms (dead letters, worker and receiver errors, queue unavailable).'),
+  // Read by serverless.yml itself (${env:...}).
+  LOG_RETENTION_DAYS: intVar(30, 1, 3653, 'CloudWatch Logs retention, in days.'),
+  LOG_LEVEL: stringVar('INFO', 'Becomes `POWERTOOLS_LOG_LEVEL` in every function.'),
 });
 
 /** The receiver's Lambda logical id as serverless names it, and each worker's. */
@@ -120,11 +128,10 @@ export const workerFunctionId = (action: string) => `${logicalName(action)}Worke
 
 export function serverlessResources(settings: StackSettings, env: NodeJS.ProcessEnv): Json {
   const deploy = readConfig(ServerlessEnv, env, 'deploy configuration');
-  const tokensParam = tokensParameter(settings, env);
   const receiverStatements: Json[] = [
     { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: settings.actions.map((a) => arn(queueLogicalId(a.name))) },
+    ...receiverEnv(settings, env).parameters.map(parameterReadStatement),
   ];
-  if (tokensParam) receiverStatements.push(parameterReadStatement(tokensParam));
 
   const resources: Json = {
     ...queueResources(settings),
@@ -217,8 +224,7 @@ function workerStatements(settings: StackSettings, env: NodeJS.ProcessEnv, actio
       Resource: arn(IDEMPOTENCY_TABLE_ID),
     },
   ];
-  const appKeyParam = appKeyParameter(settings, env);
-  if (appKeyParam) statements.push(parameterReadStatement(appKeyParam));
+  statements.push(...workerParameters(settings, env, action).map(parameterReadStatement));
   const declared = action.worker?.iam?.(actionConfig(action, env)) ?? [];
   return [...statements, ...declared.map((statement) => ({ ...statement, Resource: substituted(statement.Resource) }))];
 }
@@ -259,8 +265,4 @@ function parameterReadStatement(name: string): Json {
     Action: ['ssm:GetParameter'],
     Resource: sub(`arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${path}`),
   };
-}
-
-function pick(env: NodeJS.ProcessEnv, keys: string[]): Record<string, string> {
-  return Object.fromEntries(keys.filter((key) => env[key] !== undefined && env[key] !== '').map((key) => [key, env[key]!]));
 }

@@ -1,6 +1,7 @@
 import { ACTIONS } from '../lib/actions/registry';
 import type { Action } from '../lib/actions/types';
-import { intVar, listVar, readConfig } from '../lib/config/env';
+import { readConfig } from '../lib/config/env';
+import { ENABLED_ACTIONS, MAX_RECEIVE_COUNT } from '../lib/config/platform';
 import { ConfigError } from '../lib/errors';
 import { queueNames } from '../lib/queue/names';
 import * as v from 'valibot';
@@ -26,8 +27,8 @@ export interface StackSettings {
 
 export const DeployEnv = v.object({
   // Deploys start with the harmless echo action; switch real ones on deliberately.
-  ENABLED_ACTIONS: listVar(['echo']),
-  MAX_RECEIVE_COUNT: intVar(3, 1, 100),
+  ENABLED_ACTIONS,
+  MAX_RECEIVE_COUNT,
 });
 
 /**

@@ -1,4 +1,5 @@
 import type * as v from 'valibot';
+import type { SecretRef } from '../config/secret';
 import type { FlashDutyApi } from '../flashduty/client';
 import type { HttpClient } from '../http/outbound';
 import type { Log } from '../observability';
@@ -38,6 +39,12 @@ export interface ActionContext<Config> {
    * `ctx.http ?? makeHttp({ signal: ctx.signal, log: ctx.log })`.
    */
   http?: HttpClient;
+  /**
+   * The value of a secret from this action's config: a `secretVar` key (`config.GITHUB_TOKEN`) or a
+   * `secretRef()` inside structured config. Read from SSM at first use and cached for
+   * SECRET_MAX_AGE_SECONDS. Never log it or put it in an outcome.
+   */
+  secret: (ref: SecretRef) => Promise<string>;
   /**
    * Runs `fn` holding the lock `key` across all workers (e.g. one host), waiting up to
    * `waitSeconds` for it; throws a retryable BusyError if it stays taken.

@@ -5,10 +5,14 @@ import type * as v from 'valibot';
  * from the input are never repeated (only their type), so a message can go back to a caller or
  * into a log without leaking what was sent.
  */
-export function describeIssues(issues: readonly v.BaseIssue<unknown>[], prefix = ''): string[] {
-  return issues.map((issue) => {
+export function describeIssues(issues: readonly v.BaseIssue<unknown>[], prefix = '', whole = '(body)'): string[] {
+  return issues.flatMap((issue) => {
+    // A union whose branch got further (a deeper path, or a check of ours) has the useful message.
+    // Its branches' paths are relative to the union.
+    const deeper = issue.type === 'union' ? (issue.issues ?? []).filter((i) => i.kind !== 'schema' || (i.path?.length ?? 0) > 0) : [];
+    if (deeper.length > 0) return describeIssues(deeper.map((i) => ({ ...i, path: [...(issue.path ?? []), ...(i.path ?? [])] as typeof i.path })), prefix, whole);
     const keys = (issue.path ?? []).map((item) => String(item.key));
-    const path = [prefix, ...keys].filter(Boolean).join('.') || '(body)';
+    const path = [prefix, ...keys].filter(Boolean).join('.') || whole;
     return `${path}: ${explain(issue)}`;
   });
 }
@@ -16,6 +20,7 @@ export function describeIssues(issues: readonly v.BaseIssue<unknown>[], prefix =
 function explain(issue: v.BaseIssue<unknown>): string {
   if (issue.kind !== 'schema') return issue.message; // our own messages on checks and transforms
   if (issue.input === undefined) return 'is required';
+  if (issue.type === 'strict_object') return 'is not a known key';
   if (issue.type === 'picklist' || issue.type === 'literal') return `expected one of ${issue.expected?.replace(/^\((.*)\)$/, '$1').replace(/ \| /g, ', ')}`;
   return `expected ${issue.expected}, got ${typeName(issue.input)}`;
 }

@@ -3,20 +3,25 @@ import { ConfigError } from '../errors';
 import { FLASHDUTY_SOURCE_IPS, PUSH_DEADLINE_MS } from '../flashduty/facts';
 import { MIN_MESSAGE_BYTES } from '../queue/compact';
 import { ACTION_NAME_PATTERN, queueUrlVariable } from '../queue/names';
-import { intVar, listVar, readConfig, stringVar } from './env';
+import { intVar, listVar, readConfig, secretVar, setBy, stringVar } from './env';
+import { AwsEnv, ENABLED_ACTIONS, PowertoolsEnv } from './platform';
+import { inlineSecret } from './secret';
 
 export const ReceiverEnv = v.object({
-  ENABLED_ACTIONS: listVar(),
-  ALLOWED_IPS: listVar(FLASHDUTY_SOURCE_IPS),
-  WEBHOOK_TOKENS: stringVar(),
-  WEBHOOK_TOKENS_PARAM: stringVar(),
-  MAX_EVENT_AGE_SECONDS: intVar(300, 1, 86_400),
-  MAX_MESSAGE_BYTES: intVar(256 * 1024, MIN_MESSAGE_BYTES, 1024 * 1024),
+  ENABLED_ACTIONS,
+  ALLOWED_IPS: listVar(FLASHDUTY_SOURCE_IPS, "Source IPs and CIDRs allowed to call (default: FlashDuty's); checked against the address API Gateway saw."),
+  WEBHOOK_TOKENS: secretVar('Comma-separated bearer tokens callers must present; read at cold start and cached.', { required: true, parameter: 'webhook-tokens' }),
+  MAX_EVENT_AGE_SECONDS: intVar(300, 1, 86_400, 'Clicks whose `event_time` is older are refused (replay protection); more than 60 s ahead is refused too.'),
+  MAX_MESSAGE_BYTES: intVar(256 * 1024, MIN_MESSAGE_BYTES, 1024 * 1024, 'Largest queue message; bigger incidents are compacted (alerts trimmed, counts kept), never refused.'),
   // Whatever is configured, the answer must leave room inside FlashDuty's deadline.
-  ENQUEUE_TIMEOUT_MS: intVar(500, 50, PUSH_DEADLINE_MS - 100),
-  AWS_REGION: stringVar('us-east-1'),
-  AWS_ENDPOINT_URL_SSM: stringVar(),
-  AWS_ENDPOINT_URL_SQS: stringVar(),
+  ENQUEUE_TIMEOUT_MS: intVar(500, 50, PUSH_DEADLINE_MS - 100, 'Time allowed to put a click on its queue before answering 503.'),
+  ...AwsEnv,
+  ...PowertoolsEnv,
+});
+
+/** Keys whose names depend on the enabled actions, documented beside the schema (receiverConfig reads them). */
+export const ReceiverQueueEnv = v.object({
+  'QUEUE_URL_<ACTION>': setBy('stack', stringVar(undefined, 'The queue of each enabled action, e.g. `QUEUE_URL_RESTART_HOST`.')),
 });
 
 export interface ReceiverConfig {
@@ -36,7 +41,8 @@ export interface ReceiverConfig {
 /** Reads and checks the receiver's configuration once, at cold start. */
 export function receiverConfig(env: NodeJS.ProcessEnv): ReceiverConfig {
   const c = readConfig(ReceiverEnv, env, 'receiver configuration');
-  if (c.ENABLED_ACTIONS.length === 0) throw new ConfigError('ENABLED_ACTIONS: list at least one action, e.g. restart-host,enrich');
+  // The stack always sets it; the deploy-time default (echo) must not quietly apply to a receiver it did not configure.
+  if (!env.ENABLED_ACTIONS?.trim() || c.ENABLED_ACTIONS.length === 0) throw new ConfigError('ENABLED_ACTIONS: list at least one action, e.g. restart-host,enrich');
   const queues = new Map<string, string>();
   for (const action of c.ENABLED_ACTIONS) {
     if (!ACTION_NAME_PATTERN.test(action)) throw new ConfigError(`ENABLED_ACTIONS: "${action}" is not a valid action name`);
@@ -44,13 +50,8 @@ export function receiverConfig(env: NodeJS.ProcessEnv): ReceiverConfig {
     if (!url) throw new ConfigError(`${queueUrlVariable(action)}: missing; every enabled action needs its queue URL`);
     queues.set(action, url);
   }
-  if (c.WEBHOOK_TOKENS && c.WEBHOOK_TOKENS_PARAM) {
-    throw new ConfigError('WEBHOOK_TOKENS and WEBHOOK_TOKENS_PARAM are both set; set exactly one');
-  }
-  const tokens = c.WEBHOOK_TOKENS_PARAM ? { parameter: c.WEBHOOK_TOKENS_PARAM } : { inline: c.WEBHOOK_TOKENS ?? '' };
-  if ('inline' in tokens && tokens.inline === '') {
-    throw new ConfigError('WEBHOOK_TOKENS or WEBHOOK_TOKENS_PARAM: set one, so callers can be verified');
-  }
+  const secret = c.WEBHOOK_TOKENS;
+  const tokens = secret.parameter ? { parameter: secret.parameter } : { inline: inlineSecret(secret) ?? '' };
   return {
     queues,
     allowedIps: c.ALLOWED_IPS,

@@ -2,24 +2,25 @@ import * as v from 'valibot';
 import type { Action } from '../actions/types';
 import { ConfigError } from '../errors';
 import { OPEN_API_URL } from '../flashduty/facts';
-import { boolVar, intVar, readConfig, stringVar, urlVar } from './env';
+import { boolVar, intVar, readConfig, secretVar, setBy, stringVar, urlVar } from './env';
+import { AwsEnv, MAX_RECEIVE_COUNT, PowertoolsEnv } from './platform';
+import type { SecretRef } from './secret';
 
 export const WorkerEnv = v.object({
-  ACTION_NAME: stringVar(),
-  QUEUE_URL: stringVar(),
-  IDEMPOTENCY_TABLE: stringVar(),
-  DRY_RUN: boolVar(false),
-  MAX_RECEIVE_COUNT: intVar(3, 1, 100),
-  RETRY_BASE_SECONDS: intVar(10, 0, 3600),
-  FLASHDUTY_API_URL: urlVar(OPEN_API_URL),
-  FLASHDUTY_APP_KEY: stringVar(),
-  FLASHDUTY_APP_KEY_PARAM: stringVar(),
-  FLASHDUTY_TIMEOUT_MS: intVar(5000, 100, 30_000),
-  FLASHDUTY_RETRY_BASE_MS: intVar(1000, 10, 30_000),
-  AWS_REGION: stringVar('us-east-1'),
-  AWS_ENDPOINT_URL_SQS: stringVar(),
-  AWS_ENDPOINT_URL_SSM: stringVar(),
-  AWS_ENDPOINT_URL_DYNAMODB: stringVar(),
+  ACTION_NAME: setBy('stack', stringVar(undefined, 'The action this worker runs.')),
+  QUEUE_URL: setBy('stack', stringVar(undefined, "The worker's own queue (retry delays, early acknowledge).")),
+  IDEMPOTENCY_TABLE: setBy('stack', stringVar(undefined, 'DynamoDB table remembering which steps of a click already happened, and host locks.')),
+  MAX_RECEIVE_COUNT,
+  DRY_RUN: boolVar(false, 'Describe the exact request instead of changing anything outside FlashDuty; still comments. `true` in the local stack.'),
+  RETRY_BASE_SECONDS: intVar(10, 0, 3600, 'First retry delay after a failure; doubles each time.'),
+  FLASHDUTY_API_URL: urlVar(OPEN_API_URL, 'FlashDuty Open API base URL (locally: the stand-in).'),
+  FLASHDUTY_APP_KEY: secretVar('FlashDuty APP key whose owner may manage the incidents; never logged.', { required: true, parameter: 'flashduty-app-key' }),
+  FLASHDUTY_TIMEOUT_MS: intVar(5000, 100, 30_000, 'Time allowed for one FlashDuty API attempt.'),
+  FLASHDUTY_RETRY_BASE_MS: intVar(1000, 10, 30_000, 'First backoff before retrying FlashDuty (429, 5xx, no answer); doubles, at most 4 attempts.'),
+  SECRET_MAX_AGE_SECONDS: intVar(300, 0, 86_400, 'How long a worker keeps a secret read from SSM before reading it again (so a rotation needs no redeploy).'),
+  ...AwsEnv,
+  AWS_ENDPOINT_URL_DYNAMODB: setBy('local', stringVar(undefined, 'DynamoDB endpoint override (the local stack and tests).')),
+  ...PowertoolsEnv,
 });
 
 export interface WorkerConfig<ActionConfig = unknown> {
@@ -37,7 +38,9 @@ export interface WorkerConfig<ActionConfig = unknown> {
   /** One FlashDuty call: time per attempt, and the first backoff delay (FlashDuty advises 1 s). */
   flashdutyTimeoutMs: number;
   flashdutyRetryBaseMs: number;
-  appKey: { inline: string } | { parameter: string };
+  appKey: SecretRef;
+  /** How long a secret read from SSM is kept before it is read again. */
+  secretMaxAgeSeconds: number;
   region: string;
   endpoints: { sqs?: string; ssm?: string; dynamodb?: string };
 }
@@ -52,12 +55,6 @@ export function workerConfig(env: NodeJS.ProcessEnv, actions: ReadonlyArray<Acti
   const name = required('ACTION_NAME', c.ACTION_NAME);
   const action = actions.find((a) => a.name === name);
   if (!action) throw new ConfigError(`ACTION_NAME: unknown action "${name}"; known: ${actions.map((a) => a.name).join(', ')}`);
-  if (c.FLASHDUTY_APP_KEY && c.FLASHDUTY_APP_KEY_PARAM) {
-    throw new ConfigError('FLASHDUTY_APP_KEY and FLASHDUTY_APP_KEY_PARAM are both set; set exactly one');
-  }
-  if (!c.FLASHDUTY_APP_KEY && !c.FLASHDUTY_APP_KEY_PARAM) {
-    throw new ConfigError('FLASHDUTY_APP_KEY or FLASHDUTY_APP_KEY_PARAM: set one, so results can be written to the incident');
-  }
   return {
     action,
     actionConfig: actionConfig(action, env),
@@ -69,13 +66,14 @@ export function workerConfig(env: NodeJS.ProcessEnv, actions: ReadonlyArray<Acti
     flashdutyUrl: c.FLASHDUTY_API_URL,
     flashdutyTimeoutMs: c.FLASHDUTY_TIMEOUT_MS,
     flashdutyRetryBaseMs: c.FLASHDUTY_RETRY_BASE_MS,
-    appKey: c.FLASHDUTY_APP_KEY_PARAM ? { parameter: c.FLASHDUTY_APP_KEY_PARAM } : { inline: c.FLASHDUTY_APP_KEY! },
+    appKey: c.FLASHDUTY_APP_KEY,
+    secretMaxAgeSeconds: c.SECRET_MAX_AGE_SECONDS,
     region: c.AWS_REGION ?? 'us-east-1',
     endpoints: { sqs: c.AWS_ENDPOINT_URL_SQS, ssm: c.AWS_ENDPOINT_URL_SSM, dynamodb: c.AWS_ENDPOINT_URL_DYNAMODB },
   };
 }
 
 /** Validates an action's own environment variables with its schema; errors name the variable. */
-export function actionConfig<Config>(action: Action<Config>, env: NodeJS.ProcessEnv): Config {
-  return readConfig(action.config, env, `${action.name} configuration`);
+export function actionConfig<Config>(action: Action<Config>, env: NodeJS.ProcessEnv, root?: string): Config {
+  return readConfig(action.config, env, `${action.name} configuration`, root);
 }

@@ -1,6 +1,7 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Action, AwsSettings, Outcome } from '../actions/types';
+import type { SecretReader } from '../aws/secrets';
 import { describeError, ValidationError } from '../errors';
 import type { FlashDutyApi } from '../flashduty/client';
 import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
@@ -28,6 +29,8 @@ export interface WorkerDeps {
   /** Locks owned by one click (its event id). */
   exclusiveFor: (owner: string) => Exclusive;
   actionConfig: unknown;
+  /** Resolves a secret declared with secretVar or secretRef (SSM, cached with an expiry). */
+  secret: SecretReader;
   dryRun: boolean;
   maxReceiveCount: number;
   retryBaseSeconds: number;
@@ -57,6 +60,7 @@ export function makeWorker(deps: WorkerDeps) {
       dryRun: deps.dryRun,
       flashduty: deps.flashduty,
       aws: deps.aws,
+      secret: deps.secret,
       exclusive: deps.exclusiveFor(message.event_id),
       ...extras,
     }),

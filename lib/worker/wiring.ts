@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { cachedUntilFailure, makeParameterReader } from '../aws/parameter-store';
+import { makeSecretReader } from '../aws/secrets';
 import type { WorkerConfig } from '../config/worker';
 import { FlashDutyClient } from '../flashduty/client';
 import type { WorkerDeps } from './handler';
@@ -12,19 +12,19 @@ export function workerDeps(config: WorkerConfig): WorkerDeps {
   const { region, endpoints } = config;
   const sqs = new SQSClient({ region, endpoint: endpoints.sqs, maxAttempts: 3 });
   const dynamodb = new DynamoDBClient({ region, endpoint: endpoints.dynamodb, maxAttempts: 3 });
-  const readParameter = makeParameterReader({ region, endpoint: endpoints.ssm, timeoutMs: 3000 });
-  const { appKey } = config;
+  const secret = makeSecretReader({ region, endpoint: endpoints.ssm, maxAgeSeconds: config.secretMaxAgeSeconds });
   const flashduty = new FlashDutyClient({
     baseUrl: config.flashdutyUrl,
     attemptTimeoutMs: config.flashdutyTimeoutMs,
     baseDelayMs: config.flashdutyRetryBaseMs,
-    appKey: 'inline' in appKey ? async () => appKey.inline : cachedUntilFailure(() => readParameter(appKey.parameter)),
+    appKey: () => secret(config.appKey),
   });
   return {
     action: config.action,
     aws: { region, endpoints },
     exclusiveFor: (owner) => makeExclusive(dynamodb, config.idempotencyTable, owner),
     actionConfig: config.actionConfig,
+    secret,
     dryRun: config.dryRun,
     maxReceiveCount: config.maxReceiveCount,
     retryBaseSeconds: config.retryBaseSeconds,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,7 +11,8 @@ import { sampleClick } from '../fixtures/clicks';
 import { type Packaged, packageStack, readZipEntry } from '../../deploy/package-offline';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:oncall';
-const deployEnv = { ENABLED_ACTIONS: 'echo,restart-host', ALARM_TOPIC_ARN: TOPIC };
+const FACTS_FILE = 'tests/fixtures/config/echo-facts.yaml';
+const deployEnv = { ENABLED_ACTIONS: 'echo,restart-host', ALARM_TOPIC_ARN: TOPIC, ECHO_FACTS_FILE: FACTS_FILE, ECHO_SECRET_PARAM: '/team/echo-secret' };
 
 type Statement = { Effect: string; Action: string[]; Resource: unknown; Condition?: unknown };
 
@@ -155,6 +156,43 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(JSON.stringify(statements('EchoWorkerRole'))).not.toContain('ssm:SendCommand');
     expect(statements('EchoWorkerRole').find((s) => s.Action.includes('sqs:ReceiveMessage'))?.Resource).toEqual({ 'Fn::GetAtt': ['EchoQueue', 'Arn'] });
   });
+
+  it('lets each worker read exactly its declared secret parameters, and nothing broader', () => {
+    const readable = (roleId: string) =>
+      statements(roleId)
+        .filter((s) => s.Action.includes('ssm:GetParameter'))
+        .map((s) => {
+          expect(s.Action).toEqual(['ssm:GetParameter']);
+          return (s.Resource as { 'Fn::Sub': string })['Fn::Sub'].replace('arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter', '');
+        });
+    expect(readable('EchoWorkerRole')).toEqual(['/flashduty-actions/test/flashduty-app-key', '/team/echo-secret']);
+    expect(readable('RestartHostWorkerRole')).toEqual(['/flashduty-actions/test/flashduty-app-key']);
+    expect(readable('ReceiverRole')).toEqual(['/flashduty-actions/test/webhook-tokens']);
+    const echoEnv = resources().EchoWorkerLambdaFunction!.Properties.Environment.Variables;
+    expect(echoEnv).toMatchObject({ ECHO_SECRET_PARAM: '/team/echo-secret', ECHO_FACTS_FILE: FACTS_FILE });
+    expect(resources().RestartHostWorkerLambdaFunction!.Properties.Environment.Variables).not.toHaveProperty('ECHO_FACTS_FILE');
+  });
+
+  it('ships a structured setting given as a file in its worker, which validates it at cold start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'worker-bundle-'));
+    const zip = join(test.dir, 'echoWorker.zip');
+    writeFileSync(join(dir, 'worker.js'), await readZipEntry(zip, 'functions/worker.js'));
+    mkdirSync(join(dir, 'tests/fixtures/config'), { recursive: true });
+    const shipped = await readZipEntry(zip, FACTS_FILE);
+    expect(shipped.toString('utf8')).toBe(readFileSync(FACTS_FILE, 'utf8'));
+    await expect(readZipEntry(join(test.dir, 'restartHostWorker.zip'), FACTS_FILE)).rejects.toThrow('not found');
+
+    // What Lambda runs: the bundle, from the function's root, with the environment the template sets.
+    const coldStart = () =>
+      promisify(execFile)(process.execPath, ['-e', "require('./worker.js'); process.stdout.write('ready')"], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', ACTION_NAME: 'echo', QUEUE_URL: 'https://sqs.example/q', IDEMPOTENCY_TABLE: 't', FLASHDUTY_APP_KEY_PARAM: '/p', ECHO_FACTS_FILE: FACTS_FILE, POWERTOOLS_LOG_LEVEL: 'SILENT' },
+      });
+    writeFileSync(join(dir, FACTS_FILE), shipped);
+    expect((await coldStart()).stdout).toBe('ready');
+    writeFileSync(join(dir, FACTS_FILE), '- label: stage\n  value: 42\n');
+    await expect(coldStart()).rejects.toThrow(`invalid echo configuration: ECHO_FACTS: ${FACTS_FILE}: 0.value: expected string, got number`);
+  }, 30_000);
 
   it('alarms on dead letters and worker errors, to the configured topic', () => {
     const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm'));

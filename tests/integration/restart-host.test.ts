@@ -62,6 +62,9 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
       flashduty: undefined as never,
       signal: AbortSignal.timeout(30_000),
       aws: { region: 'us-east-1', endpoints: { ssm: endpoint } },
+      secret: async () => {
+        throw new Error('restart-host reads no secrets');
+      },
       exclusive: makeExclusive(dynamodb, 'locks', message.event_id),
     };
   }

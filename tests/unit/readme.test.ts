@@ -1,67 +1,68 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ACTIONS } from '../../lib/actions/registry';
-import { ReceiverEnv } from '../../lib/config/receiver';
-import { WorkerEnv } from '../../lib/config/worker';
-import { DeployEnv } from '../../deploy/stack';
-import { actionConfigKeys, ServerlessEnv } from '../../deploy/serverless-parts';
+import * as v from 'valibot';
+import { defineAction } from '../../lib/actions/types';
+import { intVar } from '../../lib/config/env';
+import { configGroups, declaredKeys, declaredNames } from '../../deploy/config-catalog';
+import { configReference, renderLocalEnv, renderReadme } from '../../deploy/config-docs';
+import { probeAction } from '../fixtures/probe-action';
 
 const ROOT = join(__dirname, '..', '..');
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
+const readme = read('README.md');
 
-/** Product code; the benchmark harness (scripts/bench) only sets variables for what it measures. */
+/** Code outside the config layer; the benchmark harness (scripts/bench) sets variables for what it measures. */
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir)).flatMap((name) => {
     const path = join(dir, name);
-    if (path === join('scripts', 'bench')) return [];
+    if ([join('scripts', 'bench'), join('lib', 'config')].includes(path)) return [];
     if (statSync(join(ROOT, path)).isDirectory()) return sourceFiles(path);
-    return /\.(ts|cjs)$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
+    return /\.(ts|cjs|js)$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
   });
 }
 
-/** Every environment variable the code, the deploy template and the local tools read. */
-function keysTheCodeReads(): Set<string> {
-  const keys = new Set<string>();
-  for (const schema of [ReceiverEnv, WorkerEnv, DeployEnv, ServerlessEnv]) Object.keys(schema.entries).forEach((k) => keys.add(k));
-  for (const action of ACTIONS) actionConfigKeys(action).forEach((k) => keys.add(k));
-  // The receiver reads one queue URL per enabled action (lib/queue/names.ts).
-  keys.add('QUEUE_URL_<ACTION>');
-  const patterns = [/\benv\.([A-Z][A-Z0-9_]+)/g, /\benv\[['"]([A-Z][A-Z0-9_]+)['"]\]/g, /portOf\('([A-Z][A-Z0-9_]+)'\)/g, /\$\{env:([A-Z][A-Z0-9_]+)/g];
-  const files = ['lib', 'deploy', 'scripts', 'functions'].flatMap(sourceFiles).filter((file) => file !== join('scripts', 'bench.ts'));
-  for (const file of [...files, 'serverless.yml']) {
-    const text = read(file);
-    for (const pattern of patterns) for (const [, key] of text.matchAll(pattern)) keys.add(key!);
-    for (const [, list] of text.matchAll(/pick\(env, \[([^\]]*)\]/g)) for (const [, key] of list!.matchAll(/'([A-Z][A-Z0-9_]+)'/g)) keys.add(key!);
-  }
-  // Variables serverless.yml sets for every function are read by Powertools.
-  const providerEnv = /\n {2}environment:\n((?: {4}.*\n)+)/.exec(read('serverless.yml'))?.[1] ?? '';
-  for (const [, key] of providerEnv.matchAll(/^ {4}([A-Z][A-Z0-9_]+):/gm)) keys.add(key!);
-  for (const [, key] of read('deploy/local.env').matchAll(/^([A-Z][A-Z0-9_]+)=/gm)) keys.add(key!);
-  return keys;
-}
-
-function keysInTheTable(): Set<string> {
-  const table = /<!-- config:start -->([\s\S]*?)<!-- config:end -->/.exec(readme)?.[1] ?? '';
-  const keys = new Set<string>();
-  for (const row of table.split('\n').filter((line) => line.startsWith('| `'))) {
-    const first = row.split('|')[1] ?? '';
-    for (const [, key] of first.matchAll(/`([A-Z][A-Z0-9_<>]+)`/g)) keys.add(key!);
-  }
-  return keys;
-}
+const action = (config: unknown) => defineAction({ name: 'probe', description: 'p', config: config as v.GenericSchema<unknown, unknown>, run: async () => ({ status: 'succeeded', summary: '' }) });
 
 describe('README', () => {
-  it('lists every environment variable the code reads, and none it does not', () => {
-    const code = [...keysTheCodeReads()].sort();
-    const table = [...keysInTheTable()].sort();
-    expect(code.filter((key) => !table.includes(key))).toEqual([]);
-    expect(table.filter((key) => !code.includes(key))).toEqual([]);
+  it('holds exactly the configuration reference and local.env that npm run docs generates', () => {
+    expect(read('deploy/local.env')).toBe(renderLocalEnv(read('deploy/local.env')));
+    expect(readme).toBe(renderReadme(readme, read('deploy/local.env')));
   });
 
-  it('shows exactly the example configuration npm start loads', () => {
-    const block = /<!-- local\.env:start -->\n```sh\n([\s\S]*?)```\n<!-- local\.env:end -->/.exec(readme)?.[1];
-    expect(block).toBe(read('deploy/local.env'));
+  it('is generated from declarations that cover every key the code reads by name', () => {
+    const declared = declaredNames();
+    const patterns = [/\benv\.([A-Z][A-Z0-9_]+)/g, /\benv\[['"]([A-Z][A-Z0-9_]+)['"]\]/g, /portOf\('([A-Z][A-Z0-9_]+)'\)/g, /\$\{env:([A-Z][A-Z0-9_]+)/g];
+    const files = ['lib', 'deploy', 'scripts', 'functions'].flatMap(sourceFiles).filter((file) => file !== join('scripts', 'bench.ts'));
+    const undeclared: string[] = [];
+    for (const file of [...files, 'serverless.yml']) {
+      for (const pattern of patterns) for (const [, key] of read(file).matchAll(pattern)) if (!declared.has(key!)) undeclared.push(`${file}: ${key}`);
+    }
+    for (const [, key] of read('deploy/local.env').matchAll(/^([A-Z][A-Z0-9_]+)=/gm)) if (!declared.has(key!)) undeclared.push(`deploy/local.env: ${key}`);
+    expect(undeclared).toEqual([]);
+  });
+
+  it('refuses a schema it cannot list: a union, or an entry without a builder or a meaning', () => {
+    const groups = (config: unknown) => [{ title: 'probe', intro: '', schemas: [action(config).config] }];
+    expect(() => configReference(groups(v.union([v.object({}), v.object({})])))).toThrow('probe: the config schema must be v.object({...}) of env builders, got union');
+    expect(() => configReference(groups(v.object({ PROBE_X: v.optional(v.string(), '') })))).toThrow('probe: PROBE_X is not declared with an env builder');
+    expect(() => configReference(groups(v.object({ PROBE_X: intVar(1, 0, 2, ' ') })))).toThrow('probe: PROBE_X has no meaning');
+  });
+
+  it("lists a new action's settings in local.env's generated tail, commented, unless the file sets them", () => {
+    const tail = renderLocalEnv('PROBE_LIMIT=3\n', [probeAction]);
+    expect(tail).toContain('# probe\n#PROBE_SOURCES=[]  (or PROBE_SOURCES_FILE=<JSON or YAML file>)\n#PROBE_TOKEN=  (or PROBE_TOKEN_PARAM=<SSM SecureString name>)\n');
+    expect(tail).not.toContain('#PROBE_LIMIT');
+    expect(renderLocalEnv(tail, [probeAction])).toBe(tail);
+  });
+
+  it('refuses one key declared twice with different declarations', () => {
+    const one = { title: 'a', intro: '', schemas: [v.object({ PROBE_X: intVar(1, 0, 2, 'x') })] };
+    const two = { title: 'b', intro: '', schemas: [v.object({ PROBE_X: intVar(1, 0, 2, 'x') })] };
+    expect(() => declaredKeys([one, two])).toThrow('PROBE_X is declared twice (a and b)');
+  });
+
+  it('documents every action in the registry, each under its own heading', () => {
+    for (const group of configGroups()) expect(readme).toContain(`#### ${group.title}`);
   });
 
   it('opens with the three-command quick start and has the sections a newcomer needs', () => {

@@ -30,7 +30,7 @@ describe('receiver configuration', () => {
     [{ ENABLED_ACTIONS: '' }, 'ENABLED_ACTIONS: list at least one action'],
     [{ ENABLED_ACTIONS: 'Restart_Host' }, 'ENABLED_ACTIONS: "Restart_Host" is not a valid action name'],
     [{ QUEUE_URL_ENRICH: '' }, 'QUEUE_URL_ENRICH: missing; every enabled action needs its queue URL'],
-    [{ WEBHOOK_TOKENS: undefined }, 'WEBHOOK_TOKENS or WEBHOOK_TOKENS_PARAM: set one'],
+    [{ WEBHOOK_TOKENS: undefined }, 'WEBHOOK_TOKENS: set WEBHOOK_TOKENS (local use) or WEBHOOK_TOKENS_PARAM (an SSM SecureString name)'],
     [{ WEBHOOK_TOKENS_PARAM: '/p' }, 'WEBHOOK_TOKENS and WEBHOOK_TOKENS_PARAM are both set'],
     [{ MAX_EVENT_AGE_SECONDS: 'soon' }, 'MAX_EVENT_AGE_SECONDS: expected an integer between 1 and 86400, got "soon"'],
     [{ MAX_MESSAGE_BYTES: '1000' }, 'MAX_MESSAGE_BYTES: expected an integer between 65536 and 1048576'],

@@ -6,7 +6,7 @@ import { workerConfig } from '../../lib/config/worker';
 const probe = defineAction({
   name: 'probe',
   description: 'test action with one setting',
-  config: v.object({ PROBE_LIMIT: intVar(2, 1, 5) }),
+  config: v.object({ PROBE_LIMIT: intVar(2, 1, 5, 'how many probes') }),
   run: async () => ({ status: 'succeeded', summary: 'ok' }),
 });
 const base = { ACTION_NAME: 'probe', QUEUE_URL: 'http://q/probe.fifo', IDEMPOTENCY_TABLE: 't', FLASHDUTY_APP_KEY: 'k' };
@@ -19,15 +19,16 @@ describe('worker configuration', () => {
       maxReceiveCount: 3,
       retryBaseSeconds: 10,
       flashdutyUrl: 'https://api.flashcat.cloud',
-      appKey: { inline: 'k' },
       actionConfig: { PROBE_LIMIT: 2 },
+      secretMaxAgeSeconds: 300,
     });
+    expect(config.appKey).toMatchObject({ label: 'FLASHDUTY_APP_KEY', parameter: undefined });
   });
 
   it.each([
     [{ ACTION_NAME: 'nope' }, 'ACTION_NAME: unknown action "nope"; known: probe'],
     [{ QUEUE_URL: '' }, 'QUEUE_URL: missing'],
-    [{ FLASHDUTY_APP_KEY: '' }, 'FLASHDUTY_APP_KEY or FLASHDUTY_APP_KEY_PARAM: set one'],
+    [{ FLASHDUTY_APP_KEY: '' }, 'FLASHDUTY_APP_KEY: set FLASHDUTY_APP_KEY (local use) or FLASHDUTY_APP_KEY_PARAM'],
     [{ FLASHDUTY_APP_KEY_PARAM: '/p' }, 'FLASHDUTY_APP_KEY and FLASHDUTY_APP_KEY_PARAM are both set'],
     [{ DRY_RUN: 'maybe' }, 'DRY_RUN: expected true or false, got "maybe"'],
     [{ FLASHDUTY_API_URL: 'ftp://x' }, 'FLASHDUTY_API_URL: expected an http(s) URL'],

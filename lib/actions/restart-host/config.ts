@@ -6,9 +6,9 @@ export const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
 
-const tagVar = (fallback: string) =>
+const tagVar = (fallback: string, meaning: string) =>
   v.pipe(
-    stringVar(fallback),
+    stringVar(fallback, meaning),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       const match = /^([^=]{1,128})=(.{1,256})$/.exec(dataset.value);
       if (match) return { key: match[1]!.trim(), value: match[2]!.trim() };
@@ -17,9 +17,9 @@ const tagVar = (fallback: string) =>
     }),
   );
 
-const commandVar = (fallback: string) =>
+const commandVar = (fallback: string, meaning: string) =>
   v.pipe(
-    stringVar(fallback),
+    stringVar(fallback, meaning),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       const template = dataset.value;
       if (/[{}]/.test(template.replace(PLACEHOLDER, ''))) {
@@ -31,19 +31,13 @@ const commandVar = (fallback: string) =>
   );
 
 export const RestartHostConfig = v.object({
-  /** Label keys naming the target, tried in order on the incident, then on its alerts. */
-  RESTART_TARGET_LABELS: listVar(['instance_id', 'host', 'resource', 'ident']),
-  /** Only instances carrying this tag may be targeted (also enforced by the worker's IAM policy). */
-  RESTART_ALLOW_TAG: tagVar('flashduty-actions:restart=allowed'),
-  /** A tag whose value may name the instance, besides its computer name and IP. */
-  RESTART_LOOKUP_TAG: stringVar('Name'),
-  RESTART_MAX_TARGETS: intVar(1, 1, 20),
-  /** The SSM document to run; it must take `commands` and `executionTimeout` like AWS-RunShellScript. */
-  RESTART_DOCUMENT: stringVar('AWS-RunShellScript'),
-  /** The command; `{label}` placeholders are filled from incident labels, checked and single-quoted. */
-  RESTART_COMMAND: commandVar('systemctl restart {service}'),
-  /** How long to wait for the command to finish before retrying later. */
-  RESTART_WAIT_SECONDS: intVar(60, 5, 90),
+  RESTART_TARGET_LABELS: listVar(['instance_id', 'host', 'resource', 'ident'], 'Label keys naming the target, tried in order on the incident, then on its alerts.'),
+  RESTART_ALLOW_TAG: tagVar('flashduty-actions:restart=allowed', 'Only instances with this tag can be targeted (enforced by the code and by an IAM condition).'),
+  RESTART_LOOKUP_TAG: stringVar('Name', 'A tag whose value may name the instance, besides its computer name and IP.'),
+  RESTART_MAX_TARGETS: intVar(1, 1, 20, 'Most instances one click may restart; more matches are refused and listed.'),
+  RESTART_DOCUMENT: stringVar('AWS-RunShellScript', 'SSM document to run (must take `commands` and `executionTimeout`); IAM allows only this one.'),
+  RESTART_COMMAND: commandVar('systemctl restart {service}', "The command; `{label}` takes that label's value (plain names only, single-quoted). `exit 194` reboots."),
+  RESTART_WAIT_SECONDS: intVar(60, 5, 90, 'How long to wait for the command before retrying later.'),
 });
 
 export type RestartHostConfig = v.InferOutput<typeof RestartHostConfig>;

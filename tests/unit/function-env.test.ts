@@ -1,0 +1,56 @@
+import { serverlessFunctions, serverlessResources, workerFunctionKey, workerRoleId } from '../../deploy/serverless-parts';
+import { stackSettings } from '../../deploy/stack';
+import { ACTIONS } from '../../lib/actions/registry';
+import { probeAction } from '../fixtures/probe-action';
+
+/** Deploy-time derivation, from the schemas alone: what each function gets, ships and may read. */
+const known = [...ACTIONS, probeAction];
+const base = { ENABLED_ACTIONS: 'echo,probe' };
+const functions = (env: NodeJS.ProcessEnv) => serverlessFunctions(stackSettings(env, 'test', known), env) as Record<string, any>;
+const probeWorker = (env: NodeJS.ProcessEnv) => functions({ ...base, ...env })[workerFunctionKey('probe')];
+const parametersOf = (env: NodeJS.ProcessEnv, action: string) => {
+  const resources = serverlessResources(stackSettings({ ...base, ...env }, 'test', known), { ...base, ...env }).Resources as Record<string, any>;
+  return resources[workerRoleId(action)].Properties.Policies[0].PolicyDocument.Statement.filter((s: any) => s.Action.includes('ssm:GetParameter')).map((s: any) =>
+    s.Resource['Fn::Sub'].replace('arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter', ''),
+  );
+};
+
+describe('what the package step derives from the declarations', () => {
+  it('gives a worker the operator keys its schemas declare, and nothing another function or the local stack reads', () => {
+    const env = probeWorker({ PROBE_LIMIT: '4', RESTART_COMMAND: 'reboot', ALLOWED_IPS: '10.0.0.1', DRY_RUN: 'true', AWS_ENDPOINT_URL_SSM: 'http://x', SQS_PORT: '1' }).environment;
+    expect(env).toMatchObject({ PROBE_LIMIT: '4', DRY_RUN: 'true', ACTION_NAME: 'probe', FLASHDUTY_APP_KEY_PARAM: '/flashduty-actions/test/flashduty-app-key' });
+    for (const key of ['RESTART_COMMAND', 'ALLOWED_IPS', 'AWS_ENDPOINT_URL_SSM', 'SQS_PORT']) expect(env).not.toHaveProperty(key);
+    expect(functions({ ...base, ALLOWED_IPS: '10.0.0.1', PROBE_LIMIT: '4' }).receiver.environment).toMatchObject({ ALLOWED_IPS: '10.0.0.1' });
+    expect(functions({ ...base, PROBE_LIMIT: '4' }).receiver.environment).not.toHaveProperty('PROBE_LIMIT');
+  });
+
+  it('ships a structured setting given as a file in that worker only, and passes its path', () => {
+    const all = functions({ ...base, PROBE_SOURCES_FILE: 'tests/fixtures/config/sources.yaml' });
+    expect(all[workerFunctionKey('probe')]).toMatchObject({ environment: { PROBE_SOURCES_FILE: 'tests/fixtures/config/sources.yaml' }, package: { patterns: ['tests/fixtures/config/sources.yaml'] } });
+    expect(all[workerFunctionKey('echo')].package).toBeUndefined();
+  });
+
+  it('fails the package on a bad structured setting, naming the key, the file and the path inside it', () => {
+    expect(() => probeWorker({ PROBE_SOURCES_FILE: 'tests/fixtures/config/wrong-shape.yaml' })).toThrow(
+      'invalid probe configuration: PROBE_SOURCES: tests/fixtures/config/wrong-shape.yaml: 0.url: expected string, got number',
+    );
+  });
+
+  it("fails the package when a worker's environment passes Lambda's 4 KB, pointing at the _FILE form", () => {
+    const sources = JSON.stringify(Array.from({ length: 60 }, (_, i) => ({ name: `source-${i}`, url: `https://observability.example/api/v1/search/${i}` })));
+    expect(() => probeWorker({ PROBE_SOURCES: sources })).toThrow(/probe worker: its environment would be \d+ bytes, over Lambda's 4096-byte limit; largest: PROBE_SOURCES \(\d+ bytes\).*PROBE_SOURCES_FILE=config\/probe-sources\.yaml/);
+    expect(() => probeWorker({ PROBE_SOURCES: JSON.stringify(JSON.parse(sources).slice(0, 3)) })).not.toThrow();
+  });
+
+  it('lets each worker read exactly its declared secret parameters: its own, those in its structured config, and the app key', () => {
+    const env = { PROBE_TOKEN_PARAM: '/team/probe-token', PROBE_SOURCES_FILE: 'tests/fixtures/config/sources.yaml' };
+    expect(parametersOf(env, 'probe').sort()).toEqual(['/flashduty-actions/test/flashduty-app-key', '/flashduty-actions/test/tempo-token', '/team/probe-token']);
+    expect(parametersOf(env, 'echo')).toEqual(['/flashduty-actions/test/flashduty-app-key']);
+    expect(parametersOf({ PROBE_TOKEN: 'local-only', FLASHDUTY_APP_KEY_PARAM: '/ops/app-key' }, 'probe')).toEqual(['/ops/app-key']);
+  });
+
+  it('passes an inline secret through (local use) and refuses both forms at once', () => {
+    expect(probeWorker({ PROBE_TOKEN: 'local-only' }).environment).toMatchObject({ PROBE_TOKEN: 'local-only' });
+    expect(() => probeWorker({ PROBE_TOKEN: 'a', PROBE_TOKEN_PARAM: '/p' })).toThrow('PROBE_TOKEN and PROBE_TOKEN_PARAM are both set; set exactly one');
+  });
+});
