@@ -1,4 +1,5 @@
 import { echo } from './echo';
+import { enrich } from './enrich';
 import { notYetImplemented } from './not-yet';
 import { restartHost } from './restart-host';
 import type { Action } from './types';
@@ -7,7 +8,7 @@ import type { Action } from './types';
 export const ACTIONS: ReadonlyArray<Action<any>> = [
   echo,
   restartHost,
-  notYetImplemented('enrich', 'Adds traces, logs and topology to the incident.'),
+  enrich,
   notYetImplemented('rollback', 'Rolls back the change behind the incident through the deploy platform.'),
   notYetImplemented('status-page', 'Opens or updates a FlashDuty status page event for the incident.'),
 ];
