@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { enrich } from '../../lib/actions/enrich';
 import type { Answer } from '../../lib/actions/enrich/ask';
 import { report } from '../../lib/actions/enrich/report';
 import { shapeField, TEXT_FIELD_MAX_CHARS } from '../../lib/actions/enrich/values';
+import { secretParameters } from '../../lib/config/secret';
 import { actionConfig } from '../../lib/config/worker';
 import { ConfigError } from '../../lib/errors';
 import { validatePayload } from '../../lib/flashduty/payload';
@@ -34,6 +36,19 @@ describe('enrich sources config', () => {
     ]);
     expect(ENRICH_SOURCES[2]!.fields.impacted_services!.type).toBe('multi_select');
     expect(ENRICH_SOURCES[2]!.fields.owner_team!.type).toBe('text');
+  });
+
+  it('is the example the README shows, in full', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain(`\`\`\`yaml\n${readFileSync(join(ROOT, 'deploy', 'enrich-sources.local.yaml'), 'utf8')}\`\`\``);
+  });
+
+  it('names the SSM parameters of secret headers, so the package step grants exactly those', () => {
+    const config = configOf([
+      { name: 'a', url: URL_, headers: { authorization: { secret_param: '/flashduty-actions/prod/tempo-token', prefix: 'Bearer ' }, 'x-team': 'sre' } },
+      { name: 'b', url: URL_, headers: { authorization: { secret_value: 'local', prefix: 'Bearer ' } } },
+    ]);
+    expect(secretParameters(config)).toEqual(['/flashduty-actions/prod/tempo-token']);
   });
 
   it('defaults a source to GET, 3000 ms, read-only, text fields; a POST is not read-only unless marked', () => {
