@@ -1,8 +1,7 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import * as v from 'valibot';
 import { jsonVar } from '../../config/structured';
-import { type SecretRef, secretRef } from '../../config/secret';
-import type { Compiled, CompiledJson } from '../../template/places';
+import { secretRef } from '../../config/secret';
 import { templateSchema } from '../../template/schema';
 
 /** FlashDuty custom field types (facts.md §4) and the value shape each takes. */
@@ -65,18 +64,7 @@ const Source = v.pipe(
   v.transform((source) => ({ ...source, read_only: source.read_only ?? source.method === 'GET' })),
 );
 
-export type Source = {
-  name: string;
-  url: Compiled<'url'>;
-  method: 'GET' | 'POST';
-  headers: Record<string, Compiled<'header'> | SecretRef>;
-  body?: CompiledJson;
-  read_only: boolean;
-  timeout_ms: number;
-  fields: Record<string, { path: Path; type: FieldType }>;
-  show: Record<string, Path>;
-  link?: Compiled<'url'>;
-};
+export type Source = v.InferOutput<typeof Source>;
 
 /** Sources must have distinct names (they label comment lines) and never write the same field twice. */
 const Sources = v.pipe(
@@ -102,7 +90,7 @@ export const EnrichConfig = v.object({
   ENRICH_SOURCES: jsonVar(
     Sources,
     'Where enrich asks about the incident: a list of sources (`name`, `url`, `method`, `headers`, `body`, `timeout_ms`, `fields`, `show`, `link`; see "Action enrich").',
-  ) as v.GenericSchema<unknown, Source[]>,
+  ),
 });
 
-export type EnrichConfig = { ENRICH_SOURCES: Source[] };
+export type EnrichConfig = v.InferOutput<typeof EnrichConfig>;
