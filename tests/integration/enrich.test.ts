@@ -222,6 +222,22 @@ describe('enrich against local sources and a FlashDuty stand-in', () => {
     expect(comment.length).toBeLessThanOrEqual(1024);
   });
 
+  it('copes with garbage answers (truncated JSON, a bare string, null, an empty body) source by source', async () => {
+    const bodies: Record<string, string> = { truncated: '{"host": {"owner_team": "sea', string: '"ok"', nothing: 'null', empty: '' };
+    sources.routes.set('/garbage/', (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(bodies[req.rawPath.split('/')[2]!]);
+    });
+    const garbage = Object.keys(bodies).map((name) => ({ name, url: `${sources.url}/garbage/${name}`, fields: { [`f_${name}`]: 'host.owner_team' }, show: { owner: 'host.owner_team' } }));
+    const { outcome } = await run(context([...garbage, tempo()]));
+    expect(outcome.status).toBe('succeeded');
+    expect(fact(outcome, 'truncated')).toMatch(/^FAILED: answered HTTP 200 with a body that is not JSON \(application\/json\)/);
+    expect(fact(outcome, 'empty')).toBe('FAILED: answered with an empty body');
+    expect(fact(outcome, 'string owner')).toBe('(nothing in the answer)');
+    expect(fact(outcome, 'field f_nothing')).toBe('not set: nothing at host.owner_team in the answer; left as it was');
+    expect(flashduty.fieldValues(INCIDENT_ID)).toEqual({ trace_id: 'aaa111' });
+  });
+
   it('fails, writing no field, when no source answered', async () => {
     sources.routes.set('/broken/', (_req, res) => json(res, 503, { error: 'down' }));
     const { outcome } = await run(context([{ name: 'a', url: `${sources.url}/broken/a`, fields: { x: 'x' } }, { name: 'b', url: `${sources.url}/nowhere` }]));
