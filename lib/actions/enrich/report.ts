@@ -50,8 +50,9 @@ export function report(message: QueueMessage, input: ReportInput): { outcome: Ou
 
 function summaryOf({ answers, dryRun, written }: ReportInput, answered: number): string {
   const asked = `${answered} of ${answers.length} sources answered`;
-  if (dryRun) return `${asked} (read-only requests are sent in dry-run); would set ${written.length} fields, wrote nothing`;
-  return answered === 0 ? `${asked}; no field was changed` : `${asked}; set ${written.length} fields`;
+  const fields = `${written.length} field${written.length === 1 ? '' : 's'}`;
+  if (dryRun) return `${asked} (read-only requests are sent in dry-run); would set ${fields}, wrote nothing`;
+  return answered === 0 ? `${asked}; no field was changed` : `${asked}; set ${fields}`;
 }
 
 function sourceLines(answer: Answer, dryRun: boolean): Line[] {
