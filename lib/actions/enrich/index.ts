@@ -6,6 +6,13 @@ import { type Answer, ask } from './ask';
 import { EnrichConfig } from './config';
 import { report, type ReportInput } from './report';
 
+/**
+ * Worker timeout: the slowest source may take 30 s (timeout_ms at most), and the alert lookup, up
+ * to 15 field writes and the comment must still fit after it, so a hanging source never turns into
+ * a retried click.
+ */
+const TIMEOUT_SECONDS = 45;
+
 /** How many alerts to fetch when the click carries none: the template context uses the first. */
 const ALERTS_FETCHED = 10;
 
@@ -19,6 +26,7 @@ export const enrich = defineAction({
   name: 'enrich',
   description: 'Adds traces, logs and topology to the incident: custom fields and one comment, from configured sources.',
   config: EnrichConfig,
+  worker: { timeoutSeconds: TIMEOUT_SECONDS },
   async run(ctx): Promise<Outcome> {
     const { config, message, dryRun, log } = ctx;
     const notes: Array<[string, string]> = [];
