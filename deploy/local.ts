@@ -4,13 +4,14 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import * as v from 'valibot';
 import { ACTIONS } from '../lib/actions/registry';
 import { ConfigError } from '../lib/errors';
-import { intVar, readConfig, setBy, stringVar } from '../lib/config/env';
+import { intVar, listVar, readConfig, setBy, stringVar } from '../lib/config/env';
 import type { Action } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
 import { workerConfig } from '../lib/config/worker';
 import { startDynamoDbEmulator } from '../lib/local/dynamodb-emulator';
 import { FlashDutyStandIn } from '../lib/local/flashduty-standin';
 import { serveHttpApi } from '../lib/local/http-api';
+import { SourcesStandIn } from '../lib/local/sources-standin';
 import { type FakeInstance, SsmStandIn } from '../lib/local/ssm-standin';
 import { startSqsEmulator } from '../lib/local/sqs-emulator';
 import { pollQueue } from '../lib/local/sqs-poller';
@@ -38,6 +39,12 @@ export const LocalEnv = v.object({
   DYNAMODB_PORT: setBy('local', intVar(0, 0, 65_535, 'Local DynamoDB emulator port; 0 picks a free one.'), '`9325` (local.env)'),
   FLASHDUTY_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in FlashDuty API port; 0 picks a free one.'), '`9326` (local.env)'),
   SSM_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in Systems Manager port; 0 picks a free one.'), '`9327` (local.env)'),
+  OBSERVABILITY_PORT: setBy(
+    'local',
+    intVar(0, 0, 65_535, 'Local stand-in Tempo, Loki and CMDB that the example enrich sources ask (deploy/enrich-sources.local.yaml); 0 picks a free one.'),
+    '`9328` (local.env)',
+  ),
+  LOCAL_LIVE_ACTIONS: setBy('local', listVar([], 'Actions the local stack runs for real even with DRY_RUN=true, because all they touch is local (stand-ins).'), '`enrich` (local.env)'),
   AWS_ACCESS_KEY_ID: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent (the emulators accept any).'), 'set by Lambda'),
   AWS_SECRET_ACCESS_KEY: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent.'), 'set by Lambda'),
 });
@@ -69,6 +76,9 @@ export interface LocalStack {
   /** The stand-in Systems Manager (fleet from deploy/local-fleet.json), unless AWS_ENDPOINT_URL_SSM is set. */
   ssm?: SsmStandIn;
   ssmEndpoint: string;
+  /** The stand-in Tempo, Loki and CMDB for the example enrich sources. */
+  sources: SourcesStandIn;
+  sourcesUrl: string;
   /** The environment each worker was started with, by action. */
   workerEnv: Map<string, NodeJS.ProcessEnv>;
   stop: () => Promise<void>;
@@ -143,6 +153,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanup.push(() => ssm!.stop());
     }
 
+    const sources = new SourcesStandIn();
+    const sourcesUrl = await onPort('OBSERVABILITY_PORT', ports.OBSERVABILITY_PORT, (port) => sources.start(port));
+    cleanup.push(() => sources.stop());
+    const live = new Set(ports.LOCAL_LIVE_ACTIONS);
+
     const env: NodeJS.ProcessEnv = {
       ...options.env,
       AWS_REGION: LOCAL_REGION,
@@ -167,6 +182,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         AWS_ENDPOINT_URL_DYNAMODB: dynamodbEmulator.endpoint,
         FLASHDUTY_API_URL: flashdutyUrl,
         ...(flashduty && { FLASHDUTY_APP_KEY: LOCAL_APP_KEY, FLASHDUTY_APP_KEY_PARAM: '' }),
+        ...(live.has(action.name) && { DRY_RUN: 'false' }),
       };
       workerEnv.set(action.name, envForWorker);
       if (options.workers === false) continue;
@@ -194,6 +210,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       flashdutyUrl,
       ssm,
       ssmEndpoint,
+      sources,
+      sourcesUrl,
       workerEnv,
       stop: stopAll,
     };

@@ -210,7 +210,8 @@ async function main(): Promise<void> {
   process.stderr.write('  cold start...\n');
   const cold = await coldStart(option('cold-runs', 25));
   process.stderr.write('  bundle sizes (osls package)...\n');
-  const packaged = await packageStack('bench', { ENABLED_ACTIONS: 'echo,restart-host,enrich,rollback,status-page' });
+  // enrich needs its sources to package; the example file is what a real stack would ship.
+  const packaged = await packageStack('bench', { ENABLED_ACTIONS: 'echo,restart-host,enrich,rollback,status-page', ENRICH_SOURCES_FILE: 'deploy/enrich-sources.local.yaml' });
   const sizes = bundleSizes(packaged.dir);
   const workerInit = await workerColdStart(['echo', 'restart-host'], option('cold-runs', 25));
   process.stderr.write('  end to end...\n');

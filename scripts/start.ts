@@ -19,6 +19,9 @@ async function main(): Promise<void> {
   });
   if (stack.flashduty) {
     stack.flashduty.onCall = (call) => {
+      if (call.path === '/incident/field/reset') {
+        console.log(`── FlashDuty stand-in: field ${String(call.body.field_name)} on incident ${String(call.body.incident_id)} = ${JSON.stringify(call.body.field_value)} (HTTP ${call.status})`);
+      }
       if (call.path !== '/incident/comment') return;
       const ids = (call.body.incident_ids as string[] | undefined)?.join(',');
       console.log(`\n── FlashDuty stand-in: comment on incident ${ids} (HTTP ${call.status}) ──\n${String(call.body.comment)}\n`);
@@ -31,7 +34,8 @@ async function main(): Promise<void> {
   DynamoDB:      ${stack.dynamodbEndpoint}
   FlashDuty API: ${stack.flashdutyUrl}${stack.flashduty ? ' (local stand-in)' : ''}
   SSM:           ${stack.ssmEndpoint}${stack.ssm ? ` (local stand-in, ${stack.ssm.instances.length} instances from deploy/local-fleet.json)` : ''}
-Try it:  npm run send -- echo     or     npm run send -- restart-host`);
+  Sources:       ${stack.sourcesUrl} (local stand-in Tempo, Loki and CMDB for enrich${env.LOCAL_LIVE_ACTIONS?.trim() ? `; runs for real: ${env.LOCAL_LIVE_ACTIONS}` : ''})
+Try it:  npm run send -- echo     or     npm run send -- restart-host     or     npm run send -- enrich`);
   const stop = async () => {
     await stack.stop();
     process.exit(0);

@@ -72,6 +72,15 @@ export class FlashDutyStandIn {
     return items.filter((item) => item.type === 'i_comm').map((item) => String(item.detail.comment));
   }
 
+  /**
+   * Custom field values as FlashDuty would hold them after the calls so far: `/incident/field/reset`
+   * sets a value outright, so the last accepted call per field wins.
+   */
+  fieldValues(incidentId: string): Record<string, unknown> {
+    const resets = this.calls.filter((c) => c.path === '/incident/field/reset' && c.status === 200 && c.body.incident_id === incidentId);
+    return Object.fromEntries(resets.map((c) => [String(c.body.field_name), c.body.field_value]));
+  }
+
   async start(port = 0): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.on('connection', (socket) => {
