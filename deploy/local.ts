@@ -8,6 +8,7 @@ import type { Action } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
 import { workerConfig } from '../lib/config/worker';
 import { startDynamoDbEmulator } from '../lib/local/dynamodb-emulator';
+import { DeployStandIn, localRollbackTargets } from '../lib/local/deploy-standin';
 import { FlashDutyStandIn } from '../lib/local/flashduty-standin';
 import { serveHttpApi } from '../lib/local/http-api';
 import { type FakeInstance, SsmStandIn } from '../lib/local/ssm-standin';
@@ -37,6 +38,7 @@ export const LocalEnv = v.object({
   DYNAMODB_PORT: setBy('local', intVar(0, 0, 65_535, 'Local DynamoDB emulator port; 0 picks a free one.'), '`9325` (local.env)'),
   FLASHDUTY_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in FlashDuty API port; 0 picks a free one.'), '`9326` (local.env)'),
   SSM_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in Systems Manager port; 0 picks a free one.'), '`9327` (local.env)'),
+  DEPLOY_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in deploy platform (GitHub, GitLab, webhook) port for rollback; 0 picks a free one.'), '`9328` (local.env)'),
   AWS_ACCESS_KEY_ID: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent (the emulators accept any).'), 'set by Lambda'),
   AWS_SECRET_ACCESS_KEY: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent.'), 'set by Lambda'),
 });
@@ -68,6 +70,8 @@ export interface LocalStack {
   /** The stand-in Systems Manager (fleet from deploy/local-fleet.json), unless AWS_ENDPOINT_URL_SSM is set. */
   ssm?: SsmStandIn;
   ssmEndpoint: string;
+  /** The stand-in deploy platforms rollback dispatches to, unless ROLLBACK_TARGETS(_FILE) is set. */
+  deploy?: DeployStandIn;
   /** The environment each worker was started with, by action. */
   workerEnv: Map<string, NodeJS.ProcessEnv>;
   stop: () => Promise<void>;
@@ -142,8 +146,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanup.push(() => ssm!.stop());
     }
 
+    const deploy = await startDeployStandIn(options.env, portOf('DEPLOY_PORT'));
+    if (deploy) cleanup.push(() => deploy.stand.stop());
+
     const env: NodeJS.ProcessEnv = {
       ...options.env,
+      ...deploy?.env,
+      ...(flashduty && !options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY_PARAM && { FLASHDUTY_CHANGE_INTEGRATION_KEY: options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY ?? flashduty.changeIntegrationKey }),
       AWS_REGION: LOCAL_REGION,
       AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
       AWS_ENDPOINT_URL_SSM: ssmEndpoint,
@@ -193,6 +202,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       flashdutyUrl,
       ssm,
       ssmEndpoint,
+      deploy: deploy?.stand,
       workerEnv,
       stop: stopAll,
     };
@@ -200,6 +210,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stopAll();
     throw error;
   }
+}
+
+/** The deploy stand-in and the example ROLLBACK_TARGETS pointing at it, unless targets are configured. */
+async function startDeployStandIn(env: NodeJS.ProcessEnv, port: number): Promise<{ stand: DeployStandIn; env: NodeJS.ProcessEnv } | undefined> {
+  if (env.ROLLBACK_TARGETS || env.ROLLBACK_TARGETS_FILE) return undefined;
+  const stand = new DeployStandIn();
+  await stand.start(port);
+  return { stand, env: { ROLLBACK_TARGETS: JSON.stringify(localRollbackTargets(stand)) } };
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -23,6 +23,12 @@ async function main(): Promise<void> {
       console.log(`\n── FlashDuty stand-in: comment on incident ${ids} (HTTP ${call.status}) ──\n${String(call.body.comment)}\n`);
     };
   }
+  if (stack.deploy) {
+    stack.deploy.onCall = (call) => {
+      if (call.method === 'GET') return;
+      console.log(`\n── deploy stand-in: ${call.method} ${call.path} (HTTP ${call.status}) ──\n${call.body}\n`);
+    };
+  }
   const dryRun = (env.DRY_RUN ?? 'true') !== 'false';
   console.log(`flashduty-actions running locally (${dryRun ? 'dry-run: nothing outside FlashDuty is changed' : 'DRY_RUN=false: actions run for real'})
   receiver:      ${stack.receiverUrl}/actions/{action}   (actions: ${stack.settings.actions.map((a) => a.name).join(', ')})
@@ -30,7 +36,8 @@ async function main(): Promise<void> {
   DynamoDB:      ${stack.dynamodbEndpoint}
   FlashDuty API: ${stack.flashdutyUrl}${stack.flashduty ? ' (local stand-in)' : ''}
   SSM:           ${stack.ssmEndpoint}${stack.ssm ? ` (local stand-in, ${stack.ssm.instances.length} instances from deploy/local-fleet.json)` : ''}
-Try it:  npm run send -- echo     or     npm run send -- restart-host`);
+  Deploy:        ${stack.deploy ? `${stack.deploy.origin} (local stand-in GitHub, GitLab and webhook for rollback)` : 'ROLLBACK_TARGETS as configured'}
+Try it:  npm run send -- echo     or     npm run send -- restart-host     or     npm run send -- rollback`);
   const stop = async () => {
     await stack.stop();
     process.exit(0);

@@ -9,6 +9,7 @@ import { emitMetric, log, type Log, withCorrelation } from '../observability';
 import { decodeQueueMessage, type QueueMessage } from '../queue/envelope';
 import { formatComment } from './comment';
 import type { Exclusive } from './lock';
+import type { Memory } from './memory';
 import { wasReplayed } from './once';
 
 /** What the worker does to its own queue: acknowledge early, or push a retry into the future. */
@@ -28,6 +29,8 @@ export interface WorkerDeps {
   aws: AwsSettings;
   /** Locks owned by one click (its event id). */
   exclusiveFor: (owner: string) => Exclusive;
+  /** The action's durable notes (memory.ts). */
+  memory: Memory;
   actionConfig: unknown;
   /** Resolves a secret declared with secretVar or secretRef (SSM, cached with an expiry). */
   secret: SecretReader;
@@ -62,6 +65,7 @@ export function makeWorker(deps: WorkerDeps) {
       aws: deps.aws,
       secret: deps.secret,
       exclusive: deps.exclusiveFor(message.event_id),
+      memory: deps.memory,
       ...extras,
     }),
   );

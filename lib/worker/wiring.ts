@@ -5,6 +5,7 @@ import type { WorkerConfig } from '../config/worker';
 import { FlashDutyClient } from '../flashduty/client';
 import type { WorkerDeps } from './handler';
 import { makeExclusive } from './lock';
+import { makeMemory } from './memory';
 import { makeOnce } from './once';
 
 /** Builds a worker's real dependencies from its configuration, once per cold start. */
@@ -24,6 +25,7 @@ export function workerDeps(config: WorkerConfig): WorkerDeps {
     aws: { region, endpoints },
     exclusiveFor: (owner) => makeExclusive(dynamodb, config.idempotencyTable, owner),
     actionConfig: config.actionConfig,
+    memory: makeMemory(dynamodb, config.idempotencyTable, config.action.name),
     secret,
     dryRun: config.dryRun,
     maxReceiveCount: config.maxReceiveCount,

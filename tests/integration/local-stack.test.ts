@@ -11,6 +11,7 @@ const exampleEnv = (): NodeJS.ProcessEnv => ({
   DYNAMODB_PORT: '0',
   FLASHDUTY_PORT: '0',
   SSM_PORT: '0',
+  DEPLOY_PORT: '0',
 });
 
 describe('the local stack with its example configuration (what npm start runs)', () => {
@@ -39,7 +40,15 @@ describe('the local stack with its example configuration (what npm start runs)',
     expect(await commentFor('echo')).toContain('echo succeeded');
   });
 
-  it.each(['enrich', 'rollback', 'status-page'])('answers %s, not built yet, with a failed comment', async (action) => {
+  it('answers the sample click on rollback with a dry-run comment showing the GitHub dispatch it would send to the stand-in', async () => {
+    const comment = await commentFor('rollback');
+    expect(comment).toContain('[flashduty-actions] rollback dry-run (nothing was changed) — clicked by zhangsan');
+    expect(comment).toContain(`POST ${stack.deploy!.origin}/github/repos/acme/shop/actions/workflows/rollback.yml/dispatches`);
+    expect(comment).toContain('authorization: ***');
+    expect(stack.deploy!.calls).toHaveLength(0);
+  });
+
+  it.each(['enrich', 'status-page'])('answers %s, not built yet, with a failed comment', async (action) => {
     const comment = await commentFor(action);
     expect(comment).toContain(`${action} FAILED`);
     expect(comment).toContain('not implemented yet');
