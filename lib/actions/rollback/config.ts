@@ -4,14 +4,33 @@ import { SecretRef } from '../../config/secret';
 import { jsonVar } from '../../config/structured';
 import { templateSchema } from '../../template/schema';
 
+/**
+ * A map kept key for key. valibot's v.record silently drops keys such as `constructor`; a match
+ * losing a key would fit more incidents than configured, so every key is kept or refused here.
+ */
+const ownRecord = <T>(key: RegExp, value: v.GenericSchema<unknown, T>, expected: string) =>
+  v.pipe(
+    v.custom<Record<string, unknown>>((input) => input !== null && typeof input === 'object' && !Array.isArray(input), 'expected an object'),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const entries: Array<[string, T]> = [];
+      for (const [name, item] of Object.entries(dataset.value)) {
+        const parsed = v.safeParse(value, item);
+        if (!key.test(name)) addIssue({ message: `"${name}" is not a plain name` });
+        else if (!parsed.success) addIssue({ message: `${name}: ${parsed.issues[0].message.startsWith('Invalid') ? expected : parsed.issues[0].message}` });
+        else entries.push([name, parsed.output]);
+      }
+      return entries.length === Object.keys(dataset.value).length ? Object.fromEntries(entries) : NEVER;
+    }),
+  );
+
 /** label -> one value or a list of values; every key must fit. An empty match fits every incident. */
-const Match = v.optional(v.record(v.string(), v.union([v.string(), v.array(v.string())])), {});
+const Match = v.optional(ownRecord(/^.{1,128}$/s, v.union([v.string(), v.array(v.string())]), 'expected a string or a list of strings'), {});
 const Name = v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(100)));
 const httpUrl = (what: string) => v.pipe(v.string(), v.regex(/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/i, `expected an http(s) ${what} without query or fragment`));
 /** Fixed by config only: a plain branch or tag name, never a template. */
 const Ref = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_./-]{0,199}$/, 'expected a branch or tag name'));
 /** Names and values of inputs: names fixed, values templates over the incident (strings). */
-const Inputs = v.optional(v.record(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_-]{0,99}$/, 'expected a plain input name')), templateSchema.text()), {});
+const Inputs = v.optional(ownRecord(/^[A-Za-z_][A-Za-z0-9_-]{0,99}$/, templateSchema.text(), 'expected a template string'), {});
 /** Per request; a dispatch that times out is looked for before it is sent again. */
 const Timeout = v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(60)), 10);
 const secretFields = (name: string) => ({ [name]: v.optional(v.pipe(v.string(), v.minLength(1))), [`${name}_param`]: v.optional(v.pipe(v.string(), v.minLength(1))) });
@@ -67,7 +86,7 @@ function secretOf(raw: Record<string, unknown>, name: string, label: string, add
 
 /** One configured target, its secrets as SecretRefs (the package step grants exactly those parameters). */
 const Target = v.pipe(
-  v.variant('provider', [Github, Gitlab, Webhook], 'expected provider github, gitlab or webhook'),
+  v.variant('provider', [Github, Gitlab, Webhook]),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
     const raw = dataset.value as Raw;
     const problems: string[] = [];
