@@ -32,7 +32,7 @@ describe('rollback end to end in the local stack (npm start, DRY_RUN=false, npm 
     const [run] = stack.deploy!.runs;
     expect(comment).toContain('[flashduty-actions] rollback succeeded — clicked by zhangsan');
     expect(comment).toContain('started the rollback shop (GitHub stand-in) on github');
-    expect(comment).toContain(`• run: ${run!.id}`);
+    expect(comment).toContain(`• run id: ${run!.id}`);
     expect(comment).toContain(`• run: ${run!.html_url}`);
     expect(comment).toContain(`• change record: rollback-${body.event_id}`);
     expect(run!.inputs).toEqual({ service: 'engine', incident: body.incident.incident_id, reason: `FlashDuty: ${body.incident.title}` });

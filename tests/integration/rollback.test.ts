@@ -127,7 +127,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(call!.headers).toMatchObject({ authorization: `Bearer ${platform.githubToken}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' });
       expect(JSON.parse(call!.body)).toEqual({ ref: 'main', inputs: { service: 'engine', incident: ctx.message.payload.incident.incident_id }, return_run_details: true });
       const [run] = platform.runs;
-      expect(fact(outcome, 'run')).toBe(String(run!.id));
+      expect(fact(outcome, 'run id')).toBe(String(run!.id));
       expect(outcome.links).toEqual([{ label: 'run', url: run!.html_url }]);
       expect(fact(outcome, 'provider')).toBe('github');
       expect(fact(outcome, 'target')).toBe('shop rollback');
@@ -146,7 +146,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(list!.path).toBe('/github/repos/acme/shop/actions/workflows/rollback.yml/runs');
       expect(list!.query.get('event')).toBe('workflow_dispatch');
       expect(list!.query.get('created')).toMatch(/^>=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-      expect(fact(outcome, 'run')).toBe(String(platform.runs[0]!.id));
+      expect(fact(outcome, 'run id')).toBe(String(platform.runs[0]!.id));
       expect(outcome.links?.[0]?.url).toBe(platform.runs[0]!.html_url);
     });
 
@@ -190,7 +190,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(outcome.status).toBe('succeeded');
       expect(platform.runs).toHaveLength(1);
       expect(dispatches()).toHaveLength(1);
-      expect(fact(outcome, 'run')).toBe(String(platform.runs[0]!.id));
+      expect(fact(outcome, 'run id')).toBe(String(platform.runs[0]!.id));
     });
   });
 
@@ -356,7 +356,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(dispatches()).toHaveLength(1);
       expect(second.status).toBe('succeeded');
       expect(second.summary).toContain('already started for this click (not started again)');
-      expect(fact(second, 'run')).toBe(fact(first, 'run'));
+      expect(fact(second, 'run id')).toBe(fact(first, 'run id'));
       expect(second.links).toEqual(first.links);
     });
 
@@ -372,7 +372,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       const outcome = await rollback.run(ctx);
       expect(outcome.status).toBe('succeeded');
       expect(platform.runs).toHaveLength(1);
-      expect(fact(outcome, 'run')).toBe(String(platform.runs[0]!.id));
+      expect(fact(outcome, 'run id')).toBe(String(platform.runs[0]!.id));
     });
   });
 

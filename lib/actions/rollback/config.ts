@@ -122,7 +122,7 @@ type CompiledJson = v.InferOutput<ReturnType<typeof templateSchema.json>>;
 export const RollbackConfig = v.object({
   ROLLBACK_TARGETS: jsonVar(
     v.array(Target),
-    'Where a rollback goes: a list of `{provider: github|gitlab|webhook, match, ...}`; the first whose `match` fits the incident is used (see "Action rollback").',
+    'Where a rollback goes: a list of `{provider: github|gitlab|webhook, match, ...}`; the first whose `match` fits the incident is used (see "rollback in detail").',
     [],
   ),
   ROLLBACK_ALLOWED_PERSONS: listVar([], 'FlashDuty person ids or emails allowed to click rollback; empty lets anyone who can see the button (restrict it).'),

@@ -63,7 +63,7 @@ async function dispatchAndRecord(ctx: Context, target: Target, dispatcher: Dispa
     if (error instanceof DispatchRefused || error instanceof DispatchUnknown) return failed(`${error.message}; nothing was rolled back`, facts);
     throw error;
   }
-  const runFacts: Facts = [...(run.id ? [['run', run.id] as [string, string]] : []), ...(run.note ? [['status', run.note] as [string, string]] : [])];
+  const runFacts: Facts = [...(run.id ? [['run id', run.id] as [string, string]] : []), ...(run.note ? [['status', run.note] as [string, string]] : [])];
   const recorded = change ? await pushChange(ctx, { ...change, link: run.url ?? change.link }) : [];
   return {
     status: 'succeeded',
