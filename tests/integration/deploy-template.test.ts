@@ -12,6 +12,7 @@ import { type Packaged, packageStack, readZipEntry } from '../../deploy/package-
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:oncall';
 const FACTS_FILE = 'tests/fixtures/config/echo-facts.yaml';
+const ROLLBACK_FILE = 'tests/fixtures/config/rollback-targets.yaml';
 const deployEnv = { ENABLED_ACTIONS: 'echo,restart-host', ALARM_TOPIC_ARN: TOPIC, ECHO_FACTS_FILE: FACTS_FILE, ECHO_SECRET_PARAM: '/team/echo-secret' };
 
 type Statement = { Effect: string; Action: string[]; Resource: unknown; Condition?: unknown };
@@ -33,7 +34,7 @@ describe('the CloudFormation template osls packages offline', () => {
   beforeAll(async () => {
     // One after the other: serverless-esbuild builds in the service's .esbuild folder.
     test = await packageStack('test', deployEnv);
-    prod = await packageStack('prod', { ENABLED_ACTIONS: 'echo' });
+    prod = await packageStack('prod', { ENABLED_ACTIONS: 'echo,rollback', ROLLBACK_TARGETS_FILE: ROLLBACK_FILE, FLASHDUTY_CHANGE_INTEGRATION_KEY_PARAM: '/team/change-key' });
   }, 180_000);
 
   const resources = () => test.template.Resources;
@@ -81,7 +82,7 @@ describe('the CloudFormation template osls packages offline', () => {
       EchoWorkerLambdaFunction: 'nodejs24.x arm64',
       RestartHostWorkerLambdaFunction: 'nodejs24.x arm64',
     });
-    expect(platforms(prod)).toEqual({ ReceiverLambdaFunction: 'nodejs24.x arm64', EchoWorkerLambdaFunction: 'nodejs24.x arm64' });
+    expect(platforms(prod)).toEqual({ ReceiverLambdaFunction: 'nodejs24.x arm64', EchoWorkerLambdaFunction: 'nodejs24.x arm64', RollbackWorkerLambdaFunction: 'nodejs24.x arm64' });
     for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
@@ -171,6 +172,18 @@ describe('the CloudFormation template osls packages offline', () => {
     const echoEnv = resources().EchoWorkerLambdaFunction!.Properties.Environment.Variables;
     expect(echoEnv).toMatchObject({ ECHO_SECRET_PARAM: '/team/echo-secret', ECHO_FACTS_FILE: FACTS_FILE });
     expect(resources().RestartHostWorkerLambdaFunction!.Properties.Environment.Variables).not.toHaveProperty('ECHO_FACTS_FILE');
+  });
+
+  it("lets the rollback worker read exactly its targets' tokens, the change key and the app key, and ships its targets file", async () => {
+    const role = prod.template.Resources.RollbackWorkerRole!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement) as Statement[];
+    const readable = role
+      .filter((s) => s.Action.includes('ssm:GetParameter'))
+      .map((s) => (s.Resource as { 'Fn::Sub': string })['Fn::Sub'].replace('arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter', ''))
+      .sort();
+    expect(readable).toEqual(['/flashduty-actions/prod/flashduty-app-key', '/team/change-key', '/team/github-token', '/team/gitlab-read-token', '/team/gitlab-trigger-token', '/team/rollback-webhook-secret']);
+    expect(JSON.stringify(role)).not.toMatch(/ssm:SendCommand|"Resource":"\*"/);
+    const shipped = await readZipEntry(join(prod.dir, 'rollbackWorker.zip'), ROLLBACK_FILE);
+    expect(shipped.toString('utf8')).toBe(readFileSync(ROLLBACK_FILE, 'utf8'));
   });
 
   it('ships a structured setting given as a file in its worker, which validates it at cold start', async () => {

@@ -46,8 +46,9 @@ export function githubDispatcher(target: GithubTarget, inputs: Record<string, st
       headers,
     });
     const runs = (response?.workflow_runs ?? []).filter((run) => Date.parse(run.created_at ?? '') >= Math.floor(since / 1000) * 1000);
-    const ours = runs.filter((run) => run.head_branch === undefined || run.head_branch === target.ref);
-    const oldest = (ours.length ? ours : runs).sort((a, b) => a.id - b.id)[0];
+    // A run on another branch was started by someone else; GitHub names the ref without refs/heads/.
+    const branch = target.ref.replace(/^refs\/(heads|tags)\//, '');
+    const oldest = runs.filter((run) => run.head_branch === branch).sort((a, b) => a.id - b.id)[0];
     return oldest && { id: String(oldest.id), url: oldest.html_url };
   };
 
