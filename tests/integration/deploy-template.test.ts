@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BUDGETS, bundleSizes } from '../../deploy/budgets';
@@ -24,6 +24,12 @@ type Statement = { Effect: string; Action: string[]; Resource: unknown; Conditio
 async function runBesideBundle(zip: string, entry: string, script: string, env: NodeJS.ProcessEnv): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'function-bundle-'));
   writeFileSync(join(dir, 'bundle.js'), await readZipEntry(zip, entry));
+  // Structured settings given as files ship in the zip at the same path; put them where Lambda would.
+  for (const [key, file] of Object.entries(env)) {
+    if (!key.endsWith('_FILE') || !file) continue;
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), await readZipEntry(zip, file));
+  }
   const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: dir, env: { PATH: process.env.PATH, ...env } });
   return stdout;
 }
