@@ -44,7 +44,7 @@ export const rollback = defineAction({
       throw error;
     }
     const facts: Facts = [['provider', target.provider], ['target', name], ...dispatcher.facts];
-    const change = changeEvent(ctx, target, name, dispatcher);
+    const change = changeEvent(ctx, name, dispatcher, labels);
     if (ctx.dryRun) {
       const record = change ? [['change record', `would push change ${change.change_key} (Processing)`] as [string, string]] : [];
       return { status: 'dry-run', summary: `would start the rollback ${name} on ${target.provider}`, facts: [...facts, ['request', dispatcher.describe()], ...record] };
@@ -117,17 +117,16 @@ function defaultBody(ctx: Context): unknown {
  * The change record, when FLASHDUTY_CHANGE_INTEGRATION_KEY is set. Its key is the click's event id,
  * so every delivery of one click updates the same change instead of adding another.
  */
-function changeEvent(ctx: Context, target: Target, name: string, dispatcher: Dispatcher): ChangeEvent | undefined {
+function changeEvent(ctx: Context, name: string, dispatcher: Dispatcher, labels: Record<string, string>): ChangeEvent | undefined {
   if (!ctx.config.FLASHDUTY_CHANGE_INTEGRATION_KEY) return undefined;
   const { incident, person } = ctx.message.payload;
-  const labels = labelView(incident.labels, []);
   const environment = labels.environment ?? labels.env;
   return {
     change_key: `rollback-${ctx.message.event_id}`.slice(0, 128),
     title: `Rollback ${name} for "${incident.title ?? incident.incident_id}"`.slice(0, 200),
     change_status: 'Processing',
     event_time: Math.floor(ctx.message.received_at / 1000),
-    description: [`${target.provider}: ${dispatcher.facts.map(([k, v]) => `${k} ${v}`).join('; ')}`, person ? `started by ${person.person_name} (${person.email})` : '']
+    description: [`${dispatcher.facts.map(([k, v]) => `${k} ${v}`).join('; ')}`, person ? `started by ${person.person_name} (${person.email})` : '']
       .filter(Boolean)
       .join('\n')
       .slice(0, 2048),
