@@ -25,6 +25,8 @@ export const rollback = defineAction({
   name: 'rollback',
   description: 'Rolls back the change behind the incident through the deploy platform.',
   config: RollbackConfig,
+  // Three dispatch attempts of up to 10 s each, the run lookups between them, and the change push.
+  worker: { timeoutSeconds: 90 },
   async run(ctx): Promise<Outcome> {
     const refusal = checkPerson(ctx);
     if (refusal) return failed(`${refusal}; nothing was rolled back`);
