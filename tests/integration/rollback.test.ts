@@ -374,6 +374,18 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(platform.runs).toHaveLength(1);
       expect(fact(outcome, 'run id')).toBe(String(platform.runs[0]!.id));
     });
+    it.each([
+      ['webhook', () => webhook(), 1, 'succeeded'],
+      ['gitlab without a read token', () => gitlab({ read_token: undefined }), 0, 'failed'],
+    ])('after a crash mid-dispatch, %s: resends only where the receiver dedupes, never guesses', async (_what, target, sends, status) => {
+      const ctx = context({ targets: [target()] });
+      await ctx.memory.remember(`dispatch#${ctx.message.event_id}`, { provider: 'x', since: Date.now() - 1000 });
+      const outcome = await rollback.run(ctx);
+      expect(outcome.status).toBe(status);
+      expect(dispatches()).toHaveLength(sends);
+      if (status === 'failed') expect(outcome.summary).toContain('was not sent again');
+      else expect(dispatches()[0]!.headers['x-flashduty-actions-delivery']).toBe(ctx.message.event_id);
+    });
   });
 
   describe('guardrails and dry run', () => {
