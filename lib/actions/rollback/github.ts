@@ -28,29 +28,7 @@ export function githubDispatcher(target: GithubTarget, inputs: Record<string, st
     headers,
     json: { ref: target.ref, inputs, ...(details && { return_run_details: true }) },
   });
-  const explain = (status: number, message: string): string => {
-    const said = message ? ` (${message})` : '';
-    if (status === 401 || status === 403) {
-      return `GitHub refused the token with HTTP ${status}${said}: it needs the "actions: write" permission on ${target.repo} (fine-grained token or GitHub App; a classic token needs the repo scope)`;
-    }
-    if (status === 404) return `GitHub answered 404${said}: repository ${target.repo} or workflow ${target.workflow} not found, or the token cannot see it`;
-    if (status === 422) return `GitHub refused the ref or inputs with HTTP 422${said}`;
-    return `GitHub refused the dispatch with HTTP ${status}${said}`;
-  };
-
-  const find = async (since: number): Promise<Run | undefined> => {
-    const created = new Date(Math.floor(since / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-    const query = new URLSearchParams({ event: 'workflow_dispatch', created: `>=${created}`, per_page: '30' });
-    const response = await http.json<{ workflow_runs?: Array<{ id: number; html_url?: string; created_at?: string; head_branch?: string }> }>({
-      url: `${base}/runs?${query}`,
-      headers,
-    });
-    const runs = (response?.workflow_runs ?? []).filter((run) => Date.parse(run.created_at ?? '') >= Math.floor(since / 1000) * 1000);
-    // A run on another branch was started by someone else; GitHub names the ref without refs/heads/.
-    const branch = target.ref.replace(/^refs\/(heads|tags)\//, '');
-    const oldest = runs.filter((run) => run.head_branch === branch).sort((a, b) => a.id - b.id)[0];
-    return oldest && { id: String(oldest.id), url: oldest.html_url };
-  };
+  const find = (since: number) => findRun(http, { url: `${base}/runs`, headers }, target.ref, since);
 
   return {
     facts: [
@@ -69,7 +47,7 @@ export function githubDispatcher(target: GithubTarget, inputs: Record<string, st
         // Not remembered across clicks: one extra round trip, and an upgraded server is used at once.
         response = await http.request(request(false));
       }
-      checkAnswer(response, `POST ${target.api_url}/repos/${target.repo}/…/dispatches`, explain);
+      checkAnswer(response, `POST ${target.api_url}/repos/${target.repo}/…/dispatches`, (status, message) => refusal(target, status, message));
       if (response.status === 200) {
         const body = response.json<{ workflow_run_id?: number; html_url?: string }>();
         if (body?.workflow_run_id) return { id: String(body.workflow_run_id), url: body.html_url };
@@ -78,4 +56,30 @@ export function githubDispatcher(target: GithubTarget, inputs: Record<string, st
       return found ?? { note: 'dispatched; the run did not show up in the list yet', url: `${webBase(target.api_url)}/${target.repo}/actions/workflows/${target.workflow}` };
     },
   };
+}
+
+/** What to fix, for an answer GitHub refused. */
+function refusal(target: GithubTarget, status: number, message: string): string {
+  const said = message ? ` (${message})` : '';
+  if (status === 401 || status === 403) {
+    return `GitHub refused the token with HTTP ${status}${said}: it needs the "actions: write" permission on ${target.repo} (fine-grained token or GitHub App; a classic token needs the repo scope)`;
+  }
+  if (status === 404) return `GitHub answered 404${said}: repository ${target.repo} or workflow ${target.workflow} not found, or the token cannot see it`;
+  if (status === 422) return `GitHub refused the ref or inputs with HTTP 422${said}`;
+  return `GitHub refused the dispatch with HTTP ${status}${said}`;
+}
+
+type Listed = { id: number; html_url?: string; created_at?: string; head_branch?: string };
+
+/** The oldest `workflow_dispatch` run on `ref` created at or after `since` (ms), from the workflow's run list. */
+async function findRun(http: HttpClient, list: { url: string; headers: Record<string, string | Secret> }, ref: string, since: number): Promise<Run | undefined> {
+  const second = Math.floor(since / 1000) * 1000;
+  const created = new Date(second).toISOString().replace('.000Z', 'Z');
+  const query = new URLSearchParams({ event: 'workflow_dispatch', created: `>=${created}`, per_page: '30' });
+  const response = await http.json<{ workflow_runs?: Listed[] }>({ url: `${list.url}?${query}`, headers: list.headers });
+  // A run on another branch was started by someone else; GitHub names the ref without refs/heads/.
+  const branch = ref.replace(/^refs\/(heads|tags)\//, '');
+  const ours = (response?.workflow_runs ?? []).filter((run) => run.head_branch === branch && Date.parse(run.created_at ?? '') >= second);
+  const oldest = ours.sort((a, b) => a.id - b.id)[0];
+  return oldest && { id: String(oldest.id), url: oldest.html_url };
 }
