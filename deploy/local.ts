@@ -9,6 +9,7 @@ import type { Action } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
 import { workerConfig } from '../lib/config/worker';
 import { startDynamoDbEmulator } from '../lib/local/dynamodb-emulator';
+import { DeployStandIn, localRollbackTargets } from '../lib/local/deploy-standin';
 import { FlashDutyStandIn } from '../lib/local/flashduty-standin';
 import { serveHttpApi } from '../lib/local/http-api';
 import { SourcesStandIn } from '../lib/local/sources-standin';
@@ -45,6 +46,7 @@ export const LocalEnv = v.object({
     '`9328` (local.env)',
   ),
   LOCAL_LIVE_ACTIONS: setBy('local', listVar([], 'Actions the local stack runs for real even with DRY_RUN=true, because all they touch is local (stand-ins).'), '`enrich` (local.env)'),
+  DEPLOY_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in deploy platform (GitHub, GitLab, webhook) port for rollback; 0 picks a free one.'), '`9329` (local.env)'),
   AWS_ACCESS_KEY_ID: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent (the emulators accept any).'), 'set by Lambda'),
   AWS_SECRET_ACCESS_KEY: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent.'), 'set by Lambda'),
 });
@@ -79,6 +81,8 @@ export interface LocalStack {
   /** The stand-in Tempo, Loki and CMDB for the example enrich sources. */
   sources: SourcesStandIn;
   sourcesUrl: string;
+  /** The stand-in deploy platforms rollback dispatches to, unless ROLLBACK_TARGETS(_FILE) is set. */
+  deploy?: DeployStandIn;
   /** The environment each worker was started with, by action. */
   workerEnv: Map<string, NodeJS.ProcessEnv>;
   stop: () => Promise<void>;
@@ -156,10 +160,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sources = new SourcesStandIn();
     const sourcesUrl = await onPort('OBSERVABILITY_PORT', ports.OBSERVABILITY_PORT, (port) => sources.start(port));
     cleanup.push(() => sources.stop());
+    const deploy = await startDeployStandIn(options.env, ports.DEPLOY_PORT);
+    if (deploy) cleanup.push(() => deploy.stand.stop());
     const live = new Set(ports.LOCAL_LIVE_ACTIONS);
 
     const env: NodeJS.ProcessEnv = {
       ...options.env,
+      ...deploy?.env,
+      ...(flashduty && !options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY_PARAM && { FLASHDUTY_CHANGE_INTEGRATION_KEY: options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY ?? flashduty.changeIntegrationKey }),
       AWS_REGION: LOCAL_REGION,
       AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
       AWS_ENDPOINT_URL_SSM: ssmEndpoint,
@@ -212,6 +220,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ssmEndpoint,
       sources,
       sourcesUrl,
+      deploy: deploy?.stand,
       workerEnv,
       stop: stopAll,
     };
@@ -234,6 +243,14 @@ async function onPort<T>(variable: string, port: number, start: (port: number) =
       `port ${port} (${variable}) on 127.0.0.1 is already in use, perhaps by another \`npm start\`; stop that, or set ${variable} to a free port in .env.local or the environment`,
     );
   }
+}
+
+/** The deploy stand-in and the example ROLLBACK_TARGETS pointing at it, unless targets are configured. */
+async function startDeployStandIn(env: NodeJS.ProcessEnv, port: number): Promise<{ stand: DeployStandIn; env: NodeJS.ProcessEnv } | undefined> {
+  if (env.ROLLBACK_TARGETS || env.ROLLBACK_TARGETS_FILE) return undefined;
+  const stand = new DeployStandIn();
+  await onPort('DEPLOY_PORT', port, (p) => stand.start(p));
+  return { stand, env: { ROLLBACK_TARGETS: JSON.stringify(localRollbackTargets(stand)) } };
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -27,6 +27,12 @@ async function main(): Promise<void> {
       console.log(`\n── FlashDuty stand-in: comment on incident ${ids} (HTTP ${call.status}) ──\n${String(call.body.comment)}\n`);
     };
   }
+  if (stack.deploy) {
+    stack.deploy.onCall = (call) => {
+      if (call.method === 'GET') return;
+      console.log(`\n── deploy stand-in: ${call.method} ${call.path} (HTTP ${call.status}) ──\n${call.body}\n`);
+    };
+  }
   const dryRun = (env.DRY_RUN ?? 'true') !== 'false';
   console.log(`flashduty-actions running locally (${dryRun ? 'dry-run: nothing outside FlashDuty is changed' : 'DRY_RUN=false: actions run for real'})
   receiver:      ${stack.receiverUrl}/actions/{action}   (actions: ${stack.settings.actions.map((a) => a.name).join(', ')})
@@ -35,7 +41,8 @@ async function main(): Promise<void> {
   FlashDuty API: ${stack.flashdutyUrl}${stack.flashduty ? ' (local stand-in)' : ''}
   SSM:           ${stack.ssmEndpoint}${stack.ssm ? ` (local stand-in, ${stack.ssm.instances.length} instances from deploy/local-fleet.json)` : ''}
   Sources:       ${stack.sourcesUrl} (local stand-in Tempo, Loki and CMDB for enrich${env.LOCAL_LIVE_ACTIONS?.trim() ? `; runs for real: ${env.LOCAL_LIVE_ACTIONS}` : ''})
-Try it:  npm run send -- echo     or     npm run send -- restart-host     or     npm run send -- enrich`);
+  Deploy:        ${stack.deploy ? `${stack.deploy.origin} (local stand-in GitHub, GitLab and webhook for rollback)` : 'ROLLBACK_TARGETS as configured'}
+Try it:  npm run send -- echo     or     npm run send -- restart-host     or     npm run send -- enrich     or     npm run send -- rollback`);
   const stop = async () => {
     await stack.stop();
     process.exit(0);

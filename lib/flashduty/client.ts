@@ -16,6 +16,8 @@ export interface CommentOptions {
   marker?: string;
   /** Search the timeline before the first post too: an earlier delivery's post may have landed. */
   checkFirst?: boolean;
+  /** The query credentials; default: the app key. The change push authenticates with its integration key. */
+  auth?: () => Promise<Record<string, string>>;
 }
 
 /** The Open API calls the actions use. Requests follow FlashDuty's OpenAPI description. */
@@ -30,6 +32,26 @@ export interface FlashDutyApi {
     options?: { isActive?: boolean; limit?: number; page?: number },
     signal?: AbortSignal,
   ): Promise<{ items: Array<Record<string, unknown>>; total: number }>;
+  /**
+   * Records a change event (deploy, rollback) on the change integration whose key is given. Events
+   * with the same `change_key` merge into one change, so repeating a push is harmless.
+   */
+  pushChange(integrationKey: string, event: ChangeEvent, signal?: AbortSignal): Promise<void>;
+}
+
+/** A change event for FlashDuty's change correlation (`/event/push/change/standard`). */
+export interface ChangeEvent {
+  /** The change's identity: events with the same key merge into one change. */
+  change_key: string;
+  title: string;
+  change_status: 'Planned' | 'Ready' | 'Processing' | 'Canceled' | 'Done';
+  /** Seconds. */
+  event_time?: number;
+  /** At most 2,048 characters. */
+  description?: string;
+  link?: string;
+  /** At most 50, keys at most 128 characters. */
+  labels?: Record<string, string>;
 }
 
 /** `api` with `signal` (the action's deadline) as the default of every call, so no call an action makes can outlast it. */
@@ -39,6 +61,7 @@ export function withDeadline(api: FlashDutyApi, signal: AbortSignal): FlashDutyA
     resetField: (incidentId, fieldName, value, callSignal = signal) => api.resetField(incidentId, fieldName, value, callSignal),
     incidentInfo: (incidentId, callSignal = signal) => api.incidentInfo(incidentId, callSignal),
     listAlerts: (incidentId, options, callSignal = signal) => api.listAlerts(incidentId, options, callSignal),
+    pushChange: (integrationKey, event, callSignal = signal) => api.pushChange(integrationKey, event, callSignal),
   };
 }
 
@@ -87,6 +110,8 @@ interface CallOptions {
   /** Says whether an earlier attempt of this write did land (one request, no retries). */
   landed?: (signal?: AbortSignal) => Promise<boolean>;
   checkFirst?: boolean;
+  /** The query credentials; default: the app key. The change push authenticates with its integration key. */
+  auth?: () => Promise<Record<string, string>>;
 }
 
 /** Shortest time worth starting another attempt in; a wait that leaves less gives up instead. */
@@ -158,6 +183,12 @@ export class FlashDutyClient implements FlashDutyApi {
     return { items: Array.isArray(data?.items) ? data.items : [], total: typeof data?.total === 'number' ? data.total : 0 };
   }
 
+  async pushChange(integrationKey: string, event: ChangeEvent, signal?: AbortSignal): Promise<void> {
+    // Same host and envelope as the Open API, but the integration key authenticates, not the app key.
+    // A repeat merges into the same change (same change_key), so retrying it is harmless.
+    await this.call('/event/push/change/standard', event, signal, { write: true, auth: async () => ({ integration_key: integrationKey }) });
+  }
+
   /**
    * One API call with retries; returns `data` from the envelope. With `landed`, a retry after an
    * ambiguous failure first asks whether the earlier attempt took effect, and stops if it did.
@@ -175,7 +206,7 @@ export class FlashDutyClient implements FlashDutyApi {
           return null;
         }
         unsure = false;
-        return await this.limited(signal, () => this.attempt(path, body, signal, options.write ?? false));
+        return await this.limited(signal, () => this.attempt(path, body, signal, options.write ?? false, options.auth));
       } catch (error) {
         if (!(error instanceof FlashDutyError) || !error.retryable || signal?.aborted) throw error;
         unsure ||= error.ambiguous;
@@ -205,9 +236,10 @@ export class FlashDutyClient implements FlashDutyApi {
     return true;
   }
 
-  private async attempt(path: string, body: object, signal: AbortSignal | undefined, write: boolean): Promise<unknown> {
+  private async attempt(path: string, body: object, signal: AbortSignal | undefined, write: boolean, auth?: () => Promise<Record<string, string>>): Promise<unknown> {
     const url = new URL(`${this.options.baseUrl}${path}`);
-    url.searchParams.set('app_key', await this.options.appKey());
+    const credentials = auth ? await auth() : { app_key: await this.options.appKey() };
+    for (const [key, value] of Object.entries(credentials)) url.searchParams.set(key, value);
     const left = remainingMs(signal);
     if (left <= 0) throw networkError(path, undefined, 'deadline'); // never start a request that cannot finish
     const limitMs = Math.round(Math.min(this.attemptTimeoutMs, left));

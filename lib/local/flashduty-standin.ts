@@ -56,7 +56,11 @@ export class FlashDutyStandIn {
   private readonly timelines = new Map<string, FeedItem[]>();
   private readonly sockets = new Set<import('node:net').Socket>();
 
-  constructor(private readonly appKey: string) {}
+  constructor(
+    private readonly appKey: string,
+    /** The integration key the change push accepts (`/event/push/change/standard`). */
+    readonly changeIntegrationKey = 'local-change-integration-key',
+  ) {}
 
   /** Forgets every call and interceptor (attempt counts start again at 1). */
   reset(): void {
@@ -79,6 +83,11 @@ export class FlashDutyStandIn {
   fieldValues(incidentId: string): Record<string, unknown> {
     const resets = this.calls.filter((c) => c.path === '/incident/field/reset' && c.status === 200 && c.body.incident_id === incidentId);
     return Object.fromEntries(resets.map((c) => [String(c.body.field_name), c.body.field_value]));
+  }
+
+  /** Change events accepted so far, oldest first. */
+  changes(): Array<Record<string, unknown>> {
+    return this.calls.filter((c) => c.path === CHANGE_PATH && c.status === 200).map((c) => c.body);
   }
 
   async start(port = 0): Promise<string> {
@@ -126,6 +135,12 @@ export class FlashDutyStandIn {
   private answer(req: IncomingMessage, url: URL, path: string, body: unknown): { status: number; text: string } {
     const fail = (status: number, code: string, message: string) => ({ status, text: JSON.stringify({ request_id: requestId(), error: { code, message } }) });
     if (req.method !== 'POST') return fail(405, 'MethodNotAllowed', 'method not allowed');
+    if (path === CHANGE_PATH) {
+      if (url.searchParams.get('integration_key') !== this.changeIntegrationKey) return fail(401, 'Unauthorized', 'invalid integration_key');
+      const problem = changeProblem(body);
+      if (problem) return fail(400, 'InvalidParameter', problem);
+      return { status: 200, text: JSON.stringify({ request_id: requestId() }) };
+    }
     if (url.searchParams.get('app_key') !== this.appKey) return fail(401, 'Unauthorized', 'You are unauthorized.');
     if (!/^application\/json/i.test(req.headers['content-type'] ?? '')) return fail(400, 'InvalidContentType', 'Content-Type must be application/json');
     const validate = this.validators.get(path);
@@ -175,6 +190,23 @@ export class FlashDutyStandIn {
     res.end(text);
   }
 
+}
+
+const CHANGE_PATH = '/event/push/change/standard';
+
+/**
+ * The change push is not in the OpenAPI subset; these are the rules its developer docs give
+ * (required fields, the status enum, the description and label limits).
+ */
+function changeProblem(body: unknown): string | undefined {
+  if (body === null || typeof body !== 'object') return 'body must be a JSON object';
+  const event = body as Record<string, unknown>;
+  for (const key of ['change_key', 'title', 'change_status']) if (typeof event[key] !== 'string' || event[key] === '') return `${key} is required`;
+  if (!['Planned', 'Ready', 'Processing', 'Canceled', 'Done'].includes(event.change_status as string)) return 'change_status is not one of Planned|Ready|Processing|Canceled|Done';
+  if (typeof event.description === 'string' && event.description.length > 2048) return 'description is longer than 2048';
+  const labels = (event.labels ?? {}) as Record<string, unknown>;
+  if (Object.keys(labels).length > 50 || Object.keys(labels).some((key) => key.length > 128)) return 'labels: at most 50, keys at most 128 characters';
+  return undefined;
 }
 
 type Validator = ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };

@@ -125,6 +125,14 @@ describe('enrich against local sources and a FlashDuty stand-in', () => {
       exclusive: async () => {
         throw new Error('enrich takes no locks');
       },
+      memory: {
+        recall: async () => {
+          throw new Error('enrich keeps no memory: re-running it overwrites the same fields');
+        },
+        remember: async () => {
+          throw new Error('enrich keeps no memory: re-running it overwrites the same fields');
+        },
+      },
     };
   }
   const run = async (ctx: ActionContext<EnrichConfig>) => {

@@ -31,6 +31,7 @@ const exampleEnv = (sourcesPort = 0): NodeJS.ProcessEnv => {
     FLASHDUTY_PORT: '0',
     SSM_PORT: '0',
     OBSERVABILITY_PORT: String(sourcesPort),
+    DEPLOY_PORT: '0',
     ENRICH_SOURCES_FILE: '',
     ENRICH_SOURCES: JSON.stringify(parseYaml(sources)),
   };
@@ -89,7 +90,15 @@ describe('the local stack with its example configuration (what npm start runs)',
     expect(stack.sources.calls.map((c) => c.rawPath)).toEqual(expect.arrayContaining(['/tempo/api/search', '/loki/api/v1/query_range', '/cmdb/api/v1/hosts/es.nj.01']));
   });
 
-  it.each(['rollback', 'status-page'])('answers %s, not built yet, with a failed comment', async (action) => {
+  it('answers the sample click on rollback with a dry-run comment showing the GitHub dispatch it would send to the stand-in', async () => {
+    const comment = await commentFor('rollback');
+    expect(comment).toContain('[flashduty-actions] rollback dry-run (nothing was changed) — clicked by zhangsan');
+    expect(comment).toContain(`POST ${stack.deploy!.origin}/github/repos/acme/shop/actions/workflows/rollback.yml/dispatches`);
+    expect(comment).toContain('authorization: ***');
+    expect(stack.deploy!.calls).toHaveLength(0);
+  });
+
+  it.each(['status-page'])('answers %s, not built yet, with a failed comment', async (action) => {
     const comment = await commentFor(action);
     expect(comment).toContain(`${action} FAILED`);
     expect(comment).toContain('not implemented yet');
