@@ -16,6 +16,13 @@ export interface FlashDutyApi {
     options?: { isActive?: boolean; limit?: number; page?: number },
     signal?: AbortSignal,
   ): Promise<{ items: Array<Record<string, unknown>>; total: number }>;
+  /** A read-only GET (the newer status-page list endpoints); returns `data` from the envelope. */
+  get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<unknown>;
+  /**
+   * One attempt, never retried: for a write FlashDuty cannot deduplicate (a status page event), where
+   * a retry after a lost answer would publish twice. The caller decides what a failure means.
+   */
+  callOnce(path: string, body: object, signal?: AbortSignal): Promise<unknown>;
 }
 
 /** An error answer from FlashDuty, or no usable answer at all. `code` is FlashDuty's error code. */
@@ -103,12 +110,26 @@ export class FlashDutyClient implements FlashDutyApi {
 
   /** One API call with retries. Returns `data` from the envelope. */
   async call(path: string, body: object, signal?: AbortSignal): Promise<unknown> {
+    return this.withRetries(path, () => this.attempt(path, body, signal), signal);
+  }
+
+  /** A GET with query parameters (app_key is added); retried like any read. */
+  async get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<unknown> {
+    return this.withRetries(path, () => this.attempt(path, undefined, signal, params), signal);
+  }
+
+  async callOnce(path: string, body: object, signal?: AbortSignal): Promise<unknown> {
+    await this.limiter.take(signal);
+    return this.attempt(path, body, signal);
+  }
+
+  private async withRetries(path: string, once: () => Promise<unknown>, signal?: AbortSignal): Promise<unknown> {
     let lastError: FlashDutyError | undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       if (lastError) await sleep(this.backoffMs(attempt - 1, lastError), signal);
       await this.limiter.take(signal);
       try {
-        return await this.attempt(path, body, signal);
+        return await once();
       } catch (error) {
         if (!(error instanceof FlashDutyError) || !error.retryable || signal?.aborted) throw error;
         lastError = error;
@@ -124,17 +145,19 @@ export class FlashDutyClient implements FlashDutyApi {
     );
   }
 
-  private async attempt(path: string, body: object, signal?: AbortSignal): Promise<unknown> {
+  /** One HTTP attempt: a POST with a JSON body, or a GET with `params` when there is no body. */
+  private async attempt(path: string, body: object | undefined, signal?: AbortSignal, params: Record<string, string> = {}): Promise<unknown> {
     const url = new URL(`${this.options.baseUrl}${path}`);
+    for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
     url.searchParams.set('app_key', await this.options.appKey());
     const timeout = AbortSignal.timeout(this.attemptTimeoutMs);
     let response: Response;
     let text: string;
     try {
       response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
+        method: body === undefined ? 'GET' : 'POST',
+        headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
       text = await response.text();
