@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import Ajv2020 from 'ajv/dist/2020';
 import spec from '../flashduty/openapi-subset.json';
+import { Refusal, StatusPageState } from './status-page-standin';
 
 /** A request the stand-in received and accepted or refused. */
 export interface RecordedCall {
@@ -28,6 +29,10 @@ export class FlashDutyStandIn {
   private readonly validators = compileRequestValidators();
   private readonly attempts = new Map<string, number>();
   private readonly sockets = new Set<import('node:net').Socket>();
+  /** Status pages and their events (tests and the local stack add pages). */
+  readonly statusPages = new StatusPageState();
+  /** Custom field values per incident, as /incident/field/reset left them; /incident/info returns them. */
+  readonly fields = new Map<string, Record<string, unknown>>();
 
   constructor(private readonly appKey: string) {}
 
@@ -36,6 +41,8 @@ export class FlashDutyStandIn {
     this.calls.length = 0;
     this.attempts.clear();
     this.intercept = undefined;
+    this.statusPages.reset();
+    this.fields.clear();
   }
 
   /** Comments posted so far, oldest first. */
@@ -82,6 +89,10 @@ export class FlashDutyStandIn {
 
     const fail = (status: number, code: string, message: string) =>
       this.reply(res, path, body, status, JSON.stringify({ request_id: requestId(), error: { code, message } }));
+    if (req.method === 'GET' && path.startsWith('/status-page/')) {
+      if (url.searchParams.get('app_key') !== this.appKey) return fail(401, 'Unauthorized', 'You are unauthorized.');
+      return this.answer(res, path, body, this.dataForGet(path, url.searchParams), fail);
+    }
     if (req.method !== 'POST') return fail(405, 'MethodNotAllowed', 'method not allowed');
     if (url.searchParams.get('app_key') !== this.appKey) return fail(401, 'Unauthorized', 'You are unauthorized.');
     if (!/^application\/json/i.test(req.headers['content-type'] ?? '')) return fail(400, 'InvalidContentType', 'Content-Type must be application/json');
@@ -91,13 +102,34 @@ export class FlashDutyStandIn {
       const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message}`).join('; ');
       return fail(400, 'InvalidParameter', problems);
     }
-    this.reply(res, path, body, 200, JSON.stringify({ request_id: requestId(), data: this.dataFor(path, body as Record<string, unknown>) }));
+    this.answer(res, path, body, this.dataFor(path, body as Record<string, unknown>), fail);
+  }
+
+  private answer(res: ServerResponse, path: string, body: unknown, data: unknown, fail: (status: number, code: string, message: string) => void): void {
+    if (data instanceof Refusal) return fail(data.status, data.code, data.message);
+    this.reply(res, path, body, 200, JSON.stringify({ request_id: requestId(), data }));
   }
 
   private dataFor(path: string, body: Record<string, unknown>): unknown {
     if (path === '/incident/alert/list') return { items: [], total: 0 };
-    if (path === '/incident/info') return { incident_id: body.incident_id, title: 'stand-in incident', labels: {}, fields: {} };
+    if (path === '/incident/info') return { incident_id: body.incident_id, title: 'stand-in incident', labels: {}, fields: { ...this.fields.get(String(body.incident_id)) } };
+    if (path === '/incident/field/reset') return this.resetField(body);
+    if (path === '/status-page/change/create') return this.statusPages.create(body);
+    if (path === '/status-page/change/timeline/create') return this.statusPages.timeline(body);
     return {};
+  }
+
+  private resetField(body: Record<string, unknown>): unknown {
+    const incidentId = String(body.incident_id);
+    this.fields.set(incidentId, { ...this.fields.get(incidentId), [String(body.field_name)]: body.field_value });
+    return {};
+  }
+
+  /** The newer GET endpoints (not in the documented spec): their query is checked by hand. */
+  private dataForGet(path: string, params: URLSearchParams): unknown {
+    if (path === '/status-page/list') return this.statusPages.list();
+    if (path === '/status-page/change/active/list') return this.statusPages.activeList(params);
+    return new Refusal(404, 'RouteNotFound', `no route GET ${path}`);
   }
 
   private reply(res: ServerResponse, path: string, body: unknown, status: number, text: string): void {
