@@ -3,7 +3,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as v from 'valibot';
 import { ACTIONS } from '../lib/actions/registry';
-import { intVar, setBy, stringVar } from '../lib/config/env';
+import { intVar, listVar, readConfig, setBy, stringVar } from '../lib/config/env';
 import type { Action } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
 import { workerConfig } from '../lib/config/worker';
@@ -11,6 +11,8 @@ import { startDynamoDbEmulator } from '../lib/local/dynamodb-emulator';
 import { FlashDutyStandIn } from '../lib/local/flashduty-standin';
 import { serveHttpApi } from '../lib/local/http-api';
 import { type FakeInstance, SsmStandIn } from '../lib/local/ssm-standin';
+import { localStatusPage } from '../lib/local/status-page-standin';
+import { StatuspageStandIn } from '../lib/local/statuspage-standin';
 import { startSqsEmulator } from '../lib/local/sqs-emulator';
 import { pollQueue } from '../lib/local/sqs-poller';
 import { queueUrlVariable } from '../lib/queue/names';
@@ -37,6 +39,12 @@ export const LocalEnv = v.object({
   DYNAMODB_PORT: setBy('local', intVar(0, 0, 65_535, 'Local DynamoDB emulator port; 0 picks a free one.'), '`9325` (local.env)'),
   FLASHDUTY_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in FlashDuty API port; 0 picks a free one.'), '`9326` (local.env)'),
   SSM_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in Systems Manager port; 0 picks a free one.'), '`9327` (local.env)'),
+  STATUSPAGE_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in Atlassian Statuspage port; 0 picks a free one.'), '`9328` (local.env)'),
+  LOCAL_LIVE_ACTIONS: setBy(
+    'local',
+    listVar([], 'Actions the local stack runs for real even under DRY_RUN=true, because everything they change locally is a stand-in.'),
+    '`status-page` (local.env)',
+  ),
   AWS_ACCESS_KEY_ID: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent (the emulators accept any).'), 'set by Lambda'),
   AWS_SECRET_ACCESS_KEY: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent.'), 'set by Lambda'),
 });
@@ -45,6 +53,8 @@ export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'us-east-1';
 /** The app key the FlashDuty stand-in accepts (local only). */
 export const LOCAL_APP_KEY = 'local-flashduty-app-key';
+/** The API key and page the Statuspage stand-in knows (local only). */
+export const LOCAL_STATUSPAGE = { apiKey: 'local-statuspage-api-key', pageId: 'localpage01' };
 
 export interface LocalQueue {
   name: string;
@@ -68,6 +78,8 @@ export interface LocalStack {
   /** The stand-in Systems Manager (fleet from deploy/local-fleet.json), unless AWS_ENDPOINT_URL_SSM is set. */
   ssm?: SsmStandIn;
   ssmEndpoint: string;
+  /** The stand-in Atlassian Statuspage (page LOCAL_STATUSPAGE.pageId), for STATUS_PAGE_PROVIDER=statuspage. */
+  statuspage: StatuspageStandIn;
   /** The environment each worker was started with, by action. */
   workerEnv: Map<string, NodeJS.ProcessEnv>;
   stop: () => Promise<void>;
@@ -129,6 +141,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let flashdutyUrl = options.env.FLASHDUTY_API_URL;
     if (!flashdutyUrl) {
       flashduty = new FlashDutyStandIn(LOCAL_APP_KEY);
+      flashduty.statusPages.pages = [localStatusPage()];
       flashdutyUrl = await flashduty.start(portOf('FLASHDUTY_PORT'));
       cleanup.push(() => flashduty!.stop());
     }
@@ -142,7 +155,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanup.push(() => ssm!.stop());
     }
 
+    const statuspage = await startStatuspage(portOf('STATUSPAGE_PORT'));
+    cleanup.push(() => statuspage.standIn.stop());
+
     const env: NodeJS.ProcessEnv = {
+      ...statuspage.env,
       ...options.env,
       AWS_REGION: LOCAL_REGION,
       AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
@@ -154,11 +171,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanup.push(() => closeServer(http.server));
 
     const workerEnv = new Map<string, NodeJS.ProcessEnv>();
+    const live = readConfig(LocalEnv, options.env, 'local configuration').LOCAL_LIVE_ACTIONS;
     for (const action of settings.actions) {
       const queue = queues.get(action.name)!;
       const envForWorker: NodeJS.ProcessEnv = {
         DRY_RUN: 'true',
         ...env,
+        ...(live.includes(action.name) && { DRY_RUN: 'false' }),
         ACTION_NAME: action.name,
         QUEUE_URL: queue.url,
         IDEMPOTENCY_TABLE: table.TableName as string,
@@ -193,6 +212,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       flashdutyUrl,
       ssm,
       ssmEndpoint,
+      statuspage: statuspage.standIn,
       workerEnv,
       stop: stopAll,
     };
@@ -200,6 +220,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stopAll();
     throw error;
   }
+}
+
+/** The Statuspage stand-in with a local page, and the settings that point status-page at it. */
+async function startStatuspage(port: number): Promise<{ standIn: StatuspageStandIn; env: NodeJS.ProcessEnv }> {
+  const standIn = new StatuspageStandIn(LOCAL_STATUSPAGE.apiKey);
+  standIn.pages.set(
+    LOCAL_STATUSPAGE.pageId,
+    localStatusPage().components.map((c, i) => ({ id: `localcmp${i}`, name: c.name, status: 'operational' })),
+  );
+  const url = await standIn.start(port);
+  return { standIn, env: { STATUS_PAGE_API_URL: url, STATUS_PAGE_API_KEY: LOCAL_STATUSPAGE.apiKey } };
 }
 
 function closeServer(server: Server): Promise<void> {

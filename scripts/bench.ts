@@ -190,7 +190,8 @@ async function main(): Promise<void> {
   process.stderr.write('  cold start...\n');
   const cold = await coldStart(option('cold-runs', 25));
   process.stderr.write('  bundle sizes (osls package)...\n');
-  const packaged = await packageStack('bench', { ENABLED_ACTIONS: 'echo,restart-host,enrich,rollback,status-page' });
+  // status-page needs its page and components to package; any valid values do for sizes.
+  const packaged = await packageStack('bench', { ENABLED_ACTIONS: 'echo,restart-host,enrich,rollback,status-page', STATUS_PAGE_ID: '1', STATUS_PAGE_COMPONENTS: '{"default":["Website"]}' });
   const sizes = bundleSizes(packaged.dir);
   process.stderr.write('  end to end...\n');
   const e2e = await endToEnd(option('e2e', 200));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { serveLocal } from './local-server';
 
 /** A managed instance as the stand-in knows it. */
 export interface FakeInstance {
@@ -48,7 +48,7 @@ export class SsmStandIn {
   nextScript: CommandScript = { status: 'Success', exitCode: 0, stdout: '' };
   /** Answers this many calls of an operation with ThrottlingException first. */
   throttle = new Map<string, number>();
-  private server?: Server;
+  private stopServer?: () => Promise<void>;
 
   reset(): void {
     this.commands.length = 0;
@@ -62,14 +62,13 @@ export class SsmStandIn {
   }
 
   async start(port = 0): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const served = await serveLocal((req, res) => this.handle(req, res), port);
+    this.stopServer = served.stop;
+    return served.url;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.stopServer?.();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { serveLocal } from './local-server';
 
 /** A call the Statuspage stand-in answered. */
 export interface StatuspageCall {
@@ -33,7 +33,7 @@ export class StatuspageStandIn {
   readonly incidents: Array<StatuspageIncident & { page: string }> = [];
   intercept: ((call: { method: string; path: string }) => { status: number; body: string } | undefined) | undefined;
   onCall: ((call: StatuspageCall) => void) | undefined;
-  private server?: Server;
+  private stopServer?: () => Promise<void>;
   private nextId = 1;
 
   constructor(private readonly apiKey: string) {}
@@ -45,14 +45,13 @@ export class StatuspageStandIn {
   }
 
   async start(port = 0): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    const served = await serveLocal((req, res) => this.handle(req, res), port);
+    this.stopServer = served.stop;
+    return served.url;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.stopServer?.();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -39,7 +39,16 @@ describe('the local stack with its example configuration (what npm start runs)',
     expect(await commentFor('echo')).toContain('echo succeeded');
   });
 
-  it.each(['enrich', 'rollback', 'status-page'])('answers %s, not built yet, with a failed comment', async (action) => {
+  it('opens a status page event on the first status-page click and updates it on the second (LOCAL_LIVE_ACTIONS)', async () => {
+    expect(await commentFor('status-page')).toContain('status-page succeeded');
+    const [event] = stack.flashduty!.statusPages.changes;
+    expect(event).toMatchObject({ status: 'investigating', title: 'Service disruption' });
+    expect(await commentFor('status-page')).toContain(`updated public event ${event!.change_id}`);
+    expect(stack.flashduty!.statusPages.changes).toHaveLength(1);
+    expect(event!.updates).toHaveLength(2);
+  });
+
+  it.each(['enrich', 'rollback'])('answers %s, not built yet, with a failed comment', async (action) => {
     const comment = await commentFor(action);
     expect(comment).toContain(`${action} FAILED`);
     expect(comment).toContain('not implemented yet');
