@@ -167,9 +167,31 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
     expect(changes()).toHaveLength(1);
     flashduty.intercept = undefined;
     const retried = await statusPage.run(context(click));
-    expect(retried.status).toBe('succeeded');
+    expect(retried).toMatchObject({ status: 'succeeded', summary: expect.stringContaining('was already open (investigating); linked it') });
     expect(changes()).toHaveLength(1);
+    expect(changes()[0]!.updates).toHaveLength(1); // the retry did not post the same update again
     expect(fieldOf(click)).toMatchObject({ id: String(changes()[0]!.change_id) });
+  });
+
+  it('moves an open but unrecorded event along when the incident has moved on', async () => {
+    const click = clickOnNewIncident();
+    flashduty.intercept = ({ path }) => (path === '/incident/field/reset' ? { status: 400, body: '{"error":{"code":"InvalidParameter","message":"no such field"}}' } : undefined);
+    const first = await statusPage.run(context(click));
+    expect(first).toMatchObject({ status: 'failed', summary: expect.stringContaining('create a text field named status_page_event') });
+    flashduty.intercept = undefined;
+    await statusPage.run(context(later(click, { progress: 'Processing' })));
+    expect(changes()).toHaveLength(1);
+    expect(changes()[0]!.updates.map((u) => u.status)).toEqual(['investigating', 'identified']);
+    expect(fieldOf(click)).toMatchObject({ status: 'identified' });
+  });
+
+  it('publishes nothing new for a click on an incident whose event is already resolved', async () => {
+    const click = clickOnNewIncident();
+    await statusPage.run(context(click));
+    await statusPage.run(context(later(click, { progress: 'Closed' })));
+    const again = await statusPage.run(context(later(click, { progress: 'Closed' }, { event_time: click.event_time + 300_000 })));
+    expect(again).toMatchObject({ status: 'succeeded', summary: expect.stringContaining('is already resolved; nothing new was published') });
+    expect(changes()[0]!.updates).toHaveLength(2);
   });
 
   it('fails clearly when FlashDuty refuses the create, and retries later when it is unavailable', async () => {
@@ -216,6 +238,12 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
       expect(patches.map((p) => (p.body!.incident as { status: string }).status)).toEqual(['identified', 'resolved']);
       expect(statuspage.incidents).toHaveLength(1);
       expect(statuspage.incidents[0]).toMatchObject({ status: 'resolved', components: { cmp0search01: 'operational' } });
+    });
+
+    it('retries later, without a second create, when Statuspage is down', async () => {
+      statuspage.intercept = ({ method }) => (method === 'POST' ? { status: 503, body: '{"error":"maintenance"}' } : undefined);
+      await expect(statusPage.run(context(clickOnNewIncident(), { env: env() }))).rejects.toThrow(/503/);
+      expect(statuspage.calls.filter((c) => c.method === 'POST')).toHaveLength(1);
     });
 
     it('fails clearly on a wrong API key and publishes nothing', async () => {

@@ -9,8 +9,9 @@ export interface Component {
 /** The component references (ids or names) this incident affects, from its labels and the config. */
 export function selectComponents(config: ComponentsConfig, labels: Record<string, string>): { refs: string[]; why: string } | { problem: string } {
   if (config.by_label) {
-    const value = labels[config.by_label];
-    const mapped = value === undefined ? undefined : config.map[value];
+    // Own keys only: a label value such as __proto__ must not reach Object.prototype.
+    const value = Object.hasOwn(labels, config.by_label) ? labels[config.by_label] : undefined;
+    const mapped = value !== undefined && Object.hasOwn(config.map, value) ? config.map[value] : undefined;
     if (mapped) return { refs: mapped, why: `label ${config.by_label}=${value}` };
     if (config.default) return { refs: config.default, why: value === undefined ? `no ${config.by_label} label; default` : `${config.by_label}=${value} is not mapped; default` };
     return { problem: value === undefined ? `the incident has no "${config.by_label}" label and STATUS_PAGE_COMPONENTS has no default` : `${config.by_label}=${value} is not in STATUS_PAGE_COMPONENTS.map and there is no default` };

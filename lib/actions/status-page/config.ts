@@ -20,7 +20,7 @@ const ALIASES: Record<string, ComponentStatus> = { degraded_performance: 'degrad
 const componentStatus = v.pipe(
   v.string(),
   v.transform((value) => ALIASES[value] ?? value),
-  v.picklist(COMPONENT_STATUSES.filter((s) => s !== 'operational'), `expected one of degraded, partial_outage, full_outage (or major_outage, degraded_performance)`),
+  v.picklist(COMPONENT_STATUSES.filter((s) => s !== 'operational')),
 );
 
 const choiceVar = <T extends string>(choices: readonly T[], fallback: T, meaning: string) =>

@@ -30,7 +30,8 @@ export function flashdutyProvider(api: FlashDutyApi, pageId: string, signal: Abo
       const data = (await guarded(() => api.get('/status-page/change/active/list', { page_id: pageId, type: 'incident' }, signal))) as { items?: unknown } | null;
       const items = Array.isArray(data?.items) ? (data.items as Array<Record<string, unknown>>) : [];
       const found = items.find((item) => [item.title, item.description].some((text) => typeof text === 'string' && text.includes(marker)));
-      return found && found.change_id !== undefined ? { id: String(found.change_id) } : undefined;
+      if (!found || found.change_id === undefined || found.change_id === null) return undefined;
+      return { id: String(found.change_id), ...(typeof found.status === 'string' && { status: found.status }) };
     },
     create(opening: Opening): Prepared<PublicEvent> {
       const body = {

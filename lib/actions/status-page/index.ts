@@ -103,6 +103,12 @@ async function onNone(ctx: Ctx, wanted: Wanted): Promise<Outcome> {
   const marker = markerFor(ctx.message.payload.incident.incident_id);
   // The field is empty, but a run whose answer (or field write) was lost may have opened the event.
   const open = await wanted.provider.findOpen(marker);
+  if (open && open.status === wanted.status) {
+    // Most likely this very click opened it: record it rather than post the same update twice.
+    const link = newLink(ctx, wanted, open);
+    const problem = await record(ctx, link);
+    return outcome(ctx, wanted, link, `public event ${open.id} was already open (${open.status}); linked it to the incident`, [], problem);
+  }
   if (open) {
     const adopted: Link = { ...newLink(ctx, wanted, open), status: 'investigating', click: '', at: 0 };
     return send(ctx, wanted, adopted, 'update');

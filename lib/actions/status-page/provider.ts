@@ -24,6 +24,8 @@ export interface Opening extends Update {
 export interface PublicEvent {
   id: string;
   url?: string;
+  /** Its current status, when the provider said (open events found by their marker). */
+  status?: string;
 }
 
 /** A write ready to go: what it will send (for dry-run), and sending it. */

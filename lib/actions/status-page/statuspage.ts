@@ -38,7 +38,8 @@ export function statuspageProvider(http: HttpClient, apiUrl: string, pageId: str
           (text) => typeof text === 'string' && text.includes(marker),
         );
       const found = items.find(carries);
-      return found && typeof found.id === 'string' ? eventOf(found) : undefined;
+      const event = found && eventOf(found);
+      return event && { ...event, ...(typeof found.status === 'string' && { status: found.status }) };
     },
     create(opening: Opening): Prepared<PublicEvent> {
       const incident = { name: opening.title, ...fields(opening), body: `${opening.message}\n\n${opening.marker}` };
