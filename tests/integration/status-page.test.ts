@@ -204,6 +204,13 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
     expect(paths()).not.toContain('/incident/field/reset');
   });
 
+  it('fails clearly when FlashDuty refuses to read the incident, before publishing anything', async () => {
+    flashduty.intercept = ({ path }) => (path === '/incident/info' ? { status: 403, body: '{"error":{"code":"AccessDenied","message":"no permission"}}' } : undefined);
+    const outcome = await statusPage.run(context(clickOnNewIncident()));
+    expect(outcome).toMatchObject({ status: 'failed', summary: expect.stringContaining('FlashDuty refused a call: /incident/info: AccessDenied') });
+    expect(changes()).toHaveLength(0);
+  });
+
   it('fails naming the pages that exist when STATUS_PAGE_ID is not one of them', async () => {
     const outcome = await statusPage.run(context(clickOnNewIncident(), { env: { STATUS_PAGE_ID: '42' } }));
     expect(outcome).toMatchObject({ status: 'failed', summary: expect.stringContaining(`status page 42 is not on this FlashDuty account; pages: Local status page (${PAGE.page_id})`) });

@@ -29,6 +29,8 @@ export const statusPage = defineAction({
     } catch (error) {
       if (error instanceof ProviderError) return failed(error.message);
       if (error instanceof TemplateValueError) return failed(`the public text could not be written: ${error.message}`);
+      // A refused read (the incident's fields) will be refused again: say so now instead of retrying.
+      if (error instanceof FlashDutyError && !error.retryable) return failed(`FlashDuty refused a call: ${error.message}`);
       throw error;
     }
   },
