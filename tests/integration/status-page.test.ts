@@ -91,7 +91,7 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
     const click = clickOnNewIncident();
     await statusPage.run(context(click));
     const published = JSON.stringify(flashduty.calls.find((c) => c.path === '/status-page/change/create')!.body);
-    for (const secretish of ['es.nj.01', 'cpu.idle', 'engine', 'Custom field test']) expect(published).not.toContain(secretish);
+    for (const secretish of ['es.nj.01', 'cpu.idle', 'engine', 'Custom field test', click.incident.incident_id]) expect(published).not.toContain(secretish);
   });
 
   it('reads the link from the payload fields on the next click and adds a timeline update instead of a new event', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ComponentStatus, EventStatus } from './config';
 
 /** One component's new status in an update. */
@@ -55,5 +56,8 @@ export class ProviderError extends Error {
   override readonly name = 'ProviderError';
 }
 
-/** The marker put in a new event's description; `findOpen` matches it. */
-export const markerFor = (incidentId: string): string => `(ref ${incidentId})`;
+/**
+ * The marker put in a new event's description; `findOpen` matches it. A hash, so the public text
+ * does not show the internal incident id; 12 hex digits will not collide among a page's open events.
+ */
+export const markerFor = (incidentId: string): string => `(ref ${createHash('sha256').update(incidentId).digest('hex').slice(0, 12)})`;
