@@ -37,6 +37,13 @@ export interface FlashDutyApi {
    * with the same `change_key` merge into one change, so repeating a push is harmless.
    */
   pushChange(integrationKey: string, event: ChangeEvent, signal?: AbortSignal): Promise<void>;
+  /** A read-only GET (the newer status-page list endpoints); returns `data` from the envelope. */
+  get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<unknown>;
+  /**
+   * One attempt, never retried: for a write FlashDuty cannot deduplicate (a status page event), where
+   * a retry after a lost answer would publish twice. The caller decides what a failure means.
+   */
+  callOnce(path: string, body: object, signal?: AbortSignal): Promise<unknown>;
 }
 
 /** A change event for FlashDuty's change correlation (`/event/push/change/standard`). */
@@ -62,6 +69,8 @@ export function withDeadline(api: FlashDutyApi, signal: AbortSignal): FlashDutyA
     incidentInfo: (incidentId, callSignal = signal) => api.incidentInfo(incidentId, callSignal),
     listAlerts: (incidentId, options, callSignal = signal) => api.listAlerts(incidentId, options, callSignal),
     pushChange: (integrationKey, event, callSignal = signal) => api.pushChange(integrationKey, event, callSignal),
+    get: (path, params, callSignal = signal) => api.get(path, params, callSignal),
+    callOnce: (path, body, callSignal = signal) => api.callOnce(path, body, callSignal),
   };
 }
 
@@ -112,6 +121,8 @@ interface CallOptions {
   checkFirst?: boolean;
   /** The query credentials; default: the app key. The change push authenticates with its integration key. */
   auth?: () => Promise<Record<string, string>>;
+  /** Query parameters, for a GET (no body). */
+  params?: Record<string, string>;
 }
 
 /** Shortest time worth starting another attempt in; a wait that leaves less gives up instead. */
@@ -193,7 +204,7 @@ export class FlashDutyClient implements FlashDutyApi {
    * One API call with retries; returns `data` from the envelope. With `landed`, a retry after an
    * ambiguous failure first asks whether the earlier attempt took effect, and stops if it did.
    */
-  async call(path: string, body: object, signal?: AbortSignal, options: CallOptions = {}): Promise<unknown> {
+  async call(path: string, body: object | undefined, signal?: AbortSignal, options: CallOptions = {}): Promise<unknown> {
     let lastError: FlashDutyError | undefined;
     let unsure = options.checkFirst === true && options.landed !== undefined;
     let attempt = 0;
@@ -206,7 +217,7 @@ export class FlashDutyClient implements FlashDutyApi {
           return null;
         }
         unsure = false;
-        return await this.limited(signal, () => this.attempt(path, body, signal, options.write ?? false, options.auth));
+        return await this.limited(signal, () => this.attempt(path, body, signal, options.write ?? false, options.auth, options.params));
       } catch (error) {
         if (!(error instanceof FlashDutyError) || !error.retryable || signal?.aborted) throw error;
         unsure ||= error.ambiguous;
@@ -217,6 +228,16 @@ export class FlashDutyClient implements FlashDutyApi {
     const { code, httpStatus, requestId, networkCause } = lastError!;
     const maybe = unsure ? '; it may still have taken effect' : '';
     throw new FlashDutyError(`${path} failed after ${attempt} attempt(s): ${lastError!.message}${maybe}`, code, httpStatus, true, { requestId, networkCause, ambiguous: unsure });
+  }
+
+  /** A GET with query parameters (app_key is added); retried like any read. */
+  async get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<unknown> {
+    return this.call(path, undefined, signal, { params });
+  }
+
+  /** One attempt, never retried (see FlashDutyApi.callOnce). */
+  async callOnce(path: string, body: object, signal?: AbortSignal): Promise<unknown> {
+    return this.limited(signal, () => this.attempt(path, body, signal, true));
   }
 
   private async limited<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
@@ -236,8 +257,16 @@ export class FlashDutyClient implements FlashDutyApi {
     return true;
   }
 
-  private async attempt(path: string, body: object, signal: AbortSignal | undefined, write: boolean, auth?: () => Promise<Record<string, string>>): Promise<unknown> {
+  private async attempt(
+    path: string,
+    body: object | undefined,
+    signal: AbortSignal | undefined,
+    write: boolean,
+    auth?: () => Promise<Record<string, string>>,
+    params: Record<string, string> = {},
+  ): Promise<unknown> {
     const url = new URL(`${this.options.baseUrl}${path}`);
+    for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
     const credentials = auth ? await auth() : { app_key: await this.options.appKey() };
     for (const [key, value] of Object.entries(credentials)) url.searchParams.set(key, value);
     const left = remainingMs(signal);
@@ -248,9 +277,9 @@ export class FlashDutyClient implements FlashDutyApi {
     let text: string;
     try {
       response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
+        method: body === undefined ? 'GET' : 'POST',
+        headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
       text = await response.text();

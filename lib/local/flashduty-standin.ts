@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import Ajv2020 from 'ajv/dist/2020';
 import spec from '../flashduty/openapi-subset.json';
 import { listenLocal, LOCAL_HOST } from './listen';
+import { Refusal, StatusPageState } from './status-page-standin';
 
 /** A request the stand-in received and accepted or refused. */
 export interface RecordedCall {
@@ -55,6 +56,10 @@ export class FlashDutyStandIn {
   private readonly attempts = new Map<string, number>();
   private readonly timelines = new Map<string, FeedItem[]>();
   private readonly sockets = new Set<import('node:net').Socket>();
+  /** Status pages and their events (tests and the local stack add pages). */
+  readonly statusPages = new StatusPageState();
+  /** Custom field values per incident, as /incident/field/reset left them; /incident/info returns them. */
+  readonly fields = new Map<string, Record<string, unknown>>();
 
   constructor(
     private readonly appKey: string,
@@ -68,6 +73,8 @@ export class FlashDutyStandIn {
     this.attempts.clear();
     this.timelines.clear();
     this.intercept = undefined;
+    this.statusPages.reset();
+    this.fields.clear();
   }
 
   /** Comments stored so far (answered or not), oldest first: on one incident, or on all. */
@@ -134,6 +141,10 @@ export class FlashDutyStandIn {
   /** What FlashDuty would do with the call and answer; accepted comments go on the timeline. */
   private answer(req: IncomingMessage, url: URL, path: string, body: unknown): { status: number; text: string } {
     const fail = (status: number, code: string, message: string) => ({ status, text: JSON.stringify({ request_id: requestId(), error: { code, message } }) });
+    if (req.method === 'GET' && path.startsWith('/status-page/')) {
+      if (url.searchParams.get('app_key') !== this.appKey) return fail(401, 'Unauthorized', 'You are unauthorized.');
+      return this.ok(this.dataForGet(path, url.searchParams), fail);
+    }
     if (req.method !== 'POST') return fail(405, 'MethodNotAllowed', 'method not allowed');
     if (path === CHANGE_PATH) {
       if (url.searchParams.get('integration_key') !== this.changeIntegrationKey) return fail(401, 'Unauthorized', 'invalid integration_key');
@@ -149,14 +160,23 @@ export class FlashDutyStandIn {
       const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message}`).join('; ');
       return fail(400, 'InvalidParameter', problems);
     }
-    return { status: 200, text: JSON.stringify({ request_id: requestId(), data: this.dataFor(path, body as Record<string, unknown>) }) };
+    return this.ok(this.dataFor(path, body as Record<string, unknown>), fail);
+  }
+
+  /** A 200 with `data` in the envelope, or the refusal the data stands for. */
+  private ok(data: unknown, fail: (status: number, code: string, message: string) => { status: number; text: string }): { status: number; text: string } {
+    if (data instanceof Refusal) return fail(data.status, data.code, data.message);
+    return { status: 200, text: JSON.stringify({ request_id: requestId(), data }) };
   }
 
   private dataFor(path: string, body: Record<string, unknown>): unknown {
     if (path === '/incident/comment') return this.store(body);
     if (path === '/incident/feed') return this.feed(body);
     if (path === '/incident/alert/list') return { items: [], total: 0 };
-    if (path === '/incident/info') return { incident_id: body.incident_id, title: 'stand-in incident', labels: {}, fields: {} };
+    if (path === '/incident/info') return { incident_id: body.incident_id, title: 'stand-in incident', labels: {}, fields: { ...this.fields.get(String(body.incident_id)) } };
+    if (path === '/incident/field/reset') return this.resetField(body);
+    if (path === '/status-page/change/create') return this.statusPages.create(body);
+    if (path === '/status-page/change/timeline/create') return this.statusPages.timeline(body);
     return {};
   }
 
@@ -179,6 +199,19 @@ export class FlashDutyStandIn {
     const limit = (body.limit as number | undefined) ?? 20;
     const start = (((body.p as number | undefined) ?? 1) - 1) * limit;
     return { has_next_page: ordered.length > start + limit, items: ordered.slice(start, start + limit) };
+  }
+
+  private resetField(body: Record<string, unknown>): unknown {
+    const incidentId = String(body.incident_id);
+    this.fields.set(incidentId, { ...this.fields.get(incidentId), [String(body.field_name)]: body.field_value });
+    return {};
+  }
+
+  /** The newer GET endpoints (not in the documented spec): their query is checked by hand. */
+  private dataForGet(path: string, params: URLSearchParams): unknown {
+    if (path === '/status-page/list') return this.statusPages.list();
+    if (path === '/status-page/change/active/list') return this.statusPages.activeList(params);
+    return new Refusal(404, 'RouteNotFound', `no route GET ${path}`);
   }
 
   private reply(res: ServerResponse, path: string, body: unknown, status: number, text: string, headers: Record<string, string> = {}): void {

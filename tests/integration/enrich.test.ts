@@ -1,3 +1,4 @@
+import { unusedMemory } from '../fixtures/unused-memory';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
@@ -125,14 +126,7 @@ describe('enrich against local sources and a FlashDuty stand-in', () => {
       exclusive: async () => {
         throw new Error('enrich takes no locks');
       },
-      memory: {
-        recall: async () => {
-          throw new Error('enrich keeps no memory: re-running it overwrites the same fields');
-        },
-        remember: async () => {
-          throw new Error('enrich keeps no memory: re-running it overwrites the same fields');
-        },
-      },
+      memory: unusedMemory('enrich keeps no memory: re-running it overwrites the same fields'),
     };
   }
   const run = async (ctx: ActionContext<EnrichConfig>) => {

@@ -32,6 +32,7 @@ const exampleEnv = (sourcesPort = 0): NodeJS.ProcessEnv => {
     SSM_PORT: '0',
     OBSERVABILITY_PORT: String(sourcesPort),
     DEPLOY_PORT: '0',
+    STATUSPAGE_PORT: '0',
     ENRICH_SOURCES_FILE: '',
     ENRICH_SOURCES: JSON.stringify(parseYaml(sources)),
   };
@@ -98,10 +99,13 @@ describe('the local stack with its example configuration (what npm start runs)',
     expect(stack.deploy!.calls).toHaveLength(0);
   });
 
-  it.each(['status-page'])('answers %s, not built yet, with a failed comment', async (action) => {
-    const comment = await commentFor(action);
-    expect(comment).toContain(`${action} FAILED`);
-    expect(comment).toContain('not implemented yet');
+  it('opens a status page event on the first status-page click and updates it on the second (LOCAL_LIVE_ACTIONS)', async () => {
+    expect(await commentFor('status-page')).toContain('status-page succeeded');
+    const [event] = stack.flashduty!.statusPages.changes;
+    expect(event).toMatchObject({ status: 'investigating', title: 'Service disruption' });
+    expect(await commentFor('status-page')).toContain(`updated public event ${event!.change_id}`);
+    expect(stack.flashduty!.statusPages.changes).toHaveLength(1);
+    expect(event!.updates).toHaveLength(2);
   });
 });
 
