@@ -79,7 +79,7 @@ function deadlinesFor(context: Context): { action: AbortSignal; writeBack: Abort
 export function makeWorker(deps: WorkerDeps) {
   const { action, once } = deps;
 
-  const cooldown = !deps.dryRun && action.sideEffects !== false ? deps.cooldown : undefined;
+  const cooldown = !deps.dryRun && (action.cooldown ?? action.sideEffects !== false) ? deps.cooldown : undefined;
   const cooldownKey = (message: QueueMessage) => ({ action: action.name, incidentId: message.payload.incident.incident_id, eventId: message.event_id });
 
   const run = once.step('run', async (message: QueueMessage, extras: { log: Log; signal: AbortSignal }): Promise<Outcome> => {
