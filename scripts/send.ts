@@ -5,13 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import sample from '../tests/fixtures/custom-action.json';
+import { ACTIONS } from '../lib/actions/registry';
 import { localEnv } from './local-env';
 
 async function main(): Promise<void> {
   const [action, url] = process.argv.slice(2);
   const env = localEnv();
   if (!action) {
-    console.error(`usage: npm run send -- <action> [receiver-url]\n  actions enabled locally: ${env.ENABLED_ACTIONS}`);
+    console.error(`usage: npm run send -- <action> [receiver-url]\n  actions enabled locally: ${env.ENABLED_ACTIONS || ACTIONS.map((a) => a.name).join(',')}`);
     process.exit(2);
   }
   const receiver = url ?? `http://127.0.0.1:${env.PORT ?? 3000}`;
