@@ -36,12 +36,14 @@ interface FakeCommand {
  * A local stand-in for AWS Systems Manager speaking its JSON protocol (`X-Amz-Target: AmazonSSM.*`),
  * for the real `@aws-sdk/client-ssm` to talk to through its endpoint setting. It knows the calls
  * restart-host makes (DescribeInstanceInformation, SendCommand, ListCommands, GetCommandInvocation)
- * and GetParameter. Tests set the fleet, what commands do, throttling, and documents whose
+ * and GetParameter, PutParameter (npm run setup). Tests set the fleet, what commands do, throttling, and documents whose
  * parameters carry an allowedPattern.
  */
 export class SsmStandIn {
   instances: FakeInstance[] = [];
   parameters = new Map<string, string>();
+  /** The type PutParameter gave each parameter (GetParameter answers SecureString for the others). */
+  readonly types = new Map<string, string>();
   readonly commands: FakeCommand[] = [];
   /** Every call received, in order: the operation and its input. */
   readonly calls: Array<{ operation: string; input: Record<string, unknown> }> = [];
@@ -109,7 +111,17 @@ export class SsmStandIn {
     GetParameter: (input) => {
       const value = this.parameters.get(String(input.Name));
       if (value === undefined) throw Object.assign(new Error(`Parameter ${input.Name} not found.`), { type: 'ParameterNotFound' });
-      return { Parameter: { Name: input.Name, Type: 'SecureString', Value: value, Version: 1 } };
+      return { Parameter: { Name: input.Name, Type: this.types.get(String(input.Name)) ?? 'SecureString', Value: value, Version: 1 } };
+    },
+    // As SSM: an existing name is refused unless Overwrite is true, so a create never clobbers.
+    PutParameter: (input) => {
+      const name = String(input.Name);
+      if (this.parameters.has(name) && input.Overwrite !== true) {
+        throw Object.assign(new Error('The parameter already exists. To overwrite this value, set the overwrite option in the request to true.'), { type: 'ParameterAlreadyExists' });
+      }
+      this.parameters.set(name, String(input.Value));
+      this.types.set(name, String(input.Type ?? this.types.get(name) ?? 'String'));
+      return { Version: 1, Tier: 'Standard' };
     },
     DescribeInstanceInformation: (input) => {
       const filters = (input.Filters ?? []) as Array<{ Key: string; Values: string[] }>;

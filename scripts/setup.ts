@@ -1,0 +1,99 @@
+/**
+ * `npm run setup -- --stage <stage> [--region <r>] [--rotate-token | --finish-rotation]`: creates the
+ * stage's secret parameters when missing (a generated webhook token; the FlashDuty app key from
+ * FLASHDUTY_APP_KEY in the environment, piped on stdin, or typed at a hidden prompt), then prints
+ * what to enter in FlashDuty's Custom Action form for each action the deployed stack serves.
+ * Changes nothing that exists, unless asked to rotate the token.
+ */
+import { randomBytes } from 'node:crypto';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { parseTokenList } from '../lib/auth/tokens';
+import { readSecretInput } from './hidden-input';
+import { checkNode } from './node-check';
+import { actionUrls, buttonName, deploySettings, parseOptions, readParameter, secretParameterNames } from './operator';
+import { runScript, ScriptError } from './queues';
+
+const USAGE = 'npm run setup -- --stage <stage> [--region <region>] [--rotate-token | --finish-rotation]';
+
+checkNode();
+const options = parseOptions(process.argv.slice(2), { usage: USAGE, values: [], switches: ['--rotate-token', '--finish-rotation'] }, process.env);
+
+const newToken = () => randomBytes(32).toString('hex');
+
+async function main(): Promise<void> {
+  const { stage, region, switches } = options;
+  const env = deploySettings(stage);
+  const names = secretParameterNames(stage, env);
+  const ssm = new SSMClient({ region });
+  const put = (name: string, value: string, overwrite: boolean) =>
+    ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString', Overwrite: overwrite, Description: `flashduty-actions ${stage} (npm run setup)` }));
+
+  let tokens = parseTokenList((await readParameter(ssm, names.tokens)) ?? '');
+  if (tokens.length === 0) {
+    tokens = [newToken()];
+    await put(names.tokens, tokens[0]!, false);
+    console.log(`created ${names.tokens} with a new token`);
+  } else if (switches.has('--rotate-token')) {
+    tokens = await rotate(tokens, (value) => put(names.tokens, value, true), stage);
+  } else if (switches.has('--finish-rotation')) {
+    tokens = await finishRotation(tokens, (value) => put(names.tokens, value, true), names.tokens);
+  } else {
+    console.log(`${names.tokens} exists (${tokens.length} token${tokens.length > 1 ? 's: a rotation is under way' : ''}); left as it is`);
+  }
+
+  if ((await readParameter(ssm, names.appKey)) === undefined) {
+    const appKey = await readSecretInput('FLASHDUTY_APP_KEY', 'FlashDuty APP key (Account -> APP Keys; not shown as you type): ', process.env);
+    await put(names.appKey, appKey, false);
+    console.log(`created ${names.appKey}`);
+  } else {
+    console.log(`${names.appKey} exists; left as it is (rotate it with aws ssm put-parameter --overwrite, see README)`);
+  }
+  ssm.destroy();
+  await printForms(region, stage, tokens.at(-1)!);
+}
+
+/** Adds a second token; the old one keeps working until the rotation is finished. */
+async function rotate(tokens: string[], write: (value: string) => Promise<unknown>, stage: string): Promise<string[]> {
+  if (tokens.length > 1) {
+    throw new ScriptError(`a rotation is already under way (${tokens.length} tokens); finish it first with \`npm run setup -- --stage ${stage} --finish-rotation\``);
+  }
+  const next = [...tokens, newToken()];
+  await write(next.join(','));
+  console.log(
+    [
+      'added a second token; both are accepted by receivers that read the tokens after now.',
+      'The receiver reads its tokens at cold start, so instances already running know only the old one:',
+      `  1. redeploy the stage (any change), or wait until the receiver has no warm instance left,`,
+      '  2. put the new Authorization header below into each Custom Action in FlashDuty and click one,',
+      `  3. then remove the old token: npm run setup -- --stage ${stage} --finish-rotation`,
+    ].join('\n'),
+  );
+  return next;
+}
+
+/** Keeps only the newest token. */
+async function finishRotation(tokens: string[], write: (value: string) => Promise<unknown>, name: string): Promise<string[]> {
+  if (tokens.length === 1) {
+    console.log(`${name} holds one token; no rotation to finish`);
+    return tokens;
+  }
+  await write(tokens.at(-1)!);
+  console.log(`removed the old token from ${name}; only the newest is accepted by receivers that start from now`);
+  return [tokens.at(-1)!];
+}
+
+/** The Custom Action form, per action the stack serves. */
+async function printForms(region: string, stage: string, token: string): Promise<void> {
+  const urls = await actionUrls(region, stage);
+  if (urls.size === 0) throw new ScriptError(`the stack for stage "${stage}" has no action URLs in its outputs; is ENABLED_ACTIONS empty?`);
+  console.log(`\nIn FlashDuty: Integration Center -> Webhook -> Custom Action, once per action (stage ${stage}, ${region}):`);
+  for (const [action, url] of urls) {
+    console.log(`\n  Action name     ${buttonName(action)}`);
+    console.log(`  Endpoint        ${url}`);
+    console.log(`  Headers         Authorization = Bearer ${token}`);
+    console.log('  TLS verification on; Channels: those whose incidents should show the button');
+  }
+  console.log(`\nThen prove the wiring without FlashDuty: npm run smoke -- --stage ${stage} --incident <incident id>`);
+}
+
+runScript(main, { stage: options.stage, sqsPort: '' });
