@@ -59,6 +59,7 @@ function widgets(settings: StackSettings): Widget[] {
           ...OUTCOME_STATUSES.map((status) => ours(settings, 'ActionOutcome', { action, status }, status)),
           ours(settings, 'ActionRetried', { action }, 'retried'),
           ours(settings, 'ActionDeadLettered', { action }, 'dead-lettered'),
+          ours(settings, 'PoisonMessage', { action }, 'unreadable message'),
         ],
       }),
     ),
