@@ -3,7 +3,7 @@
  * stage's secret parameters when missing (a generated webhook token; the FlashDuty app key from
  * FLASHDUTY_APP_KEY in the environment, piped on stdin, or typed at a hidden prompt), then prints
  * what to enter in FlashDuty's Custom Action form for each action the deployed stack serves.
- * Changes nothing that exists, unless asked to rotate the token.
+ * Changes nothing that exists, unless asked to rotate the token or the app key.
  */
 import { randomBytes } from 'node:crypto';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -13,10 +13,10 @@ import { checkNode } from './node-check';
 import { actionUrls, buttonName, deploySettings, parseOptions, readParameter, secretParameterNames } from './operator';
 import { runScript, ScriptError } from './queues';
 
-const USAGE = 'npm run setup -- --stage <stage> [--region <region>] [--rotate-token | --finish-rotation]';
+const USAGE = 'npm run setup -- --stage <stage> [--region <region>] [--rotate-token | --finish-rotation] [--rotate-app-key]';
 
 checkNode();
-const options = parseOptions(process.argv.slice(2), { usage: USAGE, values: [], switches: ['--rotate-token', '--finish-rotation'] }, process.env);
+const options = parseOptions(process.argv.slice(2), { usage: USAGE, values: [], switches: ['--rotate-token', '--finish-rotation', '--rotate-app-key'] }, process.env);
 
 const newToken = () => randomBytes(32).toString('hex');
 
@@ -41,12 +41,14 @@ async function main(): Promise<void> {
     console.log(`${names.tokens} exists (${tokens.length} token${tokens.length > 1 ? 's: a rotation is under way' : ''}); left as it is`);
   }
 
-  if ((await readParameter(ssm, names.appKey)) === undefined) {
+  const exists = (await readParameter(ssm, names.appKey)) !== undefined;
+  if (!exists || switches.has('--rotate-app-key')) {
     const appKey = await readSecretInput('FLASHDUTY_APP_KEY', 'FlashDuty APP key (Account -> APP Keys; not shown as you type): ', process.env);
-    await put(names.appKey, appKey, false);
-    console.log(`created ${names.appKey}`);
+    await put(names.appKey, appKey, exists);
+    // Workers read the key again after SECRET_MAX_AGE_SECONDS (300 s by default): no redeploy needed.
+    console.log(exists ? `replaced the key in ${names.appKey}; workers use it within 5 minutes (SECRET_MAX_AGE_SECONDS): delete the old key in FlashDuty after that` : `created ${names.appKey}`);
   } else {
-    console.log(`${names.appKey} exists; left as it is (rotate it with aws ssm put-parameter --overwrite, see README)`);
+    console.log(`${names.appKey} exists; left as it is (--rotate-app-key replaces it)`);
   }
   ssm.destroy();
   await printForms(region, stage, tokens.at(-1)!);

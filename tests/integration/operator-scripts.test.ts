@@ -120,6 +120,15 @@ describe('npm run setup and npm run smoke against stand-ins for SSM, CloudFormat
       expect(tokens()).toEqual([fresh]);
     }, 60_000);
 
+    it('replaces the app key only when asked, from the environment, without printing it', async () => {
+      const rotated = await run('setup', ['--stage', 'prod', '--rotate-app-key'], { env: { FLASHDUTY_APP_KEY: 'the-new-app-key-0002' } });
+      expect(rotated.code).toBe(0);
+      expect(ssm.parameters.get('/flashduty-actions/prod/flashduty-app-key')).toBe('the-new-app-key-0002');
+      expect(puts().at(-1)!.input).toMatchObject({ Name: '/flashduty-actions/prod/flashduty-app-key', Type: 'SecureString', Overwrite: true });
+      expect(rotated.stdout).toContain('workers use it within 5 minutes (SECRET_MAX_AGE_SECONDS): delete the old key in FlashDuty after that');
+      expect(`${rotated.stdout}${rotated.stderr}`).not.toContain('the-new-app-key-0002');
+    }, 40_000);
+
     it('says what to deploy first when the stage has no stack', async () => {
       const missing = await run('setup', ['--stage', 'nostack'], { env: { FLASHDUTY_APP_KEY: 'from-the-environment-0001' } });
       expect(missing.code).toBe(1);
