@@ -64,17 +64,22 @@ export function secretParameterNames(stage: string, env: NodeJS.ProcessEnv): { t
 export const stackName = (stage: string) => `${SERVICE}-${stage}`;
 export const receiverFunctionName = (stage: string) => `${SERVICE}-${stage}-receiver`;
 
-/** The endpoint URL of each action the stack serves, from its outputs (`<Action>ActionUrl`). */
-export async function actionUrls(region: string, stage: string): Promise<Map<string, string>> {
+/**
+ * The endpoints the stack serves, from its outputs: each action's (`<Action>ActionUrl`, by action
+ * name), and any other `…Url` output (such as an incident webhook endpoint), by output key.
+ */
+export async function stackEndpoints(region: string, stage: string): Promise<{ actions: Map<string, string>; others: Map<string, string> }> {
   const cloudformation = new CloudFormationClient({ region });
   try {
     const { Stacks = [] } = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName(stage) }));
-    const urls = new Map<string, string>();
-    for (const output of Stacks[0]?.Outputs ?? []) {
-      if (!output.OutputKey?.endsWith('ActionUrl') || !output.OutputValue) continue;
-      urls.set(decodeURIComponent(output.OutputValue.split('/').pop()!), output.OutputValue);
+    const actions = new Map<string, string>();
+    const others = new Map<string, string>();
+    for (const { OutputKey: key, OutputValue: url } of Stacks[0]?.Outputs ?? []) {
+      if (!key?.endsWith('Url') || !url) continue;
+      if (key.endsWith('ActionUrl')) actions.set(decodeURIComponent(url.split('/').pop()!), url);
+      else others.set(key, url);
     }
-    return urls;
+    return { actions, others };
   } catch (error) {
     if (/does not exist/.test((error as Error).message)) {
       throw new ScriptError(`no stack ${stackName(stage)} in ${region}: deploy it first (\`npx osls deploy --stage ${stage}\`), or check --stage and --region`);

@@ -9,13 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { parseTokenList } from '../lib/auth/tokens';
 import { readSecretInput } from './hidden-input';
-import { checkNode } from './node-check';
-import { actionUrls, buttonName, deploySettings, parseOptions, readParameter, secretParameterNames } from './operator';
+import { buttonName, stackEndpoints, deploySettings, parseOptions, readParameter, secretParameterNames } from './operator';
 import { runScript, ScriptError } from './queues';
 
 const USAGE = 'npm run setup -- --stage <stage> [--region <region>] [--rotate-token | --finish-rotation] [--rotate-app-key]';
 
-checkNode();
 const options = parseOptions(process.argv.slice(2), { usage: USAGE, values: [], switches: ['--rotate-token', '--finish-rotation', '--rotate-app-key'] }, process.env);
 
 const newToken = () => randomBytes(32).toString('hex');
@@ -86,15 +84,16 @@ async function finishRotation(tokens: string[], write: (value: string) => Promis
 
 /** The Custom Action form, per action the stack serves. */
 async function printForms(region: string, stage: string, token: string): Promise<void> {
-  const urls = await actionUrls(region, stage);
-  if (urls.size === 0) throw new ScriptError(`the stack for stage "${stage}" has no action URLs in its outputs; is ENABLED_ACTIONS empty?`);
+  const { actions, others } = await stackEndpoints(region, stage);
+  if (actions.size === 0) throw new ScriptError(`the stack for stage "${stage}" has no action URLs in its outputs; is ENABLED_ACTIONS empty?`);
   console.log(`\nIn FlashDuty: Integration Center -> Webhook -> Custom Action, once per action (stage ${stage}, ${region}):`);
-  for (const [action, url] of urls) {
+  for (const [action, url] of actions) {
     console.log(`\n  Action name     ${buttonName(action)}`);
     console.log(`  Endpoint        ${url}`);
     console.log(`  Headers         Authorization = Bearer ${token}`);
     console.log('  TLS verification on; Channels: those whose incidents should show the button');
   }
+  for (const [key, url] of others) console.log(`\nAlso in the stack's outputs: ${key} ${url}`);
   console.log(`\nThen prove the wiring without FlashDuty: npm run smoke -- --stage ${stage} --incident <incident id>`);
 }
 

@@ -16,7 +16,6 @@ import { queueNames } from '../lib/queue/names';
 import { SERVICE } from '../deploy/stack';
 import { edgeSecretParameter } from '../deploy/serverless-parts';
 import { stamped, samplePayload } from './click-payload';
-import { checkNode } from './node-check';
 import { deploySettings, parseOptions, readParameter, receiverFunctionName, secretParameterNames } from './operator';
 import { runScript, ScriptError } from './queues';
 
@@ -25,7 +24,6 @@ const ACTION = 'echo';
 /** FlashDuty's first documented address: the receiver's default ALLOWED_IPS. */
 const FLASHDUTY_ADDRESS = '47.94.95.118';
 
-checkNode();
 const options = parseOptions(process.argv.slice(2), { usage: USAGE, values: ['--incident', '--wait'], switches: [] }, process.env);
 
 async function main(): Promise<void> {

@@ -42,7 +42,7 @@ describe('npm run setup and npm run smoke against stand-ins for SSM, CloudFormat
       AWS_ENDPOINT_URL_SQS: stack.sqsEndpoint,
       FLASHDUTY_API_URL: stack.flashdutyUrl,
     };
-    const outputs = { EchoActionUrl: 'https://abc123.execute-api.us-east-1.amazonaws.com/actions/echo', RestartHostActionUrl: 'https://abc123.execute-api.us-east-1.amazonaws.com/actions/restart-host' };
+    const outputs = { EchoActionUrl: 'https://abc123.execute-api.us-east-1.amazonaws.com/actions/echo', RestartHostActionUrl: 'https://abc123.execute-api.us-east-1.amazonaws.com/actions/restart-host', OtherEndpointUrl: 'https://abc123.execute-api.us-east-1.amazonaws.com/other', ApiId: 'abc123' };
     cloudformation.stacks.set('flashduty-actions-prod', { StackName: 'flashduty-actions-prod', Outputs: outputs });
     // Stage "prod": its receiver feeds the local stack's echo queue, whose worker writes to the FlashDuty stand-in.
     lambda.functions.set('flashduty-actions-prod-receiver', receiverFor('prod', stack.queues.get('echo')!.url));
@@ -95,6 +95,8 @@ describe('npm run setup and npm run smoke against stand-ins for SSM, CloudFormat
         `  Action name     Restart host\n  Endpoint        https://abc123.execute-api.us-east-1.amazonaws.com/actions/restart-host\n  Headers         Authorization = Bearer ${tokens()[0]}\n`,
       );
       expect(first.stdout).toContain('  Action name     Echo\n  Endpoint        https://abc123.execute-api.us-east-1.amazonaws.com/actions/echo\n');
+      expect(first.stdout).toContain('Also in the stack\'s outputs: OtherEndpointUrl https://abc123.execute-api.us-east-1.amazonaws.com/other\n');
+      expect(first.stdout).not.toContain('ApiId');
       expect(cloudformation.calls).toContainEqual({ operation: 'DescribeStacks', input: expect.objectContaining({ StackName: 'flashduty-actions-prod', Version: '2010-05-15' }) });
     });
 
