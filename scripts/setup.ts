@@ -61,11 +61,9 @@ async function rotate(tokens: string[], write: (value: string) => Promise<unknow
   await write(next.join(','));
   console.log(
     [
-      'added a second token; both are accepted by receivers that read the tokens after now.',
-      'The receiver reads its tokens at cold start, so instances already running know only the old one:',
-      `  1. redeploy the stage (any change), or wait until the receiver has no warm instance left,`,
-      '  2. put the new Authorization header below into each Custom Action in FlashDuty and click one,',
-      `  3. then remove the old token: npm run setup -- --stage ${stage} --finish-rotation`,
+      'added a second token; the receiver accepts both within 5 minutes (it reloads its tokens every SECRET_MAX_AGE_SECONDS).',
+      '  1. after those 5 minutes, put the new Authorization header below into each Custom Action in FlashDuty and click one,',
+      `  2. then remove the old token: npm run setup -- --stage ${stage} --finish-rotation (refused within the next 5 minutes)`,
     ].join('\n'),
   );
   return next;
@@ -78,7 +76,7 @@ async function finishRotation(tokens: string[], write: (value: string) => Promis
     return tokens;
   }
   await write(tokens.at(-1)!);
-  console.log(`removed the old token from ${name}; only the newest is accepted by receivers that start from now`);
+  console.log(`removed the old token from ${name}; the receiver refuses it within 5 minutes (SECRET_MAX_AGE_SECONDS)`);
   return [tokens.at(-1)!];
 }
 

@@ -116,6 +116,7 @@ describe('npm run setup and npm run smoke against stand-ins for SSM, CloudFormat
       expect(tokens()).toEqual([old, expect.stringMatching(/^[0-9a-f]{64}$/)]);
       const fresh = tokens()[1]!;
       expect(rotated.stdout).toContain(`Authorization = Bearer ${fresh}`);
+      expect(rotated.stdout).toContain('the receiver accepts both within 5 minutes');
       expect(rotated.stdout).toContain('then remove the old token: npm run setup -- --stage prod --finish-rotation');
       expect((await run('setup', ['--stage', 'prod', '--rotate-token'])).stderr).toContain('a rotation is already under way (2 tokens)');
       expect((await run('setup', ['--stage', 'prod', '--finish-rotation'])).code).toBe(0);
