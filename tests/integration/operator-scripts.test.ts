@@ -53,8 +53,8 @@ describe('npm run setup and npm run smoke against stand-ins for SSM, CloudFormat
   });
 
   /** The deployed receiver's code, reading its tokens from the SSM stand-in as in Lambda. */
-  function receiverFor(stage: string, queueUrl: string) {
-    const env = { ENABLED_ACTIONS: 'echo', ALLOWED_IPS: '127.0.0.0/8', WEBHOOK_TOKENS_PARAM: `/flashduty-actions/${stage}/webhook-tokens`, QUEUE_URL_ECHO: queueUrl, AWS_ENDPOINT_URL_SSM: endpoints.AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL_SQS: stack.sqsEndpoint };
+  function receiverFor(stage: string, queueUrl: string, extra: NodeJS.ProcessEnv = {}) {
+    const env = { ENABLED_ACTIONS: 'echo', ALLOWED_IPS: '127.0.0.0/8', WEBHOOK_TOKENS_PARAM: `/flashduty-actions/${stage}/webhook-tokens`, QUEUE_URL_ECHO: queueUrl, AWS_ENDPOINT_URL_SSM: endpoints.AWS_ENDPOINT_URL_SSM, AWS_ENDPOINT_URL_SQS: stack.sqsEndpoint, ...extra };
     const receive = makeReceiver(receiverDeps(receiverConfig(env)));
     return (event: unknown) => receive(event as never);
   }
@@ -188,6 +188,16 @@ describe('npm run setup and npm run smoke against stand-ins for SSM, CloudFormat
         ].join('\n'),
       );
     }, 40_000);
+
+    it('behind the edge firewall, sends the edge secret from its parameter instead of relying on the address', async () => {
+      lambda.functions.set('flashduty-actions-edgy-receiver', receiverFor('edgy', stack.queues.get('echo')!.url, { EDGE_SECRET_PARAM: '/flashduty-actions/edgy/edge-secret' }));
+      ssm.parameters.set('/flashduty-actions/edgy/webhook-tokens', 'edgy-token-0123456789abcdef');
+      ssm.parameters.set('/flashduty-actions/edgy/flashduty-app-key', LOCAL_APP_KEY);
+      ssm.parameters.set('/flashduty-actions/edgy/edge-secret', 'edge-secret-0123456789abcdef');
+      const smoke = await run('smoke', ['--stage', 'edgy', '--incident', INCIDENT, '--wait', '30'], { env: { EDGE_FIREWALL: 'true', ALLOWED_IPS: '192.0.2.1' } });
+      expect([smoke.code, smoke.stderr]).toEqual([0, '']);
+      expect(JSON.parse(lambda.calls.at(-1)!.input.Payload!).headers['x-flashduty-actions-edge']).toBe('edge-secret-0123456789abcdef');
+    }, 60_000);
 
     it('refuses an incident id that is not 24 hex digits, before calling anything', async () => {
       const calls = lambda.calls.length;
