@@ -1,5 +1,5 @@
 /**
- * `npm run setup -- --stage <stage> [--region <r>] [--rotate-token | --finish-rotation]`: creates the
+ * `npm run setup -- --stage <stage> [--region <r>] [--rotate-token | --finish-rotation] [--rotate-app-key]`: creates the
  * stage's secret parameters when missing (a generated webhook token; the FlashDuty app key from
  * FLASHDUTY_APP_KEY in the environment, piped on stdin, or typed at a hidden prompt), then prints
  * what to enter in FlashDuty's Custom Action form for each action the deployed stack serves.
@@ -28,9 +28,9 @@ async function main(): Promise<void> {
 
   let tokens = parseTokenList((await readParameter(ssm, names.tokens)) ?? '');
   if (tokens.length === 0) {
-    tokens = [newToken()];
-    await put(names.tokens, tokens[0]!, false);
-    console.log(`created ${names.tokens} with a new token`);
+    const { value, created } = await createIfMissing(ssm, names.tokens, newToken(), put);
+    tokens = parseTokenList(value);
+    console.log(created ? `created ${names.tokens} with a new token` : `${names.tokens} was just created elsewhere; using it`);
   } else if (switches.has('--rotate-token')) {
     tokens = await rotate(tokens, (value) => put(names.tokens, value, true), stage);
   } else if (switches.has('--finish-rotation')) {
@@ -42,14 +42,34 @@ async function main(): Promise<void> {
   const exists = (await readParameter(ssm, names.appKey)) !== undefined;
   if (!exists || switches.has('--rotate-app-key')) {
     const appKey = await readSecretInput('FLASHDUTY_APP_KEY', 'FlashDuty APP key (Account -> APP Keys; not shown as you type): ', process.env);
-    await put(names.appKey, appKey, exists);
-    // Workers read the key again after SECRET_MAX_AGE_SECONDS (300 s by default): no redeploy needed.
-    console.log(exists ? `replaced the key in ${names.appKey}; workers use it within 5 minutes (SECRET_MAX_AGE_SECONDS): delete the old key in FlashDuty after that` : `created ${names.appKey}`);
+    if (exists) {
+      await put(names.appKey, appKey, true);
+      // Workers read the key again after SECRET_MAX_AGE_SECONDS (300 s by default): no redeploy needed.
+      console.log(`replaced the key in ${names.appKey}; workers use it within 5 minutes (SECRET_MAX_AGE_SECONDS): delete the old key in FlashDuty after that`);
+    } else {
+      const { created } = await createIfMissing(ssm, names.appKey, appKey, put);
+      console.log(created ? `created ${names.appKey}` : `${names.appKey} was just created elsewhere; left as it is`);
+    }
   } else {
     console.log(`${names.appKey} exists; left as it is (--rotate-app-key replaces it)`);
   }
   ssm.destroy();
   await printForms(region, stage, tokens.at(-1)!);
+}
+
+/**
+ * Creates `name` only if it does not exist (SSM refuses the create otherwise). A create whose answer
+ * was lost and was sent again, or another setup racing this one, finds the parameter there: its
+ * value is read back and kept, never overwritten.
+ */
+async function createIfMissing(ssm: SSMClient, name: string, value: string, put: (name: string, value: string, overwrite: boolean) => Promise<unknown>): Promise<{ value: string; created: boolean }> {
+  try {
+    await put(name, value, false);
+    return { value, created: true };
+  } catch (error) {
+    if ((error as Error).name !== 'ParameterAlreadyExists') throw error;
+    return { value: (await readParameter(ssm, name)) ?? '', created: false };
+  }
 }
 
 /** Adds a second token; the old one keeps working until the rotation is finished. */

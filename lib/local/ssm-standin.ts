@@ -51,6 +51,8 @@ export class SsmStandIn {
   nextScript: CommandScript = { status: 'Success', exitCode: 0, stdout: '' };
   /** Answers this many calls of an operation with ThrottlingException first. */
   throttle = new Map<string, number>();
+  /** Carries out this many calls of an operation, then answers them with InternalServerError: a lost answer. */
+  loseAnswers = new Map<string, number>();
   /** Custom command documents: each parameter's `allowedPattern`, which SendCommand enforces like SSM. */
   documents = new Map<string, Record<string, { allowedPattern?: string }>>();
   private server?: Server;
@@ -59,6 +61,7 @@ export class SsmStandIn {
     this.commands.length = 0;
     this.calls.length = 0;
     this.throttle.clear();
+    this.loseAnswers.clear();
     this.documents.clear();
     this.nextScript = { status: 'Success', exitCode: 0, stdout: '' };
   }
@@ -100,7 +103,13 @@ export class SsmStandIn {
     try {
       const handler = this.operations[operation];
       if (!handler) return fail('InvalidAction', `${operation} is not supported by the stand-in`);
-      send(200, handler(input));
+      const answer = handler(input);
+      const lost = this.loseAnswers.get(operation) ?? 0;
+      if (lost > 0) {
+        this.loseAnswers.set(operation, lost - 1);
+        return send(500, { __type: 'InternalServerError', message: 'the request was carried out, but this answer is lost' });
+      }
+      send(200, answer);
     } catch (error) {
       const { type, message } = error as { type?: string; message: string };
       fail(type ?? 'InternalServerError', message);

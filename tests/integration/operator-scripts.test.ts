@@ -132,6 +132,15 @@ describe('npm run setup and npm run smoke against stand-ins for SSM, CloudFormat
       expect(`${rotated.stdout}${rotated.stderr}`).not.toContain('the-new-app-key-0002');
     }, 40_000);
 
+    it('keeps the token its lost-answer create did store, instead of failing or writing another', async () => {
+      ssm.loseAnswers.set('PutParameter', 1);
+      const lost = await run('setup', ['--stage', 'lossy'], { env: { FLASHDUTY_APP_KEY: 'lossy-app-key-0001' } });
+      const stored = ssm.parameters.get('/flashduty-actions/lossy/webhook-tokens')!;
+      expect(lost.stdout).toContain('/flashduty-actions/lossy/webhook-tokens was just created elsewhere; using it');
+      expect(ssm.calls.filter((c) => c.operation === 'PutParameter' && c.input.Name === '/flashduty-actions/lossy/webhook-tokens')).toHaveLength(2);
+      expect(stored).toMatch(/^[0-9a-f]{64}$/);
+    }, 40_000);
+
     it('says what to deploy first when the stage has no stack', async () => {
       const missing = await run('setup', ['--stage', 'nostack'], { env: { FLASHDUTY_APP_KEY: 'from-the-environment-0001' } });
       expect(missing.code).toBe(1);
