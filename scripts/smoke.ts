@@ -91,6 +91,10 @@ function apiGatewayEvent(payload: object, token: string, sourceIp: string, edgeS
   };
 }
 
+/**
+ * One synchronous Invoke. If its answer is lost, the SDK sends the same event again: same event id,
+ * so the queue's deduplication keeps it to one click and one comment.
+ */
 async function invokeReceiver(region: string, stage: string, event: object): Promise<{ statusCode?: number; body?: string }> {
   const lambda = new LambdaClient({ region });
   try {
