@@ -1,32 +1,34 @@
 /**
- * `npm run send -- <action> [receiver-url]`: posts FlashDuty's sample Custom Action payload to the
- * local receiver, with a fresh event_time and event_id and the first configured token, the way
+ * `npm run send -- <action> [--label k=v] [--file payload.json] [--url <url>] [--token <token>]`:
+ * posts a Custom Action push (FlashDuty's sample unless --file) to the local receiver (or --url),
+ * with a fresh event_time and event_id and the first configured token (or --token), the way
  * FlashDuty would. Prints the answer.
  */
-import { randomUUID } from 'node:crypto';
-import sample from '../tests/fixtures/custom-action.json';
-import { ACTIONS } from '../lib/actions/registry';
+import { stamped } from './click-payload';
 import { localEnv } from './local-env';
+import { checkNode } from './node-check';
+import { SEND_USAGE, sendRequest, SendUsageError } from './send-options';
 
 async function main(): Promise<void> {
-  const [action, url] = process.argv.slice(2);
-  const env = localEnv();
-  if (!action) {
-    console.error(`usage: npm run send -- <action> [receiver-url]\n  actions enabled locally: ${env.ENABLED_ACTIONS || ACTIONS.map((a) => a.name).join(',')}`);
+  checkNode();
+  let request;
+  try {
+    request = sendRequest(process.argv.slice(2), localEnv());
+  } catch (error) {
+    if (!(error instanceof SendUsageError)) throw error;
+    console.error(`${error.message}\n${SEND_USAGE}`);
     process.exit(2);
   }
-  const receiver = url ?? `http://127.0.0.1:${env.PORT ?? 3000}`;
-  const token = (env.WEBHOOK_TOKENS ?? '').split(',')[0]?.trim();
-  const body = { ...sample, event_time: Date.now(), event_id: randomUUID().replace(/-/g, '') };
-  const response = await fetch(`${receiver}/actions/${encodeURIComponent(action)}`, {
+  const { url, token, body } = request;
+  const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
+    body: JSON.stringify(stamped(body)),
   }).catch((error: Error) => {
-    console.error(`could not reach the receiver at ${receiver} (${error.message}); is \`npm start\` running?`);
+    console.error(`could not reach the receiver at ${url} (${error.message}); is \`npm start\` running?`);
     process.exit(1);
   });
-  console.log(`POST ${receiver}/actions/${action} -> ${response.status} ${await response.text()}`);
+  console.log(`POST ${url} -> ${response.status} ${await response.text()}`);
   process.exitCode = response.ok ? 0 : 1;
 }
 

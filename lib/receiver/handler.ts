@@ -5,6 +5,7 @@ import type { TokenVerifier } from '../auth/tokens';
 import { describeError, ValidationError } from '../errors';
 import { type HttpResponse, json } from '../http/responses';
 import { emitMetric, log } from '../observability';
+import { LOG_MESSAGES, type Refusal } from '../telemetry-names';
 import type { QueueMessage } from '../queue/envelope';
 import { truncate } from '../text';
 import { parseClick } from './click';
@@ -27,15 +28,6 @@ export interface ReceiverDeps {
   now?: () => number;
 }
 
-type Refusal =
-  | 'method_not_allowed'
-  | 'ip_not_allowed'
-  | 'bad_token'
-  | 'unknown_action'
-  | 'invalid_payload'
-  | 'token_store_unavailable'
-  | 'queue_unavailable'
-  | 'internal_error';
 
 interface Result {
   response: HttpResponse;
@@ -125,10 +117,10 @@ export function makeReceiver(deps: ReceiverDeps) {
     // AsyncContextFrame and no longer does, so this now saves little, but still costs nothing.)
     const keys = { action: truncate(action, 64), ...result.keys };
     if (result.refusal) {
-      log.warn('click refused', { ...keys, ...line });
+      log.warn(LOG_MESSAGES.clickRefused, { ...keys, ...line });
       emitMetric('ClickRefused', { reason: result.refusal });
     } else {
-      log.info('click queued', { ...keys, ...line });
+      log.info(LOG_MESSAGES.clickQueued, { ...keys, ...line });
       emitMetric('ClickAccepted', { action });
     }
     return result.response;
