@@ -49,8 +49,7 @@ export function makeGuardrails(action: string, config: GuardrailConfig, budget: 
         const summary = `the click names no person (an automatic trigger, or a push without "person"), and ${keys.allowedPersons} lets only listed people run ${action}; it was not run`;
         return refused(keys.allowedPersons, summary, facts);
       }
-      const ids = [person.person_id === undefined ? undefined : String(person.person_id), person.email?.toLowerCase()];
-      if (ids.some((id) => id !== undefined && allowedPersons.includes(id))) return undefined;
+      if (isListed(allowedPersons, person)) return undefined;
       return refused(keys.allowedPersons, `${describePerson(person)} is not in ${keys.allowedPersons}, so ${action} was not run; ask someone listed there to click it`, facts);
     },
 
@@ -71,6 +70,15 @@ export function makeGuardrails(action: string, config: GuardrailConfig, budget: 
       return [['run budget', `${state} (a dry run does not count)`]];
     },
   };
+}
+
+/**
+ * By person id, or by email in any case. An email is compared only when it looks like one, so a
+ * push whose `email` is all digits can never pass for a listed person id.
+ */
+function isListed(allowed: string[], person: { person_id?: number; email?: string }): boolean {
+  if (person.person_id !== undefined && allowed.includes(String(person.person_id))) return true;
+  return person.email !== undefined && person.email.includes('@') && allowed.includes(person.email.trim().toLowerCase());
 }
 
 function describePerson(person: { person_id?: number; person_name?: string; email?: string }): string {
