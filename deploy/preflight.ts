@@ -2,8 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { readConfig } from '../lib/config/env';
+import { inlineSecretPaths, SecretRef } from '../lib/config/secret';
+import { actionConfig } from '../lib/config/worker';
 import { declaredKeys } from './config-catalog';
-import { DeployEnv } from './stack';
+import { DeployEnv, stackSettings } from './stack';
 import { ConfigError } from '../lib/errors';
 
 /**
@@ -57,6 +59,7 @@ export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDi
         `remove it and keep the secret in an SSM SecureString (${key}_PARAM), or set DEPLOY_ALLOW=plaintext-secrets to package it anyway`,
     );
   }
+  if (!allowed('plaintext-secrets')) problems.push(...structuredSecretProblems(env, stage, serviceDir));
   // WAF web ACLs for CloudFront exist only in us-east-1, so the stack holding one must live there.
   if (isTrue(env.EDGE_FIREWALL) && region !== 'us-east-1') problems.push(`EDGE_FIREWALL=true needs the stack in us-east-1 (a CloudFront web ACL exists only there), not ${region}`);
   if (isTrue(env.DRY_RUN) && !allowed('dry-run')) {
@@ -67,6 +70,28 @@ export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDi
     if (/\b(127\.0\.0\.1|localhost)\b|::1/.test(env[key] ?? '')) warnings.push(`${from(key)} sets ${key}=${env[key]}, which looks like a local setting`);
   }
   return { problems, warnings };
+}
+
+/**
+ * Secrets given inline inside an enabled action's structured settings (a rollback target's `token`,
+ * an enrich header's `secret_value`): they would ship in the template or in the worker's zip just
+ * like a plaintext WEBHOOK_TOKENS.
+ */
+function structuredSecretProblems(env: NodeJS.ProcessEnv, stage: string, serviceDir: string): string[] {
+  return stackSettings(env, stage).actions.flatMap((action) =>
+    Object.entries(actionConfig(action, env, serviceDir) as Record<string, unknown>)
+      // A top-level secret (ECHO_SECRET) is the declared-secret check's; this one looks inside values.
+      .filter(([, value]) => !(value instanceof SecretRef))
+      .flatMap(([key, value]) => {
+        const paths = inlineSecretPaths(value);
+        if (paths.length === 0) return [];
+        const where = env[key]?.trim() ? key : `${key}_FILE (${env[`${key}_FILE`]})`;
+        return [
+          `${where} gives a secret in plain text at ${paths.join(', ')}, which would ship in the template or the worker's zip; ` +
+            `name an SSM SecureString instead (secret_param, token_param, read_token_param), or set DEPLOY_ALLOW=plaintext-secrets to package it anyway`,
+        ];
+      }),
+  );
 }
 
 /** The same reading of a boolean the builders use (lib/config/env.ts boolVar). */

@@ -25,6 +25,24 @@ describe('the checks before a package or deploy', () => {
     expect(problems.join('\n')).not.toContain('local-dev-token-change-me');
   });
 
+  it('refuses a secret given inline inside an action\'s structured setting, naming the key and where in it', () => {
+    const target = { provider: 'github', match: {}, repo: 'acme/shop', workflow: 'rollback.yml', ref: 'main' };
+    const env = {
+      ENABLED_ACTIONS: 'rollback,enrich',
+      ALARM_TOPIC_ARN: TOPIC,
+      ROLLBACK_TARGETS: JSON.stringify([{ ...target, token_param: '/prod/github' }, { ...target, token: 'ghp_plaintext' }]),
+      ENRICH_SOURCES_FILE: 'sources.json',
+    };
+    const dir = serviceDir({ 'sources.json': JSON.stringify([{ name: 'cmdb', url: 'https://cmdb.internal/x', headers: { authorization: { secret_value: 'cmdb-plaintext' } } }]) });
+    const { problems } = deployPreflight(env, 'prod', dir);
+    expect(problems).toEqual([
+      expect.stringMatching(/^ROLLBACK_TARGETS gives a secret in plain text at 1\.token, .*DEPLOY_ALLOW=plaintext-secrets/),
+      expect.stringMatching(/^ENRICH_SOURCES_FILE \(sources\.json\) gives a secret in plain text at 0\.headers\.authorization, /),
+    ]);
+    expect(problems.join('\n')).not.toMatch(/ghp_plaintext|cmdb-plaintext/);
+    expect(deployPreflight({ ...env, DEPLOY_ALLOW: 'plaintext-secrets' }, 'prod', dir).problems).toEqual([]);
+  });
+
   it('names .env.<stage> when osls would read that file instead of .env', () => {
     const dir = serviceDir({ '.env': 'DRY_RUN=false\n', '.env.prod': 'DRY_RUN=true\n' });
     const { problems } = deployPreflight({ DRY_RUN: 'true', ALARM_TOPIC_ARN: TOPIC }, 'prod', dir);
