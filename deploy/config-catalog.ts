@@ -1,6 +1,6 @@
 import { ACTIONS } from '../lib/actions/registry';
 import type { Action } from '../lib/actions/types';
-import { describeSchema, type EnvDoc, envNames } from '../lib/config/env';
+import { describeSchema, type EnvDoc, envNames } from '../lib/schema/env';
 import { ReceiverEnv, ReceiverQueueEnv } from '../lib/config/receiver';
 import { WorkerEnv } from '../lib/config/worker';
 import { ConfigError } from '../lib/errors';

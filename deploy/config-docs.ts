@@ -1,6 +1,6 @@
 import { ACTIONS } from '../lib/actions/registry';
 import type { Action } from '../lib/actions/types';
-import { describeSchema, envNames } from '../lib/config/env';
+import { describeSchema, envNames } from '../lib/schema/env';
 import { configGroups, type DeclaredKey, declaredKeys } from './config-catalog';
 import { SERVICE } from './stack';
 

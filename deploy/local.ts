@@ -4,7 +4,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import * as v from 'valibot';
 import { ACTIONS } from '../lib/actions/registry';
 import { ConfigError } from '../lib/errors';
-import { intVar, listVar, readConfig, setBy, stringVar } from '../lib/config/env';
+import { intVar, listVar, readConfig, setBy, stringVar } from '../lib/schema/env';
 import type { Action } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
 import { workerConfig } from '../lib/config/worker';

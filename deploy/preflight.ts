@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { readConfig } from '../lib/config/env';
+import { readConfig } from '../lib/schema/env';
 import { declaredKeys } from './config-catalog';
 import { DeployEnv } from './stack';
 import { ConfigError } from '../lib/errors';
@@ -69,7 +69,7 @@ export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDi
   return { problems, warnings };
 }
 
-/** The same reading of a boolean the builders use (lib/config/env.ts boolVar). */
+/** The same reading of a boolean the builders use (lib/schema/env.ts boolVar). */
 const isTrue = (value: string | undefined) => ['true', '1', 'yes'].includes(value?.trim().toLowerCase() ?? '');
 
 /** Throws one ConfigError listing every problem; prints warnings once per process and stage. */

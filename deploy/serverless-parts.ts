@@ -1,11 +1,11 @@
 import type { Action } from '../lib/actions/types';
 import { actionConfig } from '../lib/config/worker';
 import * as v from 'valibot';
-import { boolVar, intVar, readConfig, stringVar } from '../lib/config/env';
+import { boolVar, intVar, readConfig, stringVar } from '../lib/schema/env';
 import { ConfigError } from '../lib/errors';
 import { EDGE_HEADER } from '../lib/auth/edge';
 import { ReceiverEnv } from '../lib/config/receiver';
-import { secretParameters } from '../lib/config/secret';
+import { secretParameters } from '../lib/schema/secret';
 import { WorkerEnv } from '../lib/config/worker';
 import { checkEnvSize, functionEnv } from './function-env';
 import { queueUrlVariable } from '../lib/queue/names';

@@ -1,6 +1,6 @@
 import { ACTIONS } from '../lib/actions/registry';
 import type { Action } from '../lib/actions/types';
-import { readConfig, listVar } from '../lib/config/env';
+import { readConfig, listVar } from '../lib/schema/env';
 import { ENABLED_ACTIONS, MAX_RECEIVE_COUNT } from '../lib/config/platform';
 import { ConfigError } from '../lib/errors';
 import { queueNames } from '../lib/queue/names';

@@ -1,9 +1,8 @@
 import type * as v from 'valibot';
-import type { SecretRef } from '../config/secret';
+import type { SecretRef } from '../schema/secret';
 import type { FlashDutyApi } from '../flashduty/client';
 import type { HttpClient } from '../http/outbound';
 import type { Log } from '../observability';
-import type { Memory } from '../worker/memory';
 import type { QueueMessage } from '../queue/envelope';
 
 /** How a run ended. Every run ends in exactly one comment on the incident built from this. */
@@ -59,6 +58,17 @@ export interface ActionContext<Config> {
    * Keys are the action's own; include the event id for per-click notes.
    */
   memory: Memory;
+}
+
+/**
+ * What an action keeps across deliveries of a click (see ActionContext.memory). Declared here, with
+ * the rest of what an action sees; the worker implements it on DynamoDB (lib/worker/memory.ts).
+ */
+export interface Memory {
+  /** The value last remembered under `key` by this action, or undefined. */
+  recall<T = unknown>(key: string): Promise<T | undefined>;
+  /** Stores `value` (JSON) under `key`, replacing what was there; kept as long as a click can be redriven. */
+  remember(key: string, value: unknown): Promise<void>;
 }
 
 /**

@@ -2,9 +2,9 @@ import * as v from 'valibot';
 import type { Action } from '../actions/types';
 import { ConfigError } from '../errors';
 import { OPEN_API_URL } from '../flashduty/facts';
-import { boolVar, intVar, readConfig, secretVar, setBy, stringVar, urlVar } from './env';
+import { boolVar, intVar, readConfig, secretVar, setBy, stringVar, urlVar } from '../schema/env';
 import { AwsEnv, MAX_RECEIVE_COUNT, PowertoolsEnv } from './platform';
-import type { SecretRef } from './secret';
+import type { SecretRef } from '../schema/secret';
 
 export const WorkerEnv = v.object({
   ACTION_NAME: setBy('stack', stringVar(undefined, 'The action this worker runs.')),

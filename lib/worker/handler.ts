@@ -1,6 +1,6 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Action, AwsSettings, Outcome } from '../actions/types';
+import type { Action, AwsSettings, Memory, Outcome } from '../actions/types';
 import type { SecretReader } from '../aws/secrets';
 import { describeError, ValidationError } from '../errors';
 import { deadlineSignal, remainingMs } from '../deadline';
@@ -11,7 +11,6 @@ import { clickKeyOf, decodeQueueMessage, type QueueMessage } from '../queue/enve
 import { commentMarker, formatComment } from './comment';
 import { type Cooldown, skippedOutcome } from './cooldown';
 import type { Exclusive } from './lock';
-import type { Memory } from './memory';
 import { wasReplayed } from './once';
 
 /** What the worker does to its own queue: acknowledge early, or push a retry into the future. */

@@ -2,7 +2,7 @@ import { unusedMemory } from '../fixtures/unused-memory';
 import { statusPage } from '../../lib/actions/status-page';
 import type { StatusPageConfig } from '../../lib/actions/status-page/config';
 import type { ActionContext, Outcome } from '../../lib/actions/types';
-import { inlineSecret } from '../../lib/config/secret';
+import { inlineSecret } from '../../lib/schema/secret';
 import { actionConfig } from '../../lib/config/worker';
 import { FlashDutyClient } from '../../lib/flashduty/client';
 import { validatePayload } from '../../lib/flashduty/payload';

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { defineAction } from '../../lib/actions/types';
-import { intVar } from '../../lib/config/env';
+import { intVar } from '../../lib/schema/env';
 import { configGroups, declaredKeys, declaredNames } from '../../deploy/config-catalog';
 import { configReference, renderLocalEnv, renderReadme } from '../../deploy/config-docs';
 import { probeAction } from '../fixtures/probe-action';
