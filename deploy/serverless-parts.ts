@@ -3,6 +3,7 @@ import { actionConfig } from '../lib/config/worker';
 import * as v from 'valibot';
 import { boolVar, intVar, readConfig, stringVar } from '../lib/schema/env';
 import { ConfigError } from '../lib/errors';
+import { cloudWatchMetric, type Refusal, SERVICE } from '../lib/metrics';
 import { EDGE_HEADER } from '../lib/auth/edge';
 import { ReceiverEnv } from '../lib/config/receiver';
 import { secretParameters } from '../lib/schema/secret';
@@ -122,7 +123,7 @@ function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action:
 }
 
 /** What serverless.yml's provider.environment adds to every function, counted against the size limit. */
-const PROVIDER_ENVIRONMENT = { POWERTOOLS_SERVICE_NAME: 'flashduty-actions', POWERTOOLS_LOG_LEVEL: 'INFO' };
+const PROVIDER_ENVIRONMENT = { POWERTOOLS_SERVICE_NAME: SERVICE, POWERTOOLS_LOG_LEVEL: 'INFO' };
 
 /** Every SSM parameter a worker may read: its declared secrets, and those its structured config refers to. */
 export function workerParameters(settings: StackSettings, env: NodeJS.ProcessEnv, action: Action<unknown>): string[] {
@@ -310,14 +311,10 @@ function alarms(settings: StackSettings, topicArn: string | undefined): Json {
   const lambdaErrors = (id: string) => ({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: ref(id) }] });
   const result: Json = {
     ReceiverErrorsAlarm: alarm('The receiver Lambda is failing: FlashDuty clicks may be lost.', lambdaErrors(RECEIVER_FUNCTION_ID)),
-    ReceiverQueueUnavailableAlarm: alarm('The receiver could not put clicks on their queue (answered 503).', {
-      Namespace: 'FlashdutyActions',
-      MetricName: 'ClickRefused',
-      Dimensions: [
-        { Name: 'service', Value: settings.service },
-        { Name: 'reason', Value: 'queue_unavailable' },
-      ],
-    }),
+    ReceiverQueueUnavailableAlarm: alarm(
+      'The receiver could not put clicks on their queue (answered 503).',
+      cloudWatchMetric('ClickRefused', { reason: 'queue_unavailable' satisfies Refusal }),
+    ),
   };
   for (const action of settings.actions) {
     const name = logicalName(action.name);

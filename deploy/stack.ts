@@ -3,6 +3,7 @@ import type { Action } from '../lib/actions/types';
 import { readConfig, listVar } from '../lib/schema/env';
 import { ENABLED_ACTIONS, MAX_RECEIVE_COUNT } from '../lib/config/platform';
 import { ConfigError } from '../lib/errors';
+import { SERVICE } from '../lib/metrics';
 import { queueNames } from '../lib/queue/names';
 import * as v from 'valibot';
 
@@ -10,7 +11,8 @@ import * as v from 'valibot';
  * The one description of the stack, used by `serverless.yml` (through `deploy/serverless.js`) and
  * by the local stack, so both create the same queues with the same settings.
  */
-export const SERVICE = 'flashduty-actions';
+// The stack's service name is also the `service` dimension of every metric the alarms watch.
+export { SERVICE };
 
 /** Default worker timeout; an action may ask for more (`worker.timeoutSeconds`). */
 export const DEFAULT_WORKER_TIMEOUT_SECONDS = 30;

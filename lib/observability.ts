@@ -1,12 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { METRICS_NAMESPACE, type MetricName, metricDimensions, SERVICE } from './metrics';
 
 /**
  * The one logger and the one metrics emitter. Structured JSON on stdout; metrics in CloudWatch
  * Embedded Metric Format, so no API call is made to publish them.
  */
-export const SERVICE = 'flashduty-actions';
-export const METRICS_NAMESPACE = 'FlashdutyActions';
 const logger = new Logger({ serviceName: SERVICE });
 
 /** The keys every line about one click carries. */
@@ -55,9 +54,9 @@ const metricsDisabled = ['true', '1'].includes((process.env.POWERTOOLS_METRICS_D
  * rather than with Powertools Metrics, whose buffer, flush and dimension state this does not need:
  * dropping it took about 5 ms off the receiver's cold start (npm run bench).
  */
-export function emitMetric(name: string, dimensions: Record<string, string>, value = 1, unit: MetricUnit = 'Count'): void {
+export function emitMetric(name: MetricName, dimensions: Record<string, string>, value = 1, unit: MetricUnit = 'Count'): void {
   if (metricsDisabled) return;
-  const dims = { service: SERVICE, ...dimensions };
+  const dims = metricDimensions(dimensions);
   const record = {
     _aws: {
       Timestamp: Date.now(),

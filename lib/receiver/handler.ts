@@ -4,6 +4,7 @@ import type { IpAllowlist } from '../auth/ip-allowlist';
 import type { TokenVerifier } from '../auth/tokens';
 import { describeError, ValidationError } from '../errors';
 import { type HttpResponse, json } from '../http/responses';
+import type { Refusal } from '../metrics';
 import { emitMetric, log } from '../observability';
 import type { QueueMessage } from '../queue/envelope';
 import { truncate } from '../text';
@@ -26,16 +27,6 @@ export interface ReceiverDeps {
   enqueueTimeoutMs: number;
   now?: () => number;
 }
-
-type Refusal =
-  | 'method_not_allowed'
-  | 'ip_not_allowed'
-  | 'bad_token'
-  | 'unknown_action'
-  | 'invalid_payload'
-  | 'token_store_unavailable'
-  | 'queue_unavailable'
-  | 'internal_error';
 
 interface Result {
   response: HttpResponse;
