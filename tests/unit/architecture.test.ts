@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { cycles, importsOf, resolveLocal, sourceFiles } from '../fixtures/imports';
+import { cycles, importsOf, longFunctions, resolveLocal, sourceFiles } from '../fixtures/imports';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -44,5 +44,17 @@ describe('the import graph of lib/', () => {
     const loop = graph([['a', 'b'], ['b', 'c'], ['c', 'a'], ['c', 'd']]);
     expect(cycles(loop)).toEqual([['a', 'b', 'c']]);
     expect(cycles(graph([['a', 'b'], ['b', 'c']]))).toEqual([]);
+  });
+});
+
+describe('functions in lib/ and deploy/', () => {
+  it('fit on a screen: none is over 60 lines (split a longer one into named steps)', () => {
+    expect(longFunctions(ROOT, [...sourceFiles(ROOT, 'lib'), ...sourceFiles(ROOT, 'deploy')], 60)).toEqual([]);
+  });
+
+  it('are measured whole, nested functions included', () => {
+    const found = longFunctions(ROOT, ['lib/worker/handler.ts'], 10);
+    expect(found).toContainEqual(expect.stringMatching(/^lib\/worker\/handler\.ts:\d+ runAction \(\d+ lines\)$/));
+    expect(found).toContainEqual(expect.stringMatching(/^lib\/worker\/handler\.ts:\d+ makeWorker \(\d+ lines\)$/));
   });
 });
