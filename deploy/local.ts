@@ -5,7 +5,7 @@ import * as v from 'valibot';
 import { ACTIONS } from '../lib/actions/registry';
 import { ConfigError } from '../lib/errors';
 import { intVar, listVar, readConfig, setBy, stringVar } from '../lib/schema/env';
-import type { Action } from '../lib/actions/types';
+import type { AnyAction } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
 import { workerConfig } from '../lib/config/worker';
 import { startDynamoDbEmulator } from '../lib/local/dynamodb-emulator';
@@ -106,7 +106,7 @@ export interface LocalStackOptions {
   /** Run the workers (default true); without them the queues just fill up. */
   workers?: boolean;
   /** The actions ENABLED_ACTIONS may name; the registry unless a test brings its own. */
-  actions?: ReadonlyArray<Action<any>>;
+  actions?: ReadonlyArray<AnyAction>;
   onError?: (where: string, error: unknown) => void;
 }
 

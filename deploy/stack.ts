@@ -1,5 +1,5 @@
 import { ACTIONS } from '../lib/actions/registry';
-import type { Action } from '../lib/actions/types';
+import type { Action, AnyAction } from '../lib/actions/types';
 import { readConfig, listVar } from '../lib/schema/env';
 import { ENABLED_ACTIONS, MAX_RECEIVE_COUNT } from '../lib/config/platform';
 import { ConfigError } from '../lib/errors';
@@ -39,7 +39,7 @@ export const DeployEnv = v.object({
  * Reads the deploy-time settings; `ENABLED_ACTIONS` decides which workers and queues exist. Actions
  * come from the registry unless a caller (a test) brings its own.
  */
-export function stackSettings(env: NodeJS.ProcessEnv, stage: string, known: ReadonlyArray<Action<any>> = ACTIONS): StackSettings {
+export function stackSettings(env: NodeJS.ProcessEnv, stage: string, known: ReadonlyArray<AnyAction> = ACTIONS): StackSettings {
   const config = readConfig(DeployEnv, env, 'deploy configuration');
   const names = known.map((a) => a.name).join(', ');
   if (config.ENABLED_ACTIONS.length === 0) throw new ConfigError(`ENABLED_ACTIONS: list at least one of ${names}`);

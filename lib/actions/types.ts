@@ -115,6 +115,13 @@ export interface Action<Config = unknown> {
   run(context: ActionContext<Config>): Promise<Outcome>;
 }
 
+/**
+ * Any action, whatever its config type: what registries and lists hold. `any`, not `unknown`: an
+ * action takes its config in `run` and `iam`, so an Action<X> is not an Action<unknown>.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the one place an action's config type is let go (see above)
+export type AnyAction = Action<any>;
+
 /** Declares an action with its config type inferred from the schema. */
 export function defineAction<Config>(action: Action<Config>): Action<Config> {
   return action;

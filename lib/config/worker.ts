@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import type { Action } from '../actions/types';
+import type { Action, AnyAction } from '../actions/types';
 import { ConfigError } from '../errors';
 import { OPEN_API_URL } from '../flashduty/facts';
 import { boolVar, intVar, readConfig, secretVar, setBy, stringVar, urlVar } from '../schema/env';
@@ -52,7 +52,7 @@ export interface WorkerConfig<ActionConfig = unknown> {
 }
 
 /** Reads and checks a worker's configuration, including its action's, once at cold start. */
-export function workerConfig(env: NodeJS.ProcessEnv, actions: ReadonlyArray<Action<any>>): WorkerConfig {
+export function workerConfig(env: NodeJS.ProcessEnv, actions: ReadonlyArray<AnyAction>): WorkerConfig {
   const c = readConfig(WorkerEnv, env, 'worker configuration');
   const required = (name: string, value: string | undefined) => {
     if (!value) throw new ConfigError(`${name}: missing`);

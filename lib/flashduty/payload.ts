@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { parseOrThrow } from '../schema/parse';
-import { ValidationError } from '../errors';
 import { INCIDENT_ID_PATTERN } from './facts';
 
 /**

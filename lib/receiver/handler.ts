@@ -8,7 +8,7 @@ import type { Refusal } from '../metrics';
 import { emitMetric, log } from '../observability';
 import type { QueueMessage } from '../queue/envelope';
 import { truncate } from '../text';
-import { parseClick } from './click';
+import { type Click, parseClick } from './click';
 
 export interface ReceiverDeps {
   /** Enabled action name -> queue URL. */
@@ -104,7 +104,7 @@ async function decide(deps: ReceiverDeps, event: APIGatewayProxyEventV2, action:
   }
 
   const receivedAt = (deps.now ?? Date.now)();
-  let click;
+  let click: Click;
   try {
     click = parseClick(event.body, event.isBase64Encoded ?? false, { now: receivedAt, maxEventAgeMs: deps.maxEventAgeMs });
   } catch (error) {

@@ -123,7 +123,7 @@ async function tcpServer(onConnection: (client: Socket, track: (socket: Socket) 
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => {
-      sockets.forEach((s) => s.destroy());
+      for (const socket of sockets) socket.destroy();
       server.close();
     },
   };

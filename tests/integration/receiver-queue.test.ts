@@ -121,7 +121,7 @@ describe('receiver when the queue is unreachable', () => {
       expect(JSON.stringify(response.body)).not.toContain(TOKEN);
     } finally {
       http.server.close();
-      sockets.forEach((socket) => socket.destroy());
+      for (const socket of sockets) socket.destroy();
       blackhole.close();
     }
   });

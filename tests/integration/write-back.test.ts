@@ -64,7 +64,7 @@ describe('write-back: a FlashDuty that never answers', () => {
     stack.flashduty!.intercept = () => 'hang';
     const { event, handler } = await deliver(clickOnNewIncident(), { MAX_RECEIVE_COUNT: '1' });
     const context = lambdaContext('once-worker', TIMEOUT_SECONDS);
-    let result;
+    let result: unknown;
     const lines = await captureLogs(async () => {
       result = await handler(event, context);
     });
