@@ -9,7 +9,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 
-import { startDynamoDbEmulator } from '../../lib/local/dynamodb-emulator';
+import { startDynamoDbEmulator } from '../../local/dynamodb-emulator';
 
 /** A DynamoDB emulator with one table shaped like the idempotency table (`id` hash key), for locks and memory. */
 export async function emulatedTable(tableName: string): Promise<{ dynamodb: DynamoDBClient; stop: () => Promise<void> }> {

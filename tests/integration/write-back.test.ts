@@ -3,7 +3,7 @@ import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { ACTIONS } from '../../lib/actions/registry';
 import { defineAction } from '../../lib/actions/types';
 import { workerConfig } from '../../lib/config/worker';
-import { lambdaContext, sqsEventOf } from '../../lib/local/sqs-poller';
+import { lambdaContext, sqsEventOf } from '../../local/sqs-poller';
 import { makeWorker } from '../../lib/worker/handler';
 import { workerDeps } from '../../lib/worker/wiring';
 import { captureLogs } from '../fixtures/capture-logs';

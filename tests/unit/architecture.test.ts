@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cycles, importsOf, longFunctions, resolveLocal, sourceFiles } from '../fixtures/imports';
+import { cycles, importsOf, longFunctions, packageOf, resolveLocal, sourceFiles } from '../fixtures/imports';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -56,5 +57,25 @@ describe('functions in lib/ and deploy/', () => {
     const found = longFunctions(ROOT, ['lib/worker/handler.ts'], 10);
     expect(found).toContainEqual(expect.stringMatching(/^lib\/worker\/handler\.ts:\d+ runAction \(\d+ lines\)$/));
     expect(found).toContainEqual(expect.stringMatching(/^lib\/worker\/handler\.ts:\d+ makeWorker \(\d+ lines\)$/));
+  });
+});
+
+describe('lib/', () => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const imports = importsOf(ROOT, sourceFiles(ROOT, 'lib'));
+
+  it('ships: every package it imports at run time is a dependency, none a devDependency', () => {
+    // Type-only imports are erased from the bundle (e.g. the aws-lambda event types).
+    const missing = imports.filter((imp) => !imp.typeOnly && packageOf(imp.specifier) !== undefined && !(packageOf(imp.specifier)! in manifest.dependencies));
+    expect(missing.map((imp) => `${imp.from}: ${imp.specifier}`)).toEqual([]);
+  });
+
+  it('stands alone: it imports nothing from the local harness, deploy/, scripts/ or tests/', () => {
+    // package.json only for its version (the User-Agent), which the bundler inlines.
+    const outside = imports.filter((imp) => {
+      const to = resolveLocal(ROOT, imp);
+      return to !== undefined && !to.startsWith('lib/') && to !== 'package.json';
+    });
+    expect(outside.map((imp) => `${imp.from}: ${imp.specifier}`)).toEqual([]);
   });
 });

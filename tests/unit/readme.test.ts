@@ -32,7 +32,7 @@ describe('README', () => {
   it('is generated from declarations that cover every key the code reads by name', () => {
     const declared = declaredNames();
     const patterns = [/\benv\.([A-Z][A-Z0-9_]+)/g, /\benv\[['"]([A-Z][A-Z0-9_]+)['"]\]/g, /portOf\('([A-Z][A-Z0-9_]+)'\)/g, /\$\{env:([A-Z][A-Z0-9_]+)/g];
-    const files = ['lib', 'deploy', 'scripts', 'functions'].flatMap(sourceFiles).filter((file) => file !== join('scripts', 'bench.ts'));
+    const files = ['lib', 'local', 'deploy', 'scripts', 'functions'].flatMap(sourceFiles).filter((file) => file !== join('scripts', 'bench.ts'));
     const undeclared: string[] = [];
     for (const file of [...files, 'serverless.yml']) {
       for (const pattern of patterns) for (const [, key] of read(file).matchAll(pattern)) if (!declared.has(key!)) undeclared.push(`${file}: ${key}`);
