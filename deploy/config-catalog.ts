@@ -1,6 +1,6 @@
 import { ACTIONS } from '../lib/actions/registry';
-import type { Action } from '../lib/actions/types';
-import { describeSchema, type EnvDoc, envNames } from '../lib/config/env';
+import type { AnyAction } from '../lib/actions/types';
+import { describeSchema, type EnvDoc, envNames } from '../lib/schema/env';
 import { actionSchemas } from '../lib/config/guardrails';
 import { ReceiverEnv, ReceiverQueueEnv } from '../lib/config/receiver';
 import { WorkerEnv } from '../lib/config/worker';
@@ -17,7 +17,7 @@ export interface ConfigGroup {
 }
 
 /** Every schema of environment keys, grouped by who reads them: the source of the README's reference. */
-export function configGroups(actions: ReadonlyArray<Action<any>> = ACTIONS): ConfigGroup[] {
+export function configGroups(actions: ReadonlyArray<AnyAction> = ACTIONS): ConfigGroup[] {
   return [
     { title: 'Receiver', intro: 'The receiver function.', schemas: [ReceiverEnv, ReceiverQueueEnv] },
     { title: 'Every worker', intro: 'Every worker function, whatever its action.', schemas: [WorkerEnv] },

@@ -1,6 +1,6 @@
 import { ACTIONS } from '../lib/actions/registry';
-import type { Action } from '../lib/actions/types';
-import { describeSchema, envNames } from '../lib/config/env';
+import type { AnyAction } from '../lib/actions/types';
+import { describeSchema, envNames } from '../lib/schema/env';
 import { actionSchemas } from '../lib/config/guardrails';
 import { configGroups, type DeclaredKey, declaredKeys } from './config-catalog';
 import { SERVICE } from './stack';
@@ -65,7 +65,7 @@ const GENERATED = '# ---- npm run docs writes from here on: every other action s
  * deploy/local.env with its generated tail: each action's settings the hand-written part does not
  * set, commented out with their defaults, so a new action's keys show up there without an edit.
  */
-export function renderLocalEnv(current: string, actions: ReadonlyArray<Action<any>> = ACTIONS): string {
+export function renderLocalEnv(current: string, actions: ReadonlyArray<AnyAction> = ACTIONS): string {
   const written = current.split(`\n${GENERATED}\n`)[0]!.replace(/\n*$/, '\n');
   const set = new Set([...written.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
   const lines: string[] = [];

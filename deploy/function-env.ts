@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { blank, describeSchema, type EnvDoc } from '../lib/config/env';
-import { readStructuredFile } from '../lib/config/structured';
+import { blank, describeSchema, type EnvDoc } from '../lib/schema/env';
+import { readStructuredFile } from '../lib/schema/structured';
 import { ConfigError } from '../lib/errors';
 import type { StackSettings } from './stack';
 

@@ -4,21 +4,21 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import * as v from 'valibot';
 import { ACTIONS } from '../lib/actions/registry';
 import { ConfigError } from '../lib/errors';
-import { intVar, listVar, readConfig, setBy, stringVar } from '../lib/config/env';
-import { readStructuredFile, structuredFilePath } from '../lib/config/structured';
-import type { Action } from '../lib/actions/types';
+import { intVar, listVar, readConfig, setBy, stringVar } from '../lib/schema/env';
+import { readStructuredFile, structuredFilePath } from '../lib/schema/structured';
+import type { AnyAction } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
 import { workerConfig } from '../lib/config/worker';
-import { startDynamoDbEmulator } from '../lib/local/dynamodb-emulator';
-import { DeployStandIn, localRollbackTargets } from '../lib/local/deploy-standin';
-import { FlashDutyStandIn } from '../lib/local/flashduty-standin';
-import { serveHttpApi } from '../lib/local/http-api';
-import { SourcesStandIn } from '../lib/local/sources-standin';
-import { type FakeInstance, SsmStandIn } from '../lib/local/ssm-standin';
-import { localStatusPage } from '../lib/local/status-page-standin';
-import { StatuspageStandIn } from '../lib/local/statuspage-standin';
-import { startSqsEmulator } from '../lib/local/sqs-emulator';
-import { pollQueue } from '../lib/local/sqs-poller';
+import { startDynamoDbEmulator } from '../local/dynamodb-emulator';
+import { DeployStandIn, localRollbackTargets } from '../local/deploy-standin';
+import { FlashDutyStandIn } from '../local/flashduty-standin';
+import { serveHttpApi } from '../local/http-api';
+import { SourcesStandIn } from '../local/sources-standin';
+import { type FakeInstance, SsmStandIn } from '../local/ssm-standin';
+import { localStatusPage } from '../local/status-page-standin';
+import { StatuspageStandIn } from '../local/statuspage-standin';
+import { startSqsEmulator } from '../local/sqs-emulator';
+import { pollQueue } from '../local/sqs-poller';
 import { queueUrlVariable } from '../lib/queue/names';
 import { makeReceiver } from '../lib/receiver/handler';
 import { receiverDeps } from '../lib/receiver/wiring';
@@ -71,13 +71,8 @@ export interface LocalQueue {
   dlqArn: string;
 }
 
-export interface LocalStack {
-  receiverUrl: string;
-  sqsEndpoint: string;
-  dynamodbEndpoint: string;
-  sqs: SQSClient;
-  settings: StackSettings;
-  queues: Map<string, LocalQueue>;
+/** The stand-ins whose servers a test or script may talk to directly, and where they listen. */
+interface LocalServers {
   /** The stand-in FlashDuty API, unless FLASHDUTY_API_URL pointed the workers elsewhere. */
   flashduty?: FlashDutyStandIn;
   flashdutyUrl: string;
@@ -87,6 +82,15 @@ export interface LocalStack {
   /** The stand-in Tempo, Loki and CMDB for the example enrich sources. */
   sources: SourcesStandIn;
   sourcesUrl: string;
+}
+
+export interface LocalStack extends LocalServers {
+  receiverUrl: string;
+  sqsEndpoint: string;
+  dynamodbEndpoint: string;
+  sqs: SQSClient;
+  settings: StackSettings;
+  queues: Map<string, LocalQueue>;
   /** The stand-in deploy platforms rollback dispatches to, unless ROLLBACK_TARGETS(_FILE) is set. */
   deploy?: DeployStandIn;
   /** The stand-in Atlassian Statuspage (page LOCAL_STATUSPAGE.pageId), for STATUS_PAGE_PROVIDER=statuspage. */
@@ -103,7 +107,7 @@ export interface LocalStackOptions {
   /** Run the workers (default true); without them the queues just fill up. */
   workers?: boolean;
   /** The actions ENABLED_ACTIONS may name; the registry unless a test brings its own. */
-  actions?: ReadonlyArray<Action<any>>;
+  actions?: ReadonlyArray<AnyAction>;
   onError?: (where: string, error: unknown) => void;
 }
 
@@ -124,122 +128,37 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   process.env.AWS_REGION ??= LOCAL_REGION;
 
-  const cleanup: Array<() => Promise<void>> = [];
+  const cleanup: Cleanup = [];
   const stopAll = async () => {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
   };
   try {
     const ports = readConfig(LocalEnv, options.env, 'local configuration');
-    const sqsEmulator = await onPort('SQS_PORT', ports.SQS_PORT, startSqsEmulator);
-    cleanup.push(sqsEmulator.stop);
-    const dynamodbEmulator = await onPort('DYNAMODB_PORT', ports.DYNAMODB_PORT, startDynamoDbEmulator);
-    cleanup.push(dynamodbEmulator.stop);
-
-    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-    const sqs = new SQSClient({ endpoint: sqsEmulator.endpoint, region: LOCAL_REGION, credentials });
-    cleanup.push(async () => sqs.destroy());
-    const queues = await createQueues(sqs, settings);
-    const table = idempotencyTableResource(settings).Properties;
-    const dynamodb = new DynamoDBClient({ endpoint: dynamodbEmulator.endpoint, region: LOCAL_REGION, credentials });
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName: table.TableName as string,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: table.AttributeDefinitions as never,
-        KeySchema: table.KeySchema as never,
-      }),
-    );
-    dynamodb.destroy();
-
-    let flashduty: FlashDutyStandIn | undefined;
-    let flashdutyUrl = options.env.FLASHDUTY_API_URL;
-    if (!flashdutyUrl) {
-      flashduty = new FlashDutyStandIn(LOCAL_APP_KEY);
-      flashduty.statusPages.pages = [localStatusPage()];
-      flashdutyUrl = await onPort('FLASHDUTY_PORT', ports.FLASHDUTY_PORT, (port) => flashduty!.start(port));
-      cleanup.push(() => flashduty!.stop());
-    }
-
-    let ssm: SsmStandIn | undefined;
-    let ssmEndpoint = options.env.AWS_ENDPOINT_URL_SSM;
-    if (!ssmEndpoint) {
-      ssm = new SsmStandIn();
-      ssm.instances = structuredClone(fleet.instances) as FakeInstance[];
-      ssmEndpoint = await onPort('SSM_PORT', ports.SSM_PORT, (port) => ssm!.start(port));
-      cleanup.push(() => ssm!.stop());
-    }
-
-    const sources = new SourcesStandIn();
-    const sourcesUrl = await onPort('OBSERVABILITY_PORT', ports.OBSERVABILITY_PORT, (port) => sources.start(port));
-    cleanup.push(() => sources.stop());
-    const deploy = await startDeployStandIn(options.env, ports.DEPLOY_PORT);
-    if (deploy) cleanup.push(() => deploy.stand.stop());
-    // rollback dispatches for real only to the local stand-in platforms, never to configured targets.
-    const live = new Set([...ports.LOCAL_LIVE_ACTIONS, ...(deploy ? ['rollback'] : [])]);
-    const statuspage = await startStatuspage(ports.STATUSPAGE_PORT);
-    cleanup.push(() => statuspage.standIn.stop());
-
+    const aws = await startEmulators(settings, ports, cleanup);
+    const stands = await startStandIns(options.env, ports, cleanup);
     const env: NodeJS.ProcessEnv = {
-      ...statuspage.env,
+      ...stands.statuspage.env,
       ...options.env,
       ENABLED_ACTIONS: enabled,
-      ...exampleSourcesAt(options.env, sourcesUrl),
-      ...deploy?.env,
-      ...(flashduty && !options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY_PARAM && { FLASHDUTY_CHANGE_INTEGRATION_KEY: options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY ?? flashduty.changeIntegrationKey }),
+      ...exampleSourcesAt(options.env, stands.sourcesUrl),
+      ...stands.deploy?.env,
+      ...(stands.flashduty && !options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY_PARAM && { FLASHDUTY_CHANGE_INTEGRATION_KEY: options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY ?? stands.flashduty.changeIntegrationKey }),
       AWS_REGION: LOCAL_REGION,
-      AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
-      AWS_ENDPOINT_URL_SSM: ssmEndpoint,
-      ...Object.fromEntries([...queues].map(([action, queue]) => [queueUrlVariable(action), queue.url])),
+      AWS_ENDPOINT_URL_SQS: aws.sqsEndpoint,
+      AWS_ENDPOINT_URL_SSM: stands.ssmEndpoint,
+      ...Object.fromEntries([...aws.queues].map(([action, queue]) => [queueUrlVariable(action), queue.url])),
     };
     const receiver = makeReceiver(receiverDeps(receiverConfig(env)));
     const http = await onPort('PORT', options.port ?? 3000, (port) => serveHttpApi(receiver, { port }));
     cleanup.push(() => closeServer(http.server));
-
-    const workerEnv = new Map<string, NodeJS.ProcessEnv>();
-    for (const action of settings.actions) {
-      const queue = queues.get(action.name)!;
-      const envForWorker: NodeJS.ProcessEnv = {
-        DRY_RUN: 'true',
-        ...env,
-        ACTION_NAME: action.name,
-        QUEUE_URL: queue.url,
-        IDEMPOTENCY_TABLE: table.TableName as string,
-        MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
-        AWS_ENDPOINT_URL_DYNAMODB: dynamodbEmulator.endpoint,
-        FLASHDUTY_API_URL: flashdutyUrl,
-        ...(flashduty && { FLASHDUTY_APP_KEY: LOCAL_APP_KEY, FLASHDUTY_APP_KEY_PARAM: '' }),
-        ...(live.has(action.name) && { DRY_RUN: 'false' }),
-      };
-      workerEnv.set(action.name, envForWorker);
-      if (options.workers === false) continue;
-      const handler = makeWorker(workerDeps(workerConfig(envForWorker, options.actions ?? ACTIONS)));
-      const poller = pollQueue({
-        sqs,
-        queueUrl: queue.url,
-        queueArn: queue.arn,
-        handler,
-        functionName: `${settings.service}-local-${action.name}-worker`,
-        timeoutSeconds: workerTimeoutSeconds(action),
-        onError: (error) => options.onError?.(action.name, error),
-      });
-      cleanup.push(poller.stop);
-    }
-
+    const workerEnv = startWorkers(options, settings, aws, stands, env, cleanup);
     return {
+      ...aws,
+      ...stands,
       receiverUrl: http.url,
-      sqsEndpoint: sqsEmulator.endpoint,
-      dynamodbEndpoint: dynamodbEmulator.endpoint,
-      sqs,
       settings,
-      queues,
-      flashduty,
-      flashdutyUrl,
-      ssm,
-      ssmEndpoint,
-      sources,
-      sourcesUrl,
-      deploy: deploy?.stand,
-      statuspage: statuspage.standIn,
+      deploy: stands.deploy?.stand,
+      statuspage: stands.statuspage.standIn,
       workerEnv,
       stop: stopAll,
     };
@@ -247,6 +166,114 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     await stopAll();
     throw error;
   }
+}
+
+/** What to stop when the stack stops, in the order things were started (stopped in reverse). */
+type Cleanup = Array<() => Promise<void>>;
+type Ports = v.InferOutput<typeof LocalEnv>;
+
+interface LocalAws {
+  sqsEndpoint: string;
+  dynamodbEndpoint: string;
+  sqs: SQSClient;
+  queues: Map<string, LocalQueue>;
+  tableName: string;
+}
+
+/** The SQS and DynamoDB emulators, with the queues and the idempotency table the deploy declares. */
+async function startEmulators(settings: StackSettings, ports: Ports, cleanup: Cleanup): Promise<LocalAws> {
+  const sqsEmulator = await onPort('SQS_PORT', ports.SQS_PORT, startSqsEmulator);
+  cleanup.push(sqsEmulator.stop);
+  const dynamodbEmulator = await onPort('DYNAMODB_PORT', ports.DYNAMODB_PORT, startDynamoDbEmulator);
+  cleanup.push(dynamodbEmulator.stop);
+
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const sqs = new SQSClient({ endpoint: sqsEmulator.endpoint, region: LOCAL_REGION, credentials });
+  cleanup.push(async () => sqs.destroy());
+  const queues = await createQueues(sqs, settings);
+  const table = idempotencyTableResource(settings).Properties;
+  const dynamodb = new DynamoDBClient({ endpoint: dynamodbEmulator.endpoint, region: LOCAL_REGION, credentials });
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: table.TableName as string,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: table.AttributeDefinitions as never,
+      KeySchema: table.KeySchema as never,
+    }),
+  );
+  dynamodb.destroy();
+  return { sqsEndpoint: sqsEmulator.endpoint, dynamodbEndpoint: dynamodbEmulator.endpoint, sqs, queues, tableName: table.TableName as string };
+}
+
+interface StandIns extends LocalServers {
+  deploy?: { stand: DeployStandIn; env: NodeJS.ProcessEnv };
+  statuspage: { standIn: StatuspageStandIn; env: NodeJS.ProcessEnv };
+  /** Actions run for real even in a dry run: all they touch is local. */
+  live: Set<string>;
+}
+
+/** The stand-ins for everything outside AWS, each unless the environment points elsewhere. */
+async function startStandIns(env: NodeJS.ProcessEnv, ports: Ports, cleanup: Cleanup): Promise<StandIns> {
+  let flashduty: FlashDutyStandIn | undefined;
+  let flashdutyUrl = env.FLASHDUTY_API_URL;
+  if (!flashdutyUrl) {
+    flashduty = new FlashDutyStandIn(LOCAL_APP_KEY);
+    flashduty.statusPages.pages = [localStatusPage()];
+    flashdutyUrl = await onPort('FLASHDUTY_PORT', ports.FLASHDUTY_PORT, (port) => flashduty!.start(port));
+    cleanup.push(() => flashduty!.stop());
+  }
+
+  let ssm: SsmStandIn | undefined;
+  let ssmEndpoint = env.AWS_ENDPOINT_URL_SSM;
+  if (!ssmEndpoint) {
+    ssm = new SsmStandIn();
+    ssm.instances = structuredClone(fleet.instances) as FakeInstance[];
+    ssmEndpoint = await onPort('SSM_PORT', ports.SSM_PORT, (port) => ssm!.start(port));
+    cleanup.push(() => ssm!.stop());
+  }
+
+  const sources = new SourcesStandIn();
+  const sourcesUrl = await onPort('OBSERVABILITY_PORT', ports.OBSERVABILITY_PORT, (port) => sources.start(port));
+  cleanup.push(() => sources.stop());
+  const deploy = await startDeployStandIn(env, ports.DEPLOY_PORT);
+  if (deploy) cleanup.push(() => deploy.stand.stop());
+  const statuspage = await startStatuspage(ports.STATUSPAGE_PORT);
+  cleanup.push(() => statuspage.standIn.stop());
+  return { flashduty, flashdutyUrl, ssm, ssmEndpoint, sources, sourcesUrl, deploy, statuspage, live: liveActions(ports.LOCAL_LIVE_ACTIONS, deploy) };
+}
+
+/** One worker per enabled action, each fed by a poller on its queue; returns each worker's environment. */
+function startWorkers(options: LocalStackOptions, settings: StackSettings, aws: LocalAws, stands: StandIns, env: NodeJS.ProcessEnv, cleanup: Cleanup): Map<string, NodeJS.ProcessEnv> {
+  const workerEnv = new Map<string, NodeJS.ProcessEnv>();
+  for (const action of settings.actions) {
+    const queue = aws.queues.get(action.name)!;
+    const envForWorker: NodeJS.ProcessEnv = {
+      DRY_RUN: 'true',
+      ...env,
+      ACTION_NAME: action.name,
+      QUEUE_URL: queue.url,
+      IDEMPOTENCY_TABLE: aws.tableName,
+      MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
+      AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodbEndpoint,
+      FLASHDUTY_API_URL: stands.flashdutyUrl,
+      ...(stands.flashduty && { FLASHDUTY_APP_KEY: LOCAL_APP_KEY, FLASHDUTY_APP_KEY_PARAM: '' }),
+      ...(stands.live.has(action.name) && { DRY_RUN: 'false' }),
+    };
+    workerEnv.set(action.name, envForWorker);
+    if (options.workers === false) continue;
+    const handler = makeWorker(workerDeps(workerConfig(envForWorker, options.actions ?? ACTIONS)));
+    const poller = pollQueue({
+      sqs: aws.sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      handler,
+      functionName: `${settings.service}-local-${action.name}-worker`,
+      timeoutSeconds: workerTimeoutSeconds(action),
+      onError: (error) => options.onError?.(action.name, error),
+    });
+    cleanup.push(poller.stop);
+  }
+  return workerEnv;
 }
 
 /**
@@ -262,6 +289,11 @@ async function onPort<T>(variable: string, port: number, start: (port: number) =
       `port ${port} (${variable}) on 127.0.0.1 is already in use, perhaps by another \`npm start\`; stop that, or set ${variable} to a free port in .env.local or the environment`,
     );
   }
+}
+
+/** Actions run for real locally: the ones named, and rollback while it dispatches only to the stand-in platforms. */
+function liveActions(named: readonly string[], deploy: StandIns['deploy']): Set<string> {
+  return new Set([...named, ...(deploy ? ['rollback'] : [])]);
 }
 
 /** The example enrich sources npm start uses, and the stand-in address (deploy/local.env's OBSERVABILITY_PORT) their URLs name. */

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { readConfig } from '../lib/config/env';
-import { inlineSecretPaths, SecretRef } from '../lib/config/secret';
+import { readConfig } from '../lib/schema/env';
+import { inlineSecretPaths, SecretRef } from '../lib/schema/secret';
 import { actionConfig } from '../lib/config/worker';
 import { declaredKeys } from './config-catalog';
 import { DeployEnv, stackSettings } from './stack';
@@ -96,7 +96,7 @@ function plaintextSecrets(env: NodeJS.ProcessEnv, stage: string, serviceDir: str
   return [...declared, ...structured];
 }
 
-/** The same reading of a boolean the builders use (lib/config/env.ts boolVar). */
+/** The same reading of a boolean the builders use (lib/schema/env.ts boolVar). */
 const isTrue = (value: string | undefined) => ['true', '1', 'yes'].includes(value?.trim().toLowerCase() ?? '');
 
 /** Throws one ConfigError listing every problem; prints warnings once per process and stage. */

@@ -47,7 +47,10 @@ function encode(fields) {
 function keepSources(map, keep) {
   const sources = [];
   const names = [];
-  const index = (list, seen, value) => seen.get(value) ?? (seen.set(value, list.push(value) - 1), list.length - 1);
+  const index = (list, seen, value) => {
+    if (!seen.has(value)) seen.set(value, list.push(value) - 1);
+    return seen.get(value);
+  };
   const seenSources = new Map();
   const seenNames = new Map();
   const at = [0, 0, 0, 0]; // source, line, column, name: absolute, carried across lines
@@ -64,7 +67,7 @@ function keepSources(map, keep) {
       if (fields.length >= 4 && keep(map.sources[at[0]])) {
         const next = [index(sources, seenSources, map.sources[at[0]]), at[1], at[2], fields.length === 5 ? index(names, seenNames, map.names[at[3]]) : written[3]];
         const relative = [column - writtenColumn, ...next.slice(0, fields.length - 1).map((v, i) => v - written[i])];
-        next.forEach((v, i) => (written[i] = v));
+        for (const [i, v] of next.entries()) written[i] = v;
         out.push(encode(relative));
         mapped = true;
       } else if (mapped || out.length === 0) {

@@ -1,16 +1,16 @@
 import type { Action } from '../lib/actions/types';
 import { actionConfig } from '../lib/config/worker';
 import * as v from 'valibot';
-import { boolVar, intVar, readConfig, stringVar } from '../lib/config/env';
+import { boolVar, intVar, readConfig, stringVar } from '../lib/schema/env';
 import { ConfigError } from '../lib/errors';
+import { cloudWatchMetric, type Refusal, SERVICE_NAME as SERVICE } from '../lib/telemetry-names';
 import { EDGE_HEADER } from '../lib/auth/edge';
 import { ReceiverEnv } from '../lib/config/receiver';
 import { actionSchemas, guardrailConfig } from '../lib/config/guardrails';
-import { secretParameters } from '../lib/config/secret';
+import { secretParameters } from '../lib/schema/secret';
 import { WorkerEnv } from '../lib/config/worker';
 import { checkEnvSize, functionEnv } from './function-env';
 import { queueUrlVariable } from '../lib/queue/names';
-import { METRICS_NAMESPACE, type MetricName } from '../lib/telemetry-names';
 import { operationsResources } from './operations';
 import {
   dlqLogicalId,
@@ -124,7 +124,7 @@ function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action:
 }
 
 /** What serverless.yml's provider.environment adds to every function, counted against the size limit. */
-const PROVIDER_ENVIRONMENT = { POWERTOOLS_SERVICE_NAME: 'flashduty-actions', POWERTOOLS_LOG_LEVEL: 'INFO' };
+const PROVIDER_ENVIRONMENT = { POWERTOOLS_SERVICE_NAME: SERVICE, POWERTOOLS_LOG_LEVEL: 'INFO' };
 
 /** Every SSM parameter a worker may read: its declared secrets, and those its structured config refers to. */
 export function workerParameters(settings: StackSettings, env: NodeJS.ProcessEnv, action: Action<unknown>): string[] {
@@ -315,14 +315,10 @@ function alarms(settings: StackSettings, topicArn: string | undefined): Json {
   const lambdaErrors = (id: string) => ({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: ref(id) }] });
   const result: Json = {
     ReceiverErrorsAlarm: alarm('The receiver Lambda is failing: FlashDuty clicks may be lost.', lambdaErrors(RECEIVER_FUNCTION_ID)),
-    ReceiverQueueUnavailableAlarm: alarm('The receiver could not put clicks on their queue (answered 503).', {
-      Namespace: METRICS_NAMESPACE,
-      MetricName: 'ClickRefused' satisfies MetricName,
-      Dimensions: [
-        { Name: 'service', Value: settings.service },
-        { Name: 'reason', Value: 'queue_unavailable' },
-      ],
-    }),
+    ReceiverQueueUnavailableAlarm: alarm(
+      'The receiver could not put clicks on their queue (answered 503).',
+      cloudWatchMetric('ClickRefused', { reason: 'queue_unavailable' satisfies Refusal }),
+    ),
   };
   for (const action of settings.actions) {
     const name = logicalName(action.name);

@@ -1,8 +1,9 @@
 import { ACTIONS } from '../lib/actions/registry';
-import type { Action } from '../lib/actions/types';
-import { readConfig, listVar } from '../lib/config/env';
+import type { Action, AnyAction } from '../lib/actions/types';
+import { readConfig, listVar } from '../lib/schema/env';
 import { ENABLED_ACTIONS, MAX_RECEIVE_COUNT } from '../lib/config/platform';
 import { ConfigError } from '../lib/errors';
+import { SERVICE_NAME as SERVICE } from '../lib/telemetry-names';
 import { queueNames } from '../lib/queue/names';
 import * as v from 'valibot';
 
@@ -10,7 +11,8 @@ import * as v from 'valibot';
  * The one description of the stack, used by `serverless.yml` (through `deploy/serverless.js`) and
  * by the local stack, so both create the same queues with the same settings.
  */
-export const SERVICE = 'flashduty-actions';
+// The stack's service name is also the `service` dimension of every metric the alarms watch.
+export { SERVICE };
 
 /** Default worker timeout; an action may ask for more (`worker.timeoutSeconds`). */
 export const DEFAULT_WORKER_TIMEOUT_SECONDS = 30;
@@ -37,7 +39,7 @@ export const DeployEnv = v.object({
  * Reads the deploy-time settings; `ENABLED_ACTIONS` decides which workers and queues exist. Actions
  * come from the registry unless a caller (a test) brings its own.
  */
-export function stackSettings(env: NodeJS.ProcessEnv, stage: string, known: ReadonlyArray<Action<any>> = ACTIONS): StackSettings {
+export function stackSettings(env: NodeJS.ProcessEnv, stage: string, known: ReadonlyArray<AnyAction> = ACTIONS): StackSettings {
   const config = readConfig(DeployEnv, env, 'deploy configuration');
   const names = known.map((a) => a.name).join(', ');
   if (config.ENABLED_ACTIONS.length === 0) throw new ConfigError(`ENABLED_ACTIONS: list at least one of ${names}`);

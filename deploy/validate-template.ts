@@ -78,7 +78,7 @@ function checkType(path: string, value: unknown, type: PropertyType, db: SpecDat
       return;
     case 'array':
       if (!Array.isArray(value)) return void wrong('a list');
-      value.forEach((item, index) => checkType(`${path}[${index}]`, item, type.element, db, problems));
+      for (const [index, item] of value.entries()) checkType(`${path}[${index}]`, item, type.element, db, problems);
       return;
     case 'map':
       if (value === null || typeof value !== 'object' || Array.isArray(value)) return void wrong('a map');
@@ -109,7 +109,10 @@ function checkType(path: string, value: unknown, type: PropertyType, db: SpecDat
 /** Every Ref names a resource or a pseudo parameter; every Fn::GetAtt a resource attribute that exists. */
 function checkReferences(template: object, resources: Record<string, unknown>, attributesOf: Map<string, Set<string>>, problems: string[]): void {
   const visit = (value: unknown, path: string): void => {
-    if (Array.isArray(value)) return value.forEach((item, i) => visit(item, `${path}[${i}]`));
+    if (Array.isArray(value)) {
+      for (const [i, item] of value.entries()) visit(item, `${path}[${i}]`);
+      return;
+    }
     if (value === null || typeof value !== 'object') return;
     const object = value as Record<string, unknown>;
     if (typeof object.Ref === 'string' && !(object.Ref in resources) && !PSEUDO.has(object.Ref)) problems.push(`${path}: Ref to unknown "${object.Ref}"`);

@@ -1,13 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { METRICS_NAMESPACE, type MetricDimensions, type MetricName, SERVICE_NAME } from './telemetry-names';
+import { METRICS_NAMESPACE, type MetricDimensions, type MetricName, metricDimensions, SERVICE_NAME } from './telemetry-names';
 
 /**
  * The one logger and the one metrics emitter. Structured JSON on stdout; metrics in CloudWatch
  * Embedded Metric Format, so no API call is made to publish them.
  */
-export const SERVICE = SERVICE_NAME;
-export { METRICS_NAMESPACE };
+const SERVICE = SERVICE_NAME;
 const logger = new Logger({ serviceName: SERVICE });
 
 /** The keys every line about one click carries. */
@@ -59,7 +58,7 @@ const metricsDisabled = ['true', '1'].includes((process.env.POWERTOOLS_METRICS_D
  */
 export function emitMetric<N extends MetricName>(name: N, dimensions: MetricDimensions<N>, value = 1, unit: MetricUnit = 'Count'): void {
   if (metricsDisabled) return;
-  const dims = { service: SERVICE, ...dimensions };
+  const dims = metricDimensions(dimensions);
   const record = {
     _aws: {
       Timestamp: Date.now(),

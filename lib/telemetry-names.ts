@@ -49,3 +49,12 @@ export const LOG_MESSAGES = {
   clickRefused: 'click refused',
   actionFinished: 'action finished',
 } as const;
+
+/** Every dimension a metric carries: `service`, then the caller's. */
+export const metricDimensions = (dimensions: Record<string, string>): Record<string, string> => ({ service: SERVICE_NAME, ...dimensions });
+
+/** How CloudWatch (an alarm, a dashboard) names the metric that emitMetric writes with these dimensions. */
+export function cloudWatchMetric<N extends MetricName>(name: N, dimensions: MetricDimensions<N>) {
+  const dims = Object.entries(metricDimensions(dimensions)).map(([Name, Value]) => ({ Name, Value }));
+  return { Namespace: METRICS_NAMESPACE, MetricName: name, Dimensions: dims };
+}

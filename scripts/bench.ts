@@ -24,7 +24,7 @@ import sample from '../tests/fixtures/custom-action.json';
 import { BUDGETS, bundleSizes, WORKER_BUDGET } from '../deploy/budgets';
 import { bundleEntry, bundleWorker } from '../deploy/bundle';
 import { packageStack } from '../deploy/package-offline';
-import { startSqsEmulator } from '../lib/local/sqs-emulator';
+import { startSqsEmulator } from '../local/sqs-emulator';
 import { ROOT } from './local-env';
 
 const { esbuildOptions } = require('../deploy/esbuild.config.cjs') as { esbuildOptions: Record<string, unknown> };

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadEnvFiles } from '../lib/local/env-files';
+import { loadEnvFiles } from '../local/env-files';
 
 export const ROOT = join(__dirname, '..');
 

@@ -5,7 +5,7 @@
  * local stand-in (the tests do).
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { dotenvFor } from '../deploy/preflight';
 import { SERVICE } from '../deploy/stack';
 import { ROOT } from './local-env';

@@ -11,7 +11,7 @@ import { SEND_USAGE, sendRequest, SendUsageError } from './send-options';
 
 async function main(): Promise<void> {
   checkNode();
-  let request;
+  let request: ReturnType<typeof sendRequest>;
   try {
     request = sendRequest(process.argv.slice(2), localEnv());
   } catch (error) {

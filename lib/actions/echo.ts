@@ -1,6 +1,6 @@
 import * as v from 'valibot';
-import { secretVar, stringVar } from '../config/env';
-import { jsonVar } from '../config/structured';
+import { secretVar, stringVar } from '../schema/env';
+import { jsonVar } from '../schema/structured';
 import { defineAction } from './types';
 
 /**

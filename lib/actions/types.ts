@@ -1,9 +1,8 @@
 import type * as v from 'valibot';
-import type { SecretRef } from '../config/secret';
+import type { SecretRef } from '../schema/secret';
 import type { FlashDutyApi } from '../flashduty/client';
 import type { HttpClient } from '../http/outbound';
 import type { Log } from '../observability';
-import type { Memory } from '../worker/memory';
 import type { QueueMessage } from '../queue/envelope';
 
 /** How a run ended. Every run ends in exactly one comment on the incident built from this. */
@@ -62,6 +61,17 @@ export interface ActionContext<Config> {
 }
 
 /**
+ * What an action keeps across deliveries of a click (see ActionContext.memory). Declared here, with
+ * the rest of what an action sees; the worker implements it on DynamoDB (lib/worker/memory.ts).
+ */
+export interface Memory {
+  /** The value last remembered under `key` by this action, or undefined. */
+  recall<T = unknown>(key: string): Promise<T | undefined>;
+  /** Stores `value` (JSON) under `key`, replacing what was there; kept as long as a click can be redriven. */
+  remember(key: string, value: unknown): Promise<void>;
+}
+
+/**
  * One IAM policy statement, as CloudFormation takes it. Resource strings may use
  * `${AWS::Partition}`, `${AWS::Region}` and `${AWS::AccountId}`.
  */
@@ -104,6 +114,13 @@ export interface Action<Config = unknown> {
   };
   run(context: ActionContext<Config>): Promise<Outcome>;
 }
+
+/**
+ * Any action, whatever its config type: what registries and lists hold. `any`, not `unknown`: an
+ * action takes its config in `run` and `iam`, so an Action<X> is not an Action<unknown>.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the one place an action's config type is let go (see above)
+export type AnyAction = Action<any>;
 
 /** Declares an action with its config type inferred from the schema. */
 export function defineAction<Config>(action: Action<Config>): Action<Config> {

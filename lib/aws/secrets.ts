@@ -1,6 +1,6 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import { inlineSecret, type SecretRef } from '../config/secret';
+import { inlineSecret, type SecretRef } from '../schema/secret';
 import { UnavailableError } from '../errors';
 
 /** Resolves a SecretRef to its value: an inline one at once, one in SSM from a cache that expires. */

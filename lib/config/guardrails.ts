@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { intVar, listVar, readConfig } from './env';
+import { intVar, listVar, readConfig } from '../schema/env';
 
 /**
  * The guardrails every action gets from config, with no code in the action: who may click it

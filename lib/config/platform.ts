@@ -1,4 +1,4 @@
-import { intVar, listVar, setBy, stringVar } from './env';
+import { intVar, listVar, setBy, stringVar } from '../schema/env';
 
 /**
  * Keys read by more than one function (or by a function and the deploy step). Each is declared

@@ -3,9 +3,9 @@ import { ConfigError } from '../errors';
 import { FLASHDUTY_SOURCE_IPS, PUSH_DEADLINE_MS } from '../flashduty/facts';
 import { MIN_MESSAGE_BYTES } from '../queue/compact';
 import { ACTION_NAME_PATTERN, queueUrlVariable } from '../queue/names';
-import { intVar, listVar, readConfig, secretVar, setBy, stringVar } from './env';
+import { intVar, listVar, readConfig, secretVar, setBy, stringVar } from '../schema/env';
 import { AwsEnv, ENABLED_ACTIONS, PowertoolsEnv, SECRET_MAX_AGE_SECONDS } from './platform';
-import { inlineSecret } from './secret';
+import { inlineSecret } from '../schema/secret';
 
 export const ReceiverEnv = v.object({
   ENABLED_ACTIONS,

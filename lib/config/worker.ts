@@ -1,11 +1,11 @@
 import * as v from 'valibot';
-import type { Action } from '../actions/types';
+import type { Action, AnyAction } from '../actions/types';
 import { ConfigError } from '../errors';
 import { OPEN_API_URL } from '../flashduty/facts';
 import { type GuardrailConfig, guardrailConfig } from './guardrails';
-import { boolVar, intVar, readConfig, secretVar, setBy, stringVar, urlVar } from './env';
+import { boolVar, intVar, readConfig, secretVar, setBy, stringVar, urlVar } from '../schema/env';
 import { AwsEnv, MAX_RECEIVE_COUNT, PowertoolsEnv, SECRET_MAX_AGE_SECONDS } from './platform';
-import type { SecretRef } from './secret';
+import type { SecretRef } from '../schema/secret';
 
 export const WorkerEnv = v.object({
   ACTION_NAME: setBy('stack', stringVar(undefined, 'The action this worker runs.')),
@@ -55,7 +55,7 @@ export interface WorkerConfig<ActionConfig = unknown> {
 }
 
 /** Reads and checks a worker's configuration, including its action's, once at cold start. */
-export function workerConfig(env: NodeJS.ProcessEnv, actions: ReadonlyArray<Action<any>>): WorkerConfig {
+export function workerConfig(env: NodeJS.ProcessEnv, actions: ReadonlyArray<AnyAction>): WorkerConfig {
   const c = readConfig(WorkerEnv, env, 'worker configuration');
   const required = (name: string, value: string | undefined) => {
     if (!value) throw new ConfigError(`${name}: missing`);

@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { remainingMs } from '../deadline';
 import { networkCause, ValidationError } from '../errors';
 import { emitMetric, log } from '../observability';
 import { truncate } from '../text';
 import { COMMENT_MAX_CHARS, FEED_PAGE_MAX, INCIDENT_ID_PATTERN, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_PER_SECOND, SUCCESS_CODES } from './facts';
-import { RateLimiter, sleep } from './rate-limit';
+import { RateLimiter } from './rate-limit';
 
 export interface CommentOptions {
   /** Aborts the call, retries included; when made with `deadlineSignal`, no wait outlasts it. */
@@ -255,7 +256,7 @@ export class FlashDutyClient implements FlashDutyApi {
       log.warn('not retrying FlashDuty: the wait would run past the deadline for this click', { path, wait_ms: Math.round(wait), remaining_ms: Math.round(left) });
       return false;
     }
-    await sleep(wait, signal);
+    await sleep(wait, undefined, { signal });
     return true;
   }
 

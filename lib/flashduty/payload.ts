@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
-import { describeIssues } from '../config/issues';
-import { ValidationError } from '../errors';
+import { parseOrThrow } from '../schema/parse';
 import { INCIDENT_ID_PATTERN } from './facts';
 
 /**
@@ -121,10 +120,7 @@ export function withoutNulls(value: unknown, depth = 0): unknown {
 
 /** Validates an already-decoded value against the payload schema; throws ValidationError. */
 export function validatePayload(value: unknown, prefix = ''): CustomActionPayload {
-  const result = v.safeParse(CustomActionPayload, withoutNulls(value));
-  if (result.success) return result.output;
-  const problems = describeIssues(result.issues, prefix);
-  throw new ValidationError(`invalid payload: ${problems.slice(0, 5).join('; ')}`, problems);
+  return parseOrThrow(CustomActionPayload, withoutNulls(value), 'payload', { prefix });
 }
 
 /**

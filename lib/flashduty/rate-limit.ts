@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /**
  * Keeps this process under FlashDuty's per-account limits (50 requests/s and 1,000/min) by making
  * callers wait for a free slot. Several Lambdas share the account's limit, so 429s can still
@@ -16,7 +18,7 @@ export class RateLimiter {
     for (;;) {
       const wait = this.waitMs();
       if (wait === 0) break;
-      await sleep(wait, signal);
+      await sleep(wait, undefined, { signal });
     }
     this.sent.push(this.now());
   }
@@ -32,20 +34,4 @@ export class RateLimiter {
     }
     return wait;
   }
-}
-
-/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

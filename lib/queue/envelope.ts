@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
-import { describeIssues } from '../config/issues';
+import { parseOrThrow } from '../schema/parse';
 import { ValidationError } from '../errors';
 import { CustomActionPayload, withoutNulls } from '../flashduty/payload';
 
@@ -38,10 +38,7 @@ export function decodeQueueMessage(body: string): QueueMessage {
   } catch {
     throw new ValidationError('queue message is not valid JSON', ['(body): is not valid JSON']);
   }
-  const result = v.safeParse(QueueMessage, withoutNulls(value));
-  if (result.success) return result.output;
-  const problems = describeIssues(result.issues);
-  throw new ValidationError(`invalid queue message: ${problems.slice(0, 5).join('; ')}`, problems);
+  return parseOrThrow(QueueMessage, withoutNulls(value), 'queue message');
 }
 
 /** SQS takes 1-128 printable ASCII characters as a deduplication id. */

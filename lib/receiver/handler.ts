@@ -8,7 +8,7 @@ import { emitMetric, log } from '../observability';
 import { LOG_MESSAGES, type Refusal } from '../telemetry-names';
 import type { QueueMessage } from '../queue/envelope';
 import { truncate } from '../text';
-import { parseClick } from './click';
+import { type Click, parseClick } from './click';
 
 export interface ReceiverDeps {
   /** Enabled action name -> queue URL. */
@@ -28,7 +28,6 @@ export interface ReceiverDeps {
   now?: () => number;
 }
 
-
 interface Result {
   response: HttpResponse;
   refusal?: Refusal;
@@ -43,67 +42,10 @@ interface Result {
  * actions exist.
  */
 export function makeReceiver(deps: ReceiverDeps) {
-  const now = deps.now ?? Date.now;
-
-  /** True, or the refusal: a foreign IP, or (behind the edge) a request that did not come through it. */
-  async function callerAllowed(event: APIGatewayProxyEventV2): Promise<true | Result> {
-    const forbidden = refuse('ip_not_allowed', json(403, { error: 'forbidden' }));
-    if (!deps.edgeSecret) return deps.allowlist.allows(event.requestContext?.http?.sourceIp) || forbidden;
-    try {
-      return (await deps.edgeSecret()).matches(event.headers?.[EDGE_HEADER]) || forbidden;
-    } catch (error) {
-      return refuse('token_store_unavailable', json(503, { error: 'temporarily unavailable; try again' }), describeError(error));
-    }
-  }
-
-  async function decide(event: APIGatewayProxyEventV2, action: string): Promise<Result> {
-    // The source IP first: a foreign caller gets 403 whatever it sends, and learns nothing else.
-    const allowed = await callerAllowed(event);
-    if (allowed !== true) return allowed;
-    const method = event.requestContext.http.method ?? '';
-    if (method !== 'POST') {
-      return refuse('method_not_allowed', json(405, { error: `method ${truncate(method, 16)} is not allowed; use POST` }, { allow: 'POST' }));
-    }
-    let verifier: TokenVerifier;
-    try {
-      verifier = await deps.verifier();
-    } catch (error) {
-      return refuse('token_store_unavailable', json(503, { error: 'temporarily unavailable; try again' }), describeError(error));
-    }
-    if (!verifier.verify(event.headers?.authorization)) {
-      return refuse('bad_token', json(401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' }));
-    }
-    const queueUrl = deps.queues.get(action);
-    if (queueUrl === undefined) {
-      return refuse('unknown_action', json(404, { error: `no enabled action named "${truncate(action, 64)}"` }));
-    }
-
-    const receivedAt = now();
-    let click;
-    try {
-      click = parseClick(event.body, event.isBase64Encoded ?? false, { now: receivedAt, maxEventAgeMs: deps.maxEventAgeMs });
-    } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      const body = error.problems.length > 0 ? { error: error.message, details: error.problems.slice(0, 20) } : { error: error.message };
-      return refuse('invalid_payload', json(400, body), error.message);
-    }
-
-    const keys = { event_id: click.eventId, incident_id: click.payload.incident.incident_id };
-    const message: QueueMessage = { version: 1, action, event_id: click.eventId, received_at: receivedAt, payload: click.payload };
-    try {
-      await deps.enqueue(queueUrl, message, AbortSignal.timeout(deps.enqueueTimeoutMs));
-    } catch (error) {
-      // A timed-out SendMessage may still have queued the click (seen: 503 answered, and the action
-      // ran). "Try again" could run it twice, so the answer says to watch the timeline instead.
-      return { ...refuse('queue_unavailable', json(503, { error: QUEUE_UNKNOWN }), describeError(error)), keys };
-    }
-    return { response: json(200, { status: 'queued', action, event_id: click.eventId }), keys };
-  }
-
   return async function receive(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
     const started = performance.now();
     const action = actionOf(event);
-    const result = await decide(event, action).catch(
+    const result = await decide(deps, event, action).catch(
       (error: unknown): Result => refuseInternal(describeError(error)),
     );
     const line = {
@@ -125,6 +67,62 @@ export function makeReceiver(deps: ReceiverDeps) {
     }
     return result.response;
   };
+}
+
+/** True, or the refusal: a foreign IP, or (behind the edge) a request that did not come through it. */
+async function callerAllowed(deps: ReceiverDeps, event: APIGatewayProxyEventV2): Promise<true | Result> {
+  const forbidden = refuse('ip_not_allowed', json(403, { error: 'forbidden' }));
+  if (!deps.edgeSecret) return deps.allowlist.allows(event.requestContext?.http?.sourceIp) || forbidden;
+  try {
+    return (await deps.edgeSecret()).matches(event.headers?.[EDGE_HEADER]) || forbidden;
+  } catch (error) {
+    return refuse('token_store_unavailable', json(503, { error: 'temporarily unavailable; try again' }), describeError(error));
+  }
+}
+
+/** The answer to one request, and why it was refused if it was. */
+async function decide(deps: ReceiverDeps, event: APIGatewayProxyEventV2, action: string): Promise<Result> {
+  // The source IP first: a foreign caller gets 403 whatever it sends, and learns nothing else.
+  const allowed = await callerAllowed(deps, event);
+  if (allowed !== true) return allowed;
+  const method = event.requestContext.http.method ?? '';
+  if (method !== 'POST') {
+    return refuse('method_not_allowed', json(405, { error: `method ${truncate(method, 16)} is not allowed; use POST` }, { allow: 'POST' }));
+  }
+  let verifier: TokenVerifier;
+  try {
+    verifier = await deps.verifier();
+  } catch (error) {
+    return refuse('token_store_unavailable', json(503, { error: 'temporarily unavailable; try again' }), describeError(error));
+  }
+  if (!verifier.verify(event.headers?.authorization)) {
+    return refuse('bad_token', json(401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' }));
+  }
+  const queueUrl = deps.queues.get(action);
+  if (queueUrl === undefined) {
+    return refuse('unknown_action', json(404, { error: `no enabled action named "${truncate(action, 64)}"` }));
+  }
+
+  const receivedAt = (deps.now ?? Date.now)();
+  let click: Click;
+  try {
+    click = parseClick(event.body, event.isBase64Encoded ?? false, { now: receivedAt, maxEventAgeMs: deps.maxEventAgeMs });
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const body = error.problems.length > 0 ? { error: error.message, details: error.problems.slice(0, 20) } : { error: error.message };
+    return refuse('invalid_payload', json(400, body), error.message);
+  }
+
+  const keys = { event_id: click.eventId, incident_id: click.payload.incident.incident_id };
+  const message: QueueMessage = { version: 1, action, event_id: click.eventId, received_at: receivedAt, payload: click.payload };
+  try {
+    await deps.enqueue(queueUrl, message, AbortSignal.timeout(deps.enqueueTimeoutMs));
+  } catch (error) {
+    // A timed-out SendMessage may still have queued the click (seen: 503 answered, and the action
+    // ran). "Try again" could run it twice, so the answer says to watch the timeline instead.
+    return { ...refuse('queue_unavailable', json(503, { error: QUEUE_UNKNOWN }), describeError(error)), keys };
+  }
+  return { response: json(200, { status: 'queued', action, event_id: click.eventId }), keys };
 }
 
 /**

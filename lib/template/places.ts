@@ -38,6 +38,7 @@ export function compileText(source: string): Compiled<'text'> {
 
 /** Marks a path value (`\0<index>\x01value\0`) while the path is checked; never in a valid URL. */
 const MARK = '\u0000';
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and SOH are our own markers (see MARK)
 const MARKED = /\u0000(\d+)\u0001|\u0000/g;
 
 /**
@@ -82,6 +83,7 @@ function checkPathSegments(text: string, parts: Part[]): URL {
   const pathEnd = text.search(/[?#]/);
   const path = pathEnd === -1 ? text : text.slice(0, pathEnd);
   for (const segment of path.split('/')) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and SOH are our own markers (see MARK)
     const index = /\u0000(\d+)\u0001/.exec(segment)?.[1];
     if (index === undefined) continue;
     const plain = segment.replace(MARKED, '').toLowerCase().replaceAll('%2e', '.');

@@ -78,7 +78,7 @@ export function makeGuardrails(action: string, config: GuardrailConfig, budget: 
  */
 function isListed(allowed: string[], person: { person_id?: number; email?: string }): boolean {
   if (person.person_id !== undefined && allowed.includes(String(person.person_id))) return true;
-  return person.email !== undefined && person.email.includes('@') && allowed.includes(person.email.trim().toLowerCase());
+  return person.email?.includes('@') === true && allowed.includes(person.email.trim().toLowerCase());
 }
 
 function describePerson(person: { person_id?: number; person_name?: string; email?: string }): string {

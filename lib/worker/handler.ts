@@ -1,19 +1,18 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Action, AwsSettings, Outcome } from '../actions/types';
+import type { Action, AwsSettings, Memory, Outcome } from '../actions/types';
 import type { SecretReader } from '../aws/secrets';
 import { describeError, ValidationError } from '../errors';
 import { deadlineSignal, remainingMs } from '../deadline';
 import { type CommentOptions, type FlashDutyApi, withDeadline } from '../flashduty/client';
 import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
 import { emitMetric, log, type Log, withCorrelation } from '../observability';
-import { LOG_MESSAGES } from '../telemetry-names';
 import { clickKeyOf, decodeQueueMessage, type QueueMessage } from '../queue/envelope';
+import { LOG_MESSAGES } from '../telemetry-names';
 import { commentMarker, formatComment } from './comment';
 import { type Cooldown, skippedOutcome } from './cooldown';
 import type { Guardrails } from './guardrails';
 import type { Exclusive } from './lock';
-import type { Memory } from './memory';
 import { wasReplayed } from './once';
 
 /** What the worker does to its own queue: acknowledge early, or push a retry into the future. */
@@ -81,153 +80,185 @@ function deadlinesFor(context: Context): { action: AbortSignal; writeBack: Abort
  * the last delivery before the DLQ, the incident is told the click failed.
  */
 export function makeWorker(deps: WorkerDeps) {
-  const { action, once } = deps;
-
-  const cooldown = !deps.dryRun && (action.cooldown ?? action.sideEffects !== false) ? deps.cooldown : undefined;
-  const cooldownKey = (message: QueueMessage) => ({ action: action.name, incidentId: message.payload.incident.incident_id, eventId: message.event_id });
-
-  const run = once.step('run', async (message: QueueMessage, extras: { log: Log; signal: AbortSignal }): Promise<Outcome> => {
-    // A refused person takes neither the cool-down nor the budget; a dry run is refused the same way.
-    const notAllowed = deps.guardrails.checkPerson(message);
-    if (notAllowed) return notAllowed;
-    const key = cooldownKey(message);
-    if (cooldown) {
-      // Held through the run (as long as this invocation may last), then for the cool-down.
-      const runSeconds = Math.min(remainingMs(extras.signal) + WRITE_BACK_MARGIN_MS, LAMBDA_MAX_MS) / 1000;
-      const claim = await cooldown.claim(key, runSeconds + deps.cooldownSeconds);
-      if (claim.held) {
-        log.info('another click on this incident holds the cool-down; not running the action again', { holder_event_id: claim.by.eventId });
-        return skippedOutcome(action.name, claim.by, deps.cooldownSeconds);
-      }
-    }
-    // After the cool-down claim, so a click skipped for another click's run does not spend a run.
-    const overBudget = deps.dryRun ? undefined : await deps.guardrails.spend(message);
-    if (overBudget) {
-      await cooldown?.release(key);
-      return overBudget;
-    }
-    const outcome = await action.run({
-      config: deps.actionConfig,
-      message,
-      dryRun: deps.dryRun,
-      flashduty: withDeadline(deps.flashduty, extras.signal),
-      aws: deps.aws,
-      secret: deps.secret,
-      exclusive: deps.exclusiveFor(clickKeyOf(message)),
-      memory: deps.memory,
-      ...extras,
+  const worker = workerSteps(deps);
+  return async function handle(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+    deps.once.registerContext(context);
+    const processor = new SqsFifoPartialProcessorAsync();
+    return processPartialResponse(event, (record: SQSRecord) => processRecord(worker, record, context), processor, {
+      context,
+      skipGroupOnError: true,
+      throwOnFullBatchFailure: false,
     });
-    // A run that failed or refused frees the incident at once: clicking again is then deliberate.
-    if (outcome.status === 'succeeded') await cooldown?.finish(key);
-    else await cooldown?.release(key);
-    return deps.dryRun ? { ...outcome, facts: [...(outcome.facts ?? []), ...(await deps.guardrails.dryRunFacts())] } : outcome;
-  });
-  const writeBack = async (message: QueueMessage, text: string, options: CommentOptions) => {
+  };
+}
+
+type WriteBack = (message: QueueMessage, text: string, options: CommentOptions) => Promise<{ commented: boolean }>;
+
+/** One worker's dependencies and the steps it makes at most once per click (see once.ts). */
+interface Worker {
+  deps: WorkerDeps;
+  /** The cool-down, when this action takes it (not in a dry run). */
+  cooldown: Cooldown | undefined;
+  run: (message: QueueMessage, extras: { log: Log; signal: AbortSignal }) => Promise<Outcome>;
+  comment: WriteBack;
+  failureComment: WriteBack;
+}
+
+function workerSteps(deps: WorkerDeps): Worker {
+  const { action, once } = deps;
+  const cooldown = !deps.dryRun && (action.cooldown ?? action.sideEffects !== false) ? deps.cooldown : undefined;
+  const writeBack: WriteBack = async (message, text, options) => {
     await deps.flashduty.comment(message.payload.incident.incident_id, text, options);
     return { commented: true };
   };
-  const comment = once.step('comment', writeBack);
-  const failureComment = once.step('failure-comment', writeBack);
+  const worker: Worker = {
+    deps,
+    cooldown,
+    run: once.step('run', (message: QueueMessage, extras: { log: Log; signal: AbortSignal }) => runAction(worker, message, extras)),
+    comment: once.step('comment', writeBack),
+    failureComment: once.step('failure-comment', writeBack),
+  };
+  return worker;
+}
 
-  async function processRecord(record: SQSRecord, context: Context): Promise<void> {
-    const receiveCount = Number(record.attributes.ApproximateReceiveCount || '1');
-    const lastAttempt = receiveCount >= deps.maxReceiveCount;
-    let message: QueueMessage;
-    try {
-      message = decodeQueueMessage(record.body);
-      if (message.action !== action.name) throw new ValidationError(`message is for action "${message.action}", not "${action.name}"`, []);
-    } catch (error) {
-      await poisoned(record, error, lastAttempt, deadlinesFor(context).writeBack);
-      throw error;
-    }
+const cooldownKey = (action: Action<unknown>, message: QueueMessage) => ({ action: action.name, incidentId: message.payload.incident.incident_id, eventId: message.event_id });
 
-    const keys = { action: action.name, event_id: message.event_id, incident_id: message.payload.incident.incident_id };
-    await withCorrelation(keys, () => runRecord(record, message, context, receiveCount, lastAttempt));
-  }
-
-  async function runRecord(record: SQSRecord, message: QueueMessage, context: Context, receiveCount: number, lastAttempt: boolean): Promise<void> {
-    const started = performance.now();
-    const deadlines = deadlinesFor(context);
-    try {
-      const outcome = await run(message, { log, signal: deadlines.action });
-      if (wasReplayed(outcome)) {
-        log.info('duplicate delivery: the action already ran for this event; not running it again');
-      } else {
-        const ms = performance.now() - started;
-        log.info(LOG_MESSAGES.actionFinished, { status: outcome.status, summary: outcome.summary, duration_ms: Math.round(ms), attempt: receiveCount });
-        emitMetric('ActionOutcome', { action: action.name, status: outcome.status });
-        emitMetric('ActionDuration', { action: action.name }, ms, 'Milliseconds');
-      }
-      // A later delivery may follow a post whose answer was lost: look on the timeline first.
-      const options = { signal: deadlines.writeBack, marker: commentMarker(message, 'result'), checkFirst: receiveCount > 1 };
-      const written = await comment(message, formatComment(message, outcome), options);
-      if (wasReplayed(written)) log.info('duplicate delivery: the result is already on the incident');
-      await deps.queue.acknowledge(record.receiptHandle).catch((error: unknown) => log.warn('early acknowledge failed; the batch response will delete it', { error: describeError(error) }));
-    } catch (error) {
-      await failed(record, message, error, { receiveCount, lastAttempt, signal: deadlines.writeBack });
-      throw error;
+/** Runs the action for one click, unless another click on the incident holds the cool-down. */
+async function runAction({ deps, cooldown }: Worker, message: QueueMessage, extras: { log: Log; signal: AbortSignal }): Promise<Outcome> {
+  const { action } = deps;
+  // A refused person takes neither the cool-down nor the budget; a dry run is refused the same way.
+  const notAllowed = deps.guardrails.checkPerson(message);
+  if (notAllowed) return notAllowed;
+  const key = cooldownKey(action, message);
+  if (cooldown) {
+    // Held through the run (as long as this invocation may last), then for the cool-down.
+    const runSeconds = Math.min(remainingMs(extras.signal) + WRITE_BACK_MARGIN_MS, LAMBDA_MAX_MS) / 1000;
+    const claim = await cooldown.claim(key, runSeconds + deps.cooldownSeconds);
+    if (claim.held) {
+      log.info('another click on this incident holds the cool-down; not running the action again', { holder_event_id: claim.by.eventId });
+      return skippedOutcome(action.name, claim.by, deps.cooldownSeconds);
     }
   }
+  // After the cool-down claim, so a click skipped for another click's run does not spend a run.
+  const overBudget = deps.dryRun ? undefined : await deps.guardrails.spend(message);
+  if (overBudget) {
+    await cooldown?.release(key);
+    return overBudget;
+  }
+  const outcome = await action.run({
+    config: deps.actionConfig,
+    message,
+    dryRun: deps.dryRun,
+    flashduty: withDeadline(deps.flashduty, extras.signal),
+    aws: deps.aws,
+    secret: deps.secret,
+    exclusive: deps.exclusiveFor(clickKeyOf(message)),
+    memory: deps.memory,
+    ...extras,
+  });
+  // A run that failed or refused frees the incident at once: clicking again is then deliberate.
+  if (outcome.status === 'succeeded') await cooldown?.finish(key);
+  else await cooldown?.release(key);
+  return deps.dryRun ? { ...outcome, facts: [...(outcome.facts ?? []), ...(await deps.guardrails.dryRunFacts())] } : outcome;
+}
 
-  /** A run that threw: retry later, or on the last attempt tell the incident and let it go to the DLQ. */
-  async function failed(record: SQSRecord, message: QueueMessage, error: unknown, at: { receiveCount: number; lastAttempt: boolean; signal: AbortSignal }): Promise<void> {
-    const { receiveCount, lastAttempt } = at;
-    log.error(lastAttempt ? 'action failed on its last attempt; moving to the dead-letter queue' : 'action failed; will retry', {
-      error: describeError(error),
-      attempt: receiveCount,
-      max_attempts: deps.maxReceiveCount,
-    });
-    if (lastAttempt) {
-      emitMetric('ActionDeadLettered', { action: action.name });
-      await cooldown?.release(cooldownKey(message));
-      const outcome: Outcome = {
-        status: 'failed',
-        summary: `gave up after ${receiveCount} attempts: ${describeError(error)}`,
-        facts: [['next step', 'the click is in the dead-letter queue; `npm run redrive` runs it again']],
-      };
-      const options = { signal: at.signal, marker: commentMarker(message, 'final-failure') };
-      await failureComment(message, formatComment(message, outcome, 'final-failure'), options).catch((commentError: unknown) =>
-        log.error('could not write the failure to the incident', { error: describeError(commentError) }),
-      );
+async function processRecord(worker: Worker, record: SQSRecord, context: Context): Promise<void> {
+  const { action, maxReceiveCount } = worker.deps;
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount || '1');
+  const lastAttempt = receiveCount >= maxReceiveCount;
+  let message: QueueMessage;
+  try {
+    message = decodeQueueMessage(record.body);
+    if (message.action !== action.name) throw new ValidationError(`message is for action "${message.action}", not "${action.name}"`, []);
+  } catch (error) {
+    await poisoned(worker.deps, record, error, lastAttempt, deadlinesFor(context).writeBack);
+    throw error;
+  }
+
+  const keys = { action: action.name, event_id: message.event_id, incident_id: message.payload.incident.incident_id };
+  await withCorrelation(keys, () => runRecord(worker, record, message, context, { receiveCount, lastAttempt }));
+}
+
+interface Attempt {
+  receiveCount: number;
+  lastAttempt: boolean;
+}
+
+async function runRecord(worker: Worker, record: SQSRecord, message: QueueMessage, context: Context, at: Attempt): Promise<void> {
+  const { action, queue } = worker.deps;
+  const started = performance.now();
+  const deadlines = deadlinesFor(context);
+  try {
+    const outcome = await worker.run(message, { log, signal: deadlines.action });
+    if (wasReplayed(outcome)) {
+      log.info('duplicate delivery: the action already ran for this event; not running it again');
     } else {
-      emitMetric('ActionRetried', { action: action.name });
+      const ms = performance.now() - started;
+      log.info(LOG_MESSAGES.actionFinished, { status: outcome.status, summary: outcome.summary, duration_ms: Math.round(ms), attempt: at.receiveCount });
+      emitMetric('ActionOutcome', { action: action.name, status: outcome.status });
+      emitMetric('ActionDuration', { action: action.name }, ms, 'Milliseconds');
     }
-    await retryLater(record, lastAttempt ? 0 : backoffSeconds(receiveCount));
+    // A later delivery may follow a post whose answer was lost: look on the timeline first.
+    const options = { signal: deadlines.writeBack, marker: commentMarker(message, 'result'), checkFirst: at.receiveCount > 1 };
+    const written = await worker.comment(message, formatComment(message, outcome), options);
+    if (wasReplayed(written)) log.info('duplicate delivery: the result is already on the incident');
+    await queue.acknowledge(record.receiptHandle).catch((error: unknown) => log.warn('early acknowledge failed; the batch response will delete it', { error: describeError(error) }));
+  } catch (error) {
+    await failed(worker, record, message, error, { ...at, signal: deadlines.writeBack });
+    throw error;
   }
+}
 
-  /** A message no worker can read goes to the DLQ fast, and the incident is told if we can find it. */
-  async function poisoned(record: SQSRecord, error: unknown, lastAttempt: boolean, signal: AbortSignal): Promise<void> {
-    const incidentId = incidentIdIn(record.body);
-    await withCorrelation({ action: action.name, incident_id: incidentId }, async () => {
+/** A run that threw: retry later, or on the last attempt tell the incident and let it go to the DLQ. */
+async function failed(worker: Worker, record: SQSRecord, message: QueueMessage, error: unknown, at: Attempt & { signal: AbortSignal }): Promise<void> {
+  const { deps } = worker;
+  const { receiveCount, lastAttempt } = at;
+  log.error(lastAttempt ? 'action failed on its last attempt; moving to the dead-letter queue' : 'action failed; will retry', {
+    error: describeError(error),
+    attempt: receiveCount,
+    max_attempts: deps.maxReceiveCount,
+  });
+  if (lastAttempt) {
+    emitMetric('ActionDeadLettered', { action: deps.action.name });
+    await worker.cooldown?.release(cooldownKey(deps.action, message));
+    const outcome: Outcome = {
+      status: 'failed',
+      summary: `gave up after ${receiveCount} attempts: ${describeError(error)}`,
+      facts: [['next step', 'the click is in the dead-letter queue; `npm run redrive` runs it again']],
+    };
+    const options = { signal: at.signal, marker: commentMarker(message, 'final-failure') };
+    await worker.failureComment(message, formatComment(message, outcome, 'final-failure'), options).catch((commentError: unknown) =>
+      log.error('could not write the failure to the incident', { error: describeError(commentError) }),
+    );
+  } else {
+    emitMetric('ActionRetried', { action: deps.action.name });
+  }
+  await retryLater(deps, record, lastAttempt ? 0 : backoffSeconds(deps, receiveCount));
+}
+
+/** A message no worker can read goes to the DLQ fast, and the incident is told if we can find it. */
+async function poisoned(deps: WorkerDeps, record: SQSRecord, error: unknown, lastAttempt: boolean, signal: AbortSignal): Promise<void> {
+  const { action } = deps;
+  const incidentId = incidentIdIn(record.body);
+  await withCorrelation({ action: action.name, incident_id: incidentId }, async () => {
     log.error('unreadable queue message; it will go to the dead-letter queue', { message_id: record.messageId, error: describeError(error) });
     emitMetric('PoisonMessage', { action: action.name });
     if (lastAttempt && incidentId) {
       const text = `[flashduty-actions] ${action.name} FAILED\nThe queued click could not be read (${describeError(error)}); it is in the dead-letter queue as message ${record.messageId}.`;
       await deps.flashduty.comment(incidentId, text, { signal }).catch((commentError: unknown) => log.error('could not write the failure to the incident', { error: describeError(commentError) }));
     }
-    await retryLater(record, 0);
-    });
-  }
+    await retryLater(deps, record, 0);
+  });
+}
 
-  async function retryLater(record: SQSRecord, seconds: number): Promise<void> {
-    await deps.queue.retryAfter(record.receiptHandle, seconds).catch((error: unknown) =>
-      log.warn('could not set the retry delay; the queue visibility timeout applies', { error: describeError(error) }),
-    );
-  }
+async function retryLater(deps: WorkerDeps, record: SQSRecord, seconds: number): Promise<void> {
+  await deps.queue.retryAfter(record.receiptHandle, seconds).catch((error: unknown) =>
+    log.warn('could not set the retry delay; the queue visibility timeout applies', { error: describeError(error) }),
+  );
+}
 
-  function backoffSeconds(receiveCount: number): number {
-    return Math.min(deps.retryBaseSeconds * 2 ** (receiveCount - 1), MAX_VISIBILITY_SECONDS);
-  }
-
-  return async function handle(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-    once.registerContext(context);
-    const processor = new SqsFifoPartialProcessorAsync();
-    return processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), processor, {
-      context,
-      skipGroupOnError: true,
-      throwOnFullBatchFailure: false,
-    });
-  };
+function backoffSeconds(deps: WorkerDeps, receiveCount: number): number {
+  return Math.min(deps.retryBaseSeconds * 2 ** (receiveCount - 1), MAX_VISIBILITY_SECONDS);
 }
 
 /** The incident id in a message we could not otherwise read, if there is a valid one. */

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DeleteItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { sleep } from '../flashduty/rate-limit';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The lock is held by someone else and did not come free in time. Retryable. */
 export class BusyError extends Error {

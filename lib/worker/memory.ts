@@ -1,13 +1,6 @@
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { Memory } from '../actions/types';
 import { REMEMBER_SECONDS } from './once';
-
-/** What an action keeps across deliveries of a click (see ActionContext.memory). */
-export interface Memory {
-  /** The value last remembered under `key` by this action, or undefined. */
-  recall<T = unknown>(key: string): Promise<T | undefined>;
-  /** Stores `value` (JSON) under `key`, replacing what was there; kept as long as a click can be redriven. */
-  remember(key: string, value: unknown): Promise<void>;
-}
 
 /**
  * Small notes an action writes to the idempotency table (`id` = `memory#<action>#<key>`, TTL on

@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { receiverConfig } from '../../lib/config/receiver';
-import { serveHttpApi } from '../../lib/local/http-api';
+import { serveHttpApi } from '../../local/http-api';
 import { makeReceiver } from '../../lib/receiver/handler';
 import { receiverDeps } from '../../lib/receiver/wiring';
 

@@ -8,7 +8,7 @@ import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/c
 import { BUDGETS, budgetOf, bundleSizes, WORKER_BUDGET } from '../../deploy/budgets';
 import { restartHost } from '../../lib/actions/restart-host';
 import { validateTemplate } from '../../deploy/validate-template';
-import { startSqsEmulator } from '../../lib/local/sqs-emulator';
+import { startSqsEmulator } from '../../local/sqs-emulator';
 import { sampleClick } from '../fixtures/clicks';
 import { type Packaged, packageStack, readZipEntry } from '../../deploy/package-offline';
 

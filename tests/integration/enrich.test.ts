@@ -9,7 +9,7 @@ import { makeSecretReader } from '../../lib/aws/secrets';
 import { actionConfig } from '../../lib/config/worker';
 import { FlashDutyClient, FlashDutyError } from '../../lib/flashduty/client';
 import { validatePayload } from '../../lib/flashduty/payload';
-import { FlashDutyStandIn } from '../../lib/local/flashduty-standin';
+import { FlashDutyStandIn } from '../../local/flashduty-standin';
 import { log } from '../../lib/observability';
 import type { QueueMessage } from '../../lib/queue/envelope';
 import { formatComment } from '../../lib/worker/comment';

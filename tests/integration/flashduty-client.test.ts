@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deadlineSignal } from '../../lib/deadline';
 import { FlashDutyClient, FlashDutyError, withDeadline } from '../../lib/flashduty/client';
-import { FlashDutyStandIn } from '../../lib/local/flashduty-standin';
+import { FlashDutyStandIn } from '../../local/flashduty-standin';
 import { withCorrelation } from '../../lib/observability';
 import { captureLogs } from '../fixtures/capture-logs';
 import { INCIDENT_ID } from '../fixtures/clicks';

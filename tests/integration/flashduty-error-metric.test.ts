@@ -1,4 +1,4 @@
-import { FlashDutyStandIn } from '../../lib/local/flashduty-standin';
+import { FlashDutyStandIn } from '../../local/flashduty-standin';
 import { INCIDENT_ID } from '../fixtures/clicks';
 
 const APP_KEY = 'app-key-secret-42';

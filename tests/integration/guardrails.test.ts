@@ -2,7 +2,7 @@ import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { ACTIONS } from '../../lib/actions/registry';
 import { workerConfig } from '../../lib/config/worker';
-import { lambdaContext, sqsEventOf } from '../../lib/local/sqs-poller';
+import { lambdaContext, sqsEventOf } from '../../local/sqs-poller';
 import { utc } from '../../lib/text';
 import { makeGuardrails, makeRunBudget } from '../../lib/worker/guardrails';
 import { makeWorker } from '../../lib/worker/handler';

@@ -9,7 +9,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 
-import { startDynamoDbEmulator } from '../../lib/local/dynamodb-emulator';
+import { startDynamoDbEmulator } from '../../local/dynamodb-emulator';
 
 /** A DynamoDB emulator with one table shaped like the idempotency table (`id` hash key), for locks and memory. */
 export async function emulatedTable(tableName: string): Promise<{ dynamodb: DynamoDBClient; stop: () => Promise<void> }> {
@@ -123,7 +123,7 @@ async function tcpServer(onConnection: (client: Socket, track: (socket: Socket) 
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => {
-      sockets.forEach((s) => s.destroy());
+      for (const socket of sockets) socket.destroy();
       server.close();
     },
   };

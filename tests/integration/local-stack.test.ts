@@ -1,9 +1,9 @@
 import { createServer, type Server, Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { listenLocal } from '../../lib/local/listen';
+import { listenLocal } from '../../local/listen';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
-import { loadEnvFiles } from '../../lib/local/env-files';
+import { loadEnvFiles } from '../../local/env-files';
 import { sampleClick } from '../fixtures/clicks';
 import { click, eventually } from './helpers';
 

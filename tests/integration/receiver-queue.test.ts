@@ -4,7 +4,7 @@ import { receiverConfig } from '../../lib/config/receiver';
 import { decodeQueueMessage } from '../../lib/queue/envelope';
 import { makeReceiver } from '../../lib/receiver/handler';
 import { receiverDeps } from '../../lib/receiver/wiring';
-import { serveHttpApi } from '../../lib/local/http-api';
+import { serveHttpApi } from '../../local/http-api';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { clickWithAlerts, clickWithIncident, EVENT_ID, INCIDENT_ID, sampleClick } from '../fixtures/clicks';
 import { click, depth, drain, testEnv, TOKEN } from './helpers';
@@ -121,7 +121,7 @@ describe('receiver when the queue is unreachable', () => {
       expect(JSON.stringify(response.body)).not.toContain(TOKEN);
     } finally {
       http.server.close();
-      sockets.forEach((socket) => socket.destroy());
+      for (const socket of sockets) socket.destroy();
       blackhole.close();
     }
   });

@@ -4,7 +4,7 @@ import type { ActionContext, Outcome } from '../../lib/actions/types';
 import type { RestartHostConfig } from '../../lib/actions/restart-host/config';
 import { actionConfig } from '../../lib/config/worker';
 import { validatePayload } from '../../lib/flashduty/payload';
-import { type FakeInstance, SsmStandIn } from '../../lib/local/ssm-standin';
+import { type FakeInstance, SsmStandIn } from '../../local/ssm-standin';
 import { log } from '../../lib/observability';
 import { clickKeyOf, type QueueMessage } from '../../lib/queue/envelope';
 import { makeExclusive } from '../../lib/worker/lock';

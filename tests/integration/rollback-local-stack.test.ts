@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
-import { loadEnvFiles } from '../../lib/local/env-files';
+import { loadEnvFiles } from '../../local/env-files';
 import { sampleClick } from '../fixtures/clicks';
 import { click, eventually } from './helpers';
 

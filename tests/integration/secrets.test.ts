@@ -1,10 +1,10 @@
 import { LOCAL_APP_KEY, startLocalStack, type LocalStack } from '../../deploy/local';
 import { ACTIONS } from '../../lib/actions/registry';
 import { makeSecretReader, type SecretReader } from '../../lib/aws/secrets';
-import { SecretRef } from '../../lib/config/secret';
+import { SecretRef } from '../../lib/schema/secret';
 import { workerConfig } from '../../lib/config/worker';
-import { pollQueue } from '../../lib/local/sqs-poller';
-import { SsmStandIn } from '../../lib/local/ssm-standin';
+import { pollQueue } from '../../local/sqs-poller';
+import { SsmStandIn } from '../../local/ssm-standin';
 import { makeWorker } from '../../lib/worker/handler';
 import { workerDeps } from '../../lib/worker/wiring';
 import { captureLogs } from '../fixtures/capture-logs';

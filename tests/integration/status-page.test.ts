@@ -2,14 +2,14 @@ import { unusedMemory } from '../fixtures/unused-memory';
 import { statusPage } from '../../lib/actions/status-page';
 import type { StatusPageConfig } from '../../lib/actions/status-page/config';
 import type { ActionContext, Outcome } from '../../lib/actions/types';
-import { inlineSecret } from '../../lib/config/secret';
+import { inlineSecret } from '../../lib/schema/secret';
 import { actionConfig } from '../../lib/config/worker';
 import { FlashDutyClient } from '../../lib/flashduty/client';
 import { validatePayload } from '../../lib/flashduty/payload';
 import { makeHttp } from '../../lib/http/outbound';
-import { FlashDutyStandIn } from '../../lib/local/flashduty-standin';
-import { localStatusPage } from '../../lib/local/status-page-standin';
-import { StatuspageStandIn } from '../../lib/local/statuspage-standin';
+import { FlashDutyStandIn } from '../../local/flashduty-standin';
+import { localStatusPage } from '../../local/status-page-standin';
+import { StatuspageStandIn } from '../../local/statuspage-standin';
 import { log } from '../../lib/observability';
 import { clickOnNewIncident } from '../fixtures/clicks';
 

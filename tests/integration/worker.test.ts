@@ -5,7 +5,7 @@ import { notYetImplemented } from '../../lib/actions/not-yet';
 import { ACTIONS } from '../../lib/actions/registry';
 import { defineAction } from '../../lib/actions/types';
 import { workerConfig } from '../../lib/config/worker';
-import { lambdaContext, sqsEventOf } from '../../lib/local/sqs-poller';
+import { lambdaContext, sqsEventOf } from '../../local/sqs-poller';
 import { redrive } from '../../lib/queue/redrive';
 import { makeWorker } from '../../lib/worker/handler';
 import { workerDeps } from '../../lib/worker/wiring';

@@ -3,7 +3,7 @@ import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { ACTIONS } from '../../lib/actions/registry';
 import { defineAction } from '../../lib/actions/types';
 import { workerConfig } from '../../lib/config/worker';
-import { lambdaContext, sqsEventOf } from '../../lib/local/sqs-poller';
+import { lambdaContext, sqsEventOf } from '../../local/sqs-poller';
 import { makeWorker } from '../../lib/worker/handler';
 import { workerDeps } from '../../lib/worker/wiring';
 import { captureLogs } from '../fixtures/capture-logs';
@@ -64,7 +64,7 @@ describe('write-back: a FlashDuty that never answers', () => {
     stack.flashduty!.intercept = () => 'hang';
     const { event, handler } = await deliver(clickOnNewIncident(), { MAX_RECEIVE_COUNT: '1' });
     const context = lambdaContext('once-worker', TIMEOUT_SECONDS);
-    let result;
+    let result: unknown;
     const lines = await captureLogs(async () => {
       result = await handler(event, context);
     });

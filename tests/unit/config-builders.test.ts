@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { inspect } from 'node:util';
 import * as v from 'valibot';
 import { actionConfig } from '../../lib/config/worker';
-import { readConfig, secretVar } from '../../lib/config/env';
-import { inlineSecret, SecretRef, secretParameters } from '../../lib/config/secret';
-import { jsonVar } from '../../lib/config/structured';
+import { readConfig, secretVar } from '../../lib/schema/env';
+import { inlineSecret, SecretRef, secretParameters } from '../../lib/schema/secret';
+import { jsonVar } from '../../lib/schema/structured';
 import { probeAction } from '../fixtures/probe-action';
 
 const ROOT = join(__dirname, '..', '..');

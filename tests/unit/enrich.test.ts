@@ -5,7 +5,7 @@ import { enrich } from '../../lib/actions/enrich';
 import type { Answer } from '../../lib/actions/enrich/ask';
 import { report } from '../../lib/actions/enrich/report';
 import { shapeField, TEXT_FIELD_MAX_CHARS } from '../../lib/actions/enrich/values';
-import { secretParameters } from '../../lib/config/secret';
+import { secretParameters } from '../../lib/schema/secret';
 import { actionConfig } from '../../lib/config/worker';
 import { ConfigError } from '../../lib/errors';
 import { validatePayload } from '../../lib/flashduty/payload';

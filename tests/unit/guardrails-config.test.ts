@@ -7,7 +7,7 @@ import { serverlessFunctions, workerFunctionKey } from '../../deploy/serverless-
 import { stackSettings } from '../../deploy/stack';
 import { ACTIONS } from '../../lib/actions/registry';
 import { defineAction } from '../../lib/actions/types';
-import { stringVar } from '../../lib/config/env';
+import { stringVar } from '../../lib/schema/env';
 import { guardrailKeys } from '../../lib/config/guardrails';
 import { workerConfig } from '../../lib/config/worker';
 import { probeAction } from '../fixtures/probe-action';

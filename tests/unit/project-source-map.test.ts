@@ -35,7 +35,7 @@ describe('source maps trimmed to our own code', () => {
   beforeAll(async () => {
     // A small bundle that mixes our code with a dependency (valibot).
     const outdir = mkdtempSync(join(tmpdir(), 'source-map-'));
-    await build({ entryPoints: [join(ROOT, 'lib/config/env.ts')], bundle: true, minify: true, sourcemap: true, platform: 'node', outdir, logLevel: 'error' });
+    await build({ entryPoints: [join(ROOT, 'lib/schema/env.ts')], bundle: true, minify: true, sourcemap: true, platform: 'node', outdir, logLevel: 'error' });
     full = JSON.parse(readFileSync(join(outdir, 'env.js.map'), 'utf8'));
   });
 

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { defineAction } from '../../lib/actions/types';
-import { intVar } from '../../lib/config/env';
+import { intVar } from '../../lib/schema/env';
 import { configGroups, declaredKeys, declaredNames } from '../../deploy/config-catalog';
 import { configReference, renderLocalEnv, renderReadme } from '../../deploy/config-docs';
 import { probeAction } from '../fixtures/probe-action';
@@ -32,7 +32,7 @@ describe('README', () => {
   it('is generated from declarations that cover every key the code reads by name', () => {
     const declared = declaredNames();
     const patterns = [/\benv\.([A-Z][A-Z0-9_]+)/g, /\benv\[['"]([A-Z][A-Z0-9_]+)['"]\]/g, /portOf\('([A-Z][A-Z0-9_]+)'\)/g, /\$\{env:([A-Z][A-Z0-9_]+)/g];
-    const files = ['lib', 'deploy', 'scripts', 'functions'].flatMap(sourceFiles).filter((file) => file !== join('scripts', 'bench.ts'));
+    const files = ['lib', 'local', 'deploy', 'scripts', 'functions'].flatMap(sourceFiles).filter((file) => file !== join('scripts', 'bench.ts'));
     const undeclared: string[] = [];
     for (const file of [...files, 'serverless.yml']) {
       for (const pattern of patterns) for (const [, key] of read(file).matchAll(pattern)) if (!declared.has(key!)) undeclared.push(`${file}: ${key}`);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { rollback } from '../../lib/actions/rollback';
 import { labelView, selectTarget } from '../../lib/actions/rollback/select';
 import { actionConfig } from '../../lib/config/worker';
-import { secretParameters } from '../../lib/config/secret';
+import { secretParameters } from '../../lib/schema/secret';
 
 const github = { provider: 'github', repo: 'acme/shop', workflow: 'rollback.yml', ref: 'main', token_param: '/flashduty-actions/prod/github-token' };
 const read = (targets: unknown, env: NodeJS.ProcessEnv = {}) => actionConfig(rollback, { ROLLBACK_TARGETS: JSON.stringify(targets), ...env });

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { defineAction } from '../../lib/actions/types';
-import { intVar } from '../../lib/config/env';
+import { intVar } from '../../lib/schema/env';
 import { workerConfig } from '../../lib/config/worker';
 
 const probe = defineAction({

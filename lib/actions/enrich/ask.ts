@@ -1,4 +1,4 @@
-import { SecretRef } from '../../config/secret';
+import { SecretRef } from '../../schema/secret';
 import { type HttpClient, OutboundError, type OutboundRequest, secret, USER_AGENT } from '../../http/outbound';
 import type { TemplateContext } from '../../template/context';
 import type { FieldType, Source } from './config';

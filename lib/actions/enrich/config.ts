@@ -1,7 +1,7 @@
 import { search } from '@aws-lambda-powertools/jmespath';
 import * as v from 'valibot';
-import { jsonVar } from '../../config/structured';
-import { secretRef } from '../../config/secret';
+import { jsonVar } from '../../schema/structured';
+import { secretRef } from '../../schema/secret';
 import { templateSchema } from '../../template/schema';
 
 /** FlashDuty custom field types (facts.md §4) and the value shape each takes. */

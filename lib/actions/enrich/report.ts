@@ -60,7 +60,7 @@ function sourceLines(answer: Answer, dryRun: boolean): Line[] {
   const lines: Line[] = [];
   if (dryRun && answer.request) lines.push({ fact: [`${name} request`, answer.request], rank: 1 });
   if (answer.state !== 'answered') lines.push({ fact: [name, `${answer.state === 'skipped' ? 'skipped' : 'FAILED'}: ${answer.problem}`], rank: 0 });
-  answer.shows.forEach(([label, value], index) => lines.push({ fact: [`${name} ${label}`, value], rank: index === 0 ? 2 : 4 + index }));
+  for (const [index, [label, value]] of answer.shows.entries()) lines.push({ fact: [`${name} ${label}`, value], rank: index === 0 ? 2 : 4 + index });
   if (answer.link) lines.push({ link: { label: name, url: answer.link }, rank: 3 });
   return lines;
 }

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { listVar } from '../../config/env';
+import { listVar } from '../../schema/env';
 
 /**
  * Which label values may fill which `{placeholder}` of RESTART_COMMAND. The command is chosen by

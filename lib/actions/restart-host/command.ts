@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type GetCommandInvocationCommandOutput,
   GetCommandInvocationCommand,
@@ -7,7 +8,6 @@ import {
   type SendCommandCommandInput,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { sleep } from '../../flashduty/rate-limit';
 
 /** Invocation statuses after which nothing more will happen. */
 const FINAL = new Set(['Success', 'Failed', 'Cancelled', 'TimedOut', 'DeliveryTimedOut', 'ExecutionTimedOut', 'Undeliverable', 'Terminated', 'InvalidPlatform', 'AccessDenied']);
@@ -72,7 +72,7 @@ export async function waitForCommand(ssm: SSMClient, commandId: string, instance
     if (Date.now() + delay > until) {
       throw new Error(`command ${commandId} was still running after ${waitSeconds} s; will check again`);
     }
-    await sleep(delay, signal);
+    await sleep(delay, undefined, { signal });
   }
 }
 

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { intVar, listVar, stringVar } from '../../config/env';
+import { intVar, listVar, stringVar } from '../../schema/env';
 import { AllowlistConfig, allowedValues, refusalFor } from './allowlist';
 
 /** A label value we will put into a command or a lookup: a plain host name, IP or id, nothing else. */

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
-import { secretVar } from '../../config/env';
-import { SecretRef } from '../../config/secret';
-import { jsonVar } from '../../config/structured';
+import { secretVar } from '../../schema/env';
+import { SecretRef } from '../../schema/secret';
+import { jsonVar } from '../../schema/structured';
 import { templateSchema } from '../../template/schema';
 
 /**

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OutboundError, type OutboundResponse } from '../../http/outbound';
 import type { Log } from '../../observability';
-import type { Memory } from '../../worker/memory';
+import type { Memory } from '../types';
 
 /** What a dispatch started, as far as the platform told us. */
 export interface Run {

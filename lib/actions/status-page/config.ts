@@ -1,6 +1,6 @@
 import * as v from 'valibot';
-import { boolVar, secretVar, stringVar, urlVar } from '../../config/env';
-import { jsonVar } from '../../config/structured';
+import { boolVar, secretVar, stringVar, urlVar } from '../../schema/env';
+import { jsonVar } from '../../schema/structured';
 import { compileText } from '../../template/places';
 import { compiledBy, templateSchema } from '../../template/schema';
 

@@ -1,4 +1,16 @@
-import type * as v from 'valibot';
+import * as v from 'valibot';
+import { ValidationError } from '../errors';
+
+/**
+ * Parses `value` with `schema`, or throws the error `fail` builds from the problems (one sentence
+ * each, see describeIssues). By default a ValidationError naming the first five.
+ */
+export function parseOrThrow<T>(schema: v.GenericSchema<unknown, T>, value: unknown, what: string, options: { prefix?: string; fail?: (problems: string[]) => Error } = {}): T {
+  const result = v.safeParse(schema, value);
+  if (result.success) return result.output;
+  const problems = describeIssues(result.issues, options.prefix);
+  throw options.fail ? options.fail(problems) : new ValidationError(`invalid ${what}: ${problems.slice(0, 5).join('; ')}`, problems);
+}
 
 /**
  * Turns schema issues into one-line sentences such as `incident.incident_id: is required`. Values

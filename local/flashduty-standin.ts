@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Ajv2020 from 'ajv/dist/2020';
-import spec from '../flashduty/openapi-subset.json';
+import spec from './openapi-subset.json';
 import { listenLocal, LOCAL_HOST } from './listen';
 import { Refusal, StatusPageState } from './status-page-standin';
 

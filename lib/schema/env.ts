@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { ConfigError } from '../errors';
-import { describeIssues } from './issues';
+import { parseOrThrow } from './parse';
 import { SecretRef } from './secret';
 
 /**
@@ -198,7 +198,6 @@ function schemaInput(schema: unknown, env: NodeJS.ProcessEnv, root: string): Rec
  * `_FILE` paths start: the project root locally and at package time, the function's root in Lambda.
  */
 export function readConfig<T>(schema: v.GenericSchema<unknown, T>, env: NodeJS.ProcessEnv, what = 'configuration', root = process.cwd()): T {
-  const result = v.safeParse(schema, schemaInput(schema, env, root));
-  if (result.success) return result.output;
-  throw new ConfigError(`invalid ${what}: ${describeIssues(result.issues).join('; ')}`);
+  const fail = (problems: string[]) => new ConfigError(`invalid ${what}: ${problems.join('; ')}`);
+  return parseOrThrow(schema, schemaInput(schema, env, root), what, { fail });
 }

@@ -3,7 +3,7 @@ import { isAbsolute, join, normalize } from 'node:path';
 import * as v from 'valibot';
 import { parse as parseYaml } from 'yaml';
 import { blank, documented, type PairInput, pairInput } from './env';
-import { describeIssues } from './issues';
+import { describeIssues } from './parse';
 
 // Its own module so the receiver, which reads no structured config, does not bundle the YAML parser.
 
