@@ -7,7 +7,7 @@ import { ConfigError } from '../lib/errors';
 import { intVar, readConfig, setBy, stringVar } from '../lib/config/env';
 import type { Action } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
-import { workerConfig } from '../lib/config/worker';
+import { flashdutyAccountLimits, workerConfig } from '../lib/config/worker';
 import { startDynamoDbEmulator } from '../lib/local/dynamodb-emulator';
 import { FlashDutyStandIn } from '../lib/local/flashduty-standin';
 import { serveHttpApi } from '../lib/local/http-api';
@@ -21,6 +21,7 @@ import { makeWorker } from '../lib/worker/handler';
 import { workerDeps } from '../lib/worker/wiring';
 import {
   dlqLogicalId,
+  flashdutyRateShare,
   idempotencyTableResource,
   queueLogicalId,
   queueResources,
@@ -83,6 +84,11 @@ export interface LocalStackOptions {
   /** The actions ENABLED_ACTIONS may name; the registry unless a test brings its own. */
   actions?: ReadonlyArray<Action<any>>;
   onError?: (where: string, error: unknown) => void;
+  /**
+   * Instances of each worker, each with its own clients and rate limiter, polling the same queue:
+   * what Lambda runs under a storm, up to WORKER_MAX_CONCURRENCY. Default 1.
+   */
+  workerInstances?: number;
 }
 
 /**
@@ -129,7 +135,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let flashduty: FlashDutyStandIn | undefined;
     let flashdutyUrl = options.env.FLASHDUTY_API_URL;
     if (!flashdutyUrl) {
-      flashduty = new FlashDutyStandIn(LOCAL_APP_KEY);
+      flashduty = new FlashDutyStandIn(LOCAL_APP_KEY, flashdutyAccountLimits(options.env));
       flashdutyUrl = await onPort('FLASHDUTY_PORT', ports.FLASHDUTY_PORT, (port) => flashduty!.start(port));
       cleanup.push(() => flashduty!.stop());
     }
@@ -164,23 +170,26 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         QUEUE_URL: queue.url,
         IDEMPOTENCY_TABLE: table.TableName as string,
         MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
+        FLASHDUTY_RATE_SHARE: String(flashdutyRateShare(settings)),
         AWS_ENDPOINT_URL_DYNAMODB: dynamodbEmulator.endpoint,
         FLASHDUTY_API_URL: flashdutyUrl,
         ...(flashduty && { FLASHDUTY_APP_KEY: LOCAL_APP_KEY, FLASHDUTY_APP_KEY_PARAM: '' }),
       };
       workerEnv.set(action.name, envForWorker);
       if (options.workers === false) continue;
-      const handler = makeWorker(workerDeps(workerConfig(envForWorker, options.actions ?? ACTIONS)));
-      const poller = pollQueue({
-        sqs,
-        queueUrl: queue.url,
-        queueArn: queue.arn,
-        handler,
-        functionName: `${settings.service}-local-${action.name}-worker`,
-        timeoutSeconds: workerTimeoutSeconds(action),
-        onError: (error) => options.onError?.(action.name, error),
-      });
-      cleanup.push(poller.stop);
+      for (let instance = 0; instance < (options.workerInstances ?? 1); instance++) {
+        const handler = makeWorker(workerDeps(workerConfig(envForWorker, options.actions ?? ACTIONS)));
+        const poller = pollQueue({
+          sqs,
+          queueUrl: queue.url,
+          queueArn: queue.arn,
+          handler,
+          functionName: `${settings.service}-local-${action.name}-worker`,
+          timeoutSeconds: workerTimeoutSeconds(action),
+          onError: (error) => options.onError?.(action.name, error),
+        });
+        cleanup.push(poller.stop);
+      }
     }
 
     return {
@@ -230,7 +239,7 @@ async function createQueues(sqs: SQSClient, settings: StackSettings): Promise<Ma
   const resources = queueResources(settings);
   const create = async (properties: Record<string, unknown>) => {
     const attributes: Record<string, string> = {};
-    for (const key of ['FifoQueue', 'ContentBasedDeduplication', 'VisibilityTimeout', 'MessageRetentionPeriod']) {
+    for (const key of ['FifoQueue', 'ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit', 'VisibilityTimeout', 'MessageRetentionPeriod']) {
       if (properties[key] !== undefined) attributes[key] = String(properties[key]);
     }
     const redrive = properties.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] }; maxReceiveCount: number } | undefined;

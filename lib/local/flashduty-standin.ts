@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Ajv2020 from 'ajv/dist/2020';
 import spec from '../flashduty/openapi-subset.json';
+import type { AccountLimits } from '../flashduty/rate-limit';
 import { listenLocal, LOCAL_HOST } from './listen';
 
 /** A request the stand-in received and accepted or refused. */
@@ -55,14 +56,29 @@ export class FlashDutyStandIn {
   private readonly attempts = new Map<string, number>();
   private readonly timelines = new Map<string, FeedItem[]>();
   private readonly sockets = new Set<import('node:net').Socket>();
+  /** When each request the rate limit let through arrived (ms), oldest first. */
+  private readonly admitted: number[] = [];
+  /** Requests answered 429 because the account was over its limits. */
+  throttled = 0;
 
-  constructor(private readonly appKey: string) {}
+  /** With `limits`, counts the account's requests as FlashDuty does and answers 429 past either limit. */
+  constructor(
+    private readonly appKey: string,
+    private readonly limits?: AccountLimits,
+  ) {}
+
+  /** The most requests let through in any `windowMs` (sliding): what FlashDuty's counter saw at its busiest. */
+  busiest(windowMs: number): number {
+    return busiestWindow(this.admitted, windowMs);
+  }
 
   /** Forgets every call and interceptor (attempt counts start again at 1). */
   reset(): void {
     this.calls.length = 0;
     this.attempts.clear();
     this.timelines.clear();
+    this.admitted.length = 0;
+    this.throttled = 0;
     this.intercept = undefined;
   }
 
@@ -103,21 +119,26 @@ export class FlashDutyStandIn {
     }
     const plan = this.intercept?.({ path, body, attempt });
     if (plan === 'hang') return; // never answer; the socket is destroyed on stop()
-    let answer = { status: plan?.status ?? 200, text: plan?.body ?? '' };
+    let answer: Answer = { status: plan?.status ?? 200, text: plan?.body ?? '' };
     if (!plan || plan.afterHandling || plan.status === undefined) {
       const normal = this.answer(req, url, path, body);
-      answer = { status: plan?.status ?? normal.status, text: plan?.body ?? normal.text };
+      answer = { status: plan?.status ?? normal.status, text: plan?.body ?? normal.text, headers: normal.headers };
     }
     if (plan?.delayMs === Infinity) return;
     if (plan?.delayMs) await new Promise((resolve) => setTimeout(resolve, plan.delayMs));
-    this.reply(res, path, body, answer.status, answer.text, plan?.headers);
+    this.reply(res, path, body, answer.status, answer.text, { ...answer.headers, ...plan?.headers });
   }
 
   /** What FlashDuty would do with the call and answer; accepted comments go on the timeline. */
-  private answer(req: IncomingMessage, url: URL, path: string, body: unknown): { status: number; text: string } {
+  private answer(req: IncomingMessage, url: URL, path: string, body: unknown): Answer {
     const fail = (status: number, code: string, message: string) => ({ status, text: JSON.stringify({ request_id: requestId(), error: { code, message } }) });
     if (req.method !== 'POST') return fail(405, 'MethodNotAllowed', 'method not allowed');
     if (url.searchParams.get('app_key') !== this.appKey) return fail(401, 'Unauthorized', 'You are unauthorized.');
+    const retryAfter = this.admit();
+    if (retryAfter !== undefined) {
+      this.throttled++;
+      return { ...fail(429, 'RequestTooFrequently', 'request too frequently'), headers: { 'retry-after': String(retryAfter) } };
+    }
     if (!/^application\/json/i.test(req.headers['content-type'] ?? '')) return fail(400, 'InvalidContentType', 'Content-Type must be application/json');
     const validate = this.validators.get(path);
     if (!validate) return fail(404, 'RouteNotFound', `no route ${path}`);
@@ -126,6 +147,24 @@ export class FlashDutyStandIn {
       return fail(400, 'InvalidParameter', problems);
     }
     return { status: 200, text: JSON.stringify({ request_id: requestId(), data: this.dataFor(path, body as Record<string, unknown>) }) };
+  }
+
+  /**
+   * Counts one request against the account's limits (sliding windows of 1 s and 60 s, every path
+   * together); only requests let through count. Undefined when it may go on, else the whole seconds
+   * to wait, as Retry-After says them.
+   */
+  private admit(): number | undefined {
+    if (!this.limits) return undefined;
+    const now = Date.now();
+    let waitMs = 0;
+    for (const [limit, ms] of [[this.limits.perSecond, 1000], [this.limits.perMinute, 60_000]] as const) {
+      const inWindow = this.admitted.length - lowerBound(this.admitted, now - ms + 1);
+      if (inWindow >= limit) waitMs = Math.max(waitMs, this.admitted[this.admitted.length - limit]! + ms - now);
+    }
+    if (waitMs > 0) return Math.max(1, Math.ceil(waitMs / 1000));
+    this.admitted.push(now);
+    return undefined;
   }
 
   private dataFor(path: string, body: Record<string, unknown>): unknown {
@@ -166,6 +205,34 @@ export class FlashDutyStandIn {
     res.end(text);
   }
 
+}
+
+interface Answer {
+  status: number;
+  text: string;
+  headers?: Record<string, string>;
+}
+
+/** The most of sorted `times` inside any window of `windowMs` (sliding). */
+export function busiestWindow(times: readonly number[], windowMs: number): number {
+  let most = 0;
+  for (let end = 0, start = 0; end < times.length; end++) {
+    while (times[end]! - times[start]! >= windowMs) start++;
+    most = Math.max(most, end - start + 1);
+  }
+  return most;
+}
+
+/** The index of the first entry of sorted `times` at or after `from`. */
+function lowerBound(times: number[], from: number): number {
+  let low = 0;
+  let high = times.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (times[mid]! < from) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 type Validator = ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };
