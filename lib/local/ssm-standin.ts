@@ -51,6 +51,8 @@ export class SsmStandIn {
   throttle = new Map<string, number>();
   /** Custom command documents: each parameter's `allowedPattern`, which SendCommand enforces like SSM. */
   documents = new Map<string, Record<string, { allowedPattern?: string }>>();
+  /** Every answer waits this long first: SSM's round trip from a Lambda is some tens of ms, not 0. */
+  delayMs = 0;
   private server?: Server;
 
   reset(): void {
@@ -90,6 +92,7 @@ export class SsmStandIn {
     }
     const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
     this.calls.push({ operation, input });
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     const throttled = this.throttle.get(operation) ?? 0;
     if (throttled > 0) {
       this.throttle.set(operation, throttled - 1);
