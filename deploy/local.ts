@@ -21,7 +21,6 @@ import { makeWorker } from '../lib/worker/handler';
 import { workerDeps } from '../lib/worker/wiring';
 import {
   dlqLogicalId,
-  flashdutyRateShare,
   idempotencyTableResource,
   queueLogicalId,
   queueResources,
@@ -170,7 +169,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         QUEUE_URL: queue.url,
         IDEMPOTENCY_TABLE: table.TableName as string,
         MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
-        FLASHDUTY_RATE_SHARE: String(flashdutyRateShare(settings)),
+        // The instances that really run here share the stand-in's limits (deployed: every cap, summed).
+        FLASHDUTY_RATE_SHARE: String(settings.actions.length * (options.workerInstances ?? 1)),
         AWS_ENDPOINT_URL_DYNAMODB: dynamodbEmulator.endpoint,
         FLASHDUTY_API_URL: flashdutyUrl,
         ...(flashduty && { FLASHDUTY_APP_KEY: LOCAL_APP_KEY, FLASHDUTY_APP_KEY_PARAM: '' }),

@@ -17,9 +17,10 @@
  *   6. Drain: a burst of clicks over many incidents through the whole local stack, to the last
  *      write-back, counting lost and duplicated comments (scripts/bench/drain.ts).
  *
- * Options (defaults): --requests 2000, --big-requests 400, --cold-runs 25, --cold-path-runs 15,
+ * Options (defaults): --requests 2000, --big-requests 300, --cold-runs 25, --cold-path-runs 11,
  * --e2e 200, --drain 2000, --drain-incidents 500. Smaller numbers give a quicker, noisier run.
  */
+import './bench/quiet';
 import { execFile, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
@@ -110,6 +111,8 @@ async function ackLatency(run: AckRun) {
     ENABLED_ACTIONS: 'echo',
     WEBHOOK_TOKENS: TOKEN,
     ALLOWED_IPS: '127.0.0.1,::1',
+    // As deployed: the receiver's log line and metrics are part of what is measured.
+    POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_METRICS_DISABLED: 'false',
     ...(run.enqueueBodyFile && { BENCH_ENQUEUE_BODY_FILE: run.enqueueBodyFile }),
     ...run.env,
@@ -217,8 +220,6 @@ const BIG_ENQUEUE_TIMEOUT_MS = 900;
 const REFERENCE_WORKER = 'reference (SQS+DynamoDB)';
 
 async function endToEnd(clicks: number) {
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const { startLocalStack } = await import('../deploy/local');
   const stack = await startLocalStack({ env: { ENABLED_ACTIONS: 'echo', WEBHOOK_TOKENS: TOKEN, ALLOWED_IPS: '127.0.0.1,::1', DRY_RUN: 'true' }, port: 0 });
   const waiting = new Map<string, () => void>();
@@ -227,6 +228,7 @@ async function endToEnd(clicks: number) {
     if (id) waiting.get(id)?.();
   };
   const latencies: number[] = [];
+  const statuses: number[] = [];
   try {
     for (let i = 0; i < clicks; i++) {
       const eventId = `e2e-${i}-${Date.now()}`;
@@ -237,14 +239,15 @@ async function endToEnd(clicks: number) {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify({ ...sample, event_id: eventId, event_time: Date.now() }),
       });
-      if (response.status !== 200) throw new Error(`click answered ${response.status}`);
+      statuses.push(response.status);
+      if (response.status !== 200) continue; // refused (a busy machine can miss the enqueue budget): reported, not timed
       await commented;
       latencies.push(performance.now() - started);
     }
   } finally {
     await stack.stop();
   }
-  return stats(latencies, latencies.reduce((a, b) => a + b, 0));
+  return stats(latencies, latencies.reduce((a, b) => a + b, 0), statuses);
 }
 
 interface Verdict {
@@ -294,7 +297,7 @@ function ackRows(report: Report, ack: AckResults, kinds: readonly Kind[], label:
 
 async function main(): Promise<void> {
   const requests = option('requests', 2000);
-  const bigRequests = option('big-requests', 400);
+  const bigRequests = option('big-requests', 300);
   const coldRuns = option('cold-runs', 25);
   const started = new Date();
   process.stderr.write(`bench: ${requests} requests per target and concurrency (big incidents: ${bigRequests}), on ${process.version}\n`);
@@ -306,7 +309,7 @@ async function main(): Promise<void> {
   const bigAck = await ackLatency({ template: big.template, kinds: ['enqueue', 'receiver'], requests: bigRequests, enqueueBodyFile: bigBodyFile, purge: true, env: { ENQUEUE_TIMEOUT_MS: String(BIG_ENQUEUE_TIMEOUT_MS) } });
   process.stderr.write('  cold start and cold path...\n');
   const cold = await coldStart(coldRuns);
-  const path = await coldPath(cold.bundles, option('cold-path-runs', 15), TOKEN);
+  const path = await coldPath(cold.bundles, option('cold-path-runs', 11), TOKEN);
   process.stderr.write('  bundle sizes (osls package)...\n');
   const packaged = await packageStack('bench', { ENABLED_ACTIONS: ACTIONS.map((a) => a.name).join(',') });
   const sizes = bundleSizes(packaged.dir);
@@ -326,10 +329,11 @@ async function main(): Promise<void> {
   for (const concurrency of [1, 50]) report.check(`big: receiver non-200 @ ${concurrency}`, bigAck.receiver![concurrency]!.non200, 0, 0);
   coldRows(report, cold, path);
   sizeRows(report, sizes, workers, coldRuns);
-  report.section(`End to end: click -> write-back comment, ${option('e2e', 200)} clicks one at a time (ms)`, '', 'p50', 'p95', 'p99', 'max');
-  report.row('echo, dry-run', round(e2e.p50), round(e2e.p95), round(e2e.p99), round(e2e.max));
+  report.section(`End to end: click -> write-back comment, ${option('e2e', 200)} clicks one at a time (ms)`, '', 'p50', 'p95', 'p99', 'max', 'non-200');
+  report.row('echo, dry-run', round(e2e.p50), round(e2e.p95), round(e2e.p99), round(e2e.max), e2e.non200);
   drainRows(report, drained);
   console.log(report.text());
+  console.log(`\nwhole run: ${round((Date.now() - started.getTime()) / 1000, 0)} s`);
 
   const file = join(ROOT, 'results', `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(ROOT, 'results'), { recursive: true });

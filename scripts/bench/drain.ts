@@ -14,8 +14,6 @@ import { stackSettings } from '../../deploy/stack';
 const DRAIN_TIMEOUT_MS = 240_000;
 
 export async function drain(clicks: number, incidents: number, token: string) {
-  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const { startLocalStack } = await import('../../deploy/local');
   const env = { ENABLED_ACTIONS: 'echo', WEBHOOK_TOKENS: token, ALLOWED_IPS: '127.0.0.1,::1', DRY_RUN: 'true', FLASHDUTY_RATE_PER_SECOND: '100000', FLASHDUTY_RATE_PER_MINUTE: '6000000' };
   const instances = stackSettings(env, 'local').workerMaxConcurrency;
