@@ -29,6 +29,7 @@ describe('a storm of 1,000 write-backs through the local stack', () => {
         FLASHDUTY_RATE_PER_SECOND: String(LIMITS.perSecond),
         FLASHDUTY_RATE_PER_MINUTE: String(LIMITS.perMinute),
         POWERTOOLS_LOG_LEVEL: 'ERROR',
+        ENQUEUE_TIMEOUT_MS: '900',
       }),
       port: 0,
       workerInstances: INSTANCES,
@@ -39,14 +40,22 @@ describe('a storm of 1,000 write-backs through the local stack', () => {
   it('stays within FlashDuty limits as it counts them, and writes every click back exactly once', async () => {
     const incidentId = (i: number) => `5707${(i % INCIDENTS).toString(16).padStart(20, '0')}`;
     const clicks = Array.from({ length: CLICKS }, (_, i) => clickWithIncident({ incident_id: incidentId(i) }, { event_id: `storm-${i}` }));
+    // This test counts write-backs and FlashDuty's requests, not acks: a click refused on a busy
+    // machine (503, enqueue budget missed) is sent again, as its responder would click again, and
+    // the queue's deduplication keeps it once if the first did land.
     let next = 0;
-    const statuses: number[] = [];
+    const unanswered: unknown[] = [];
     await Promise.all(
-      Array.from({ length: 25 }, async () => {
-        while (next < clicks.length) statuses.push((await click(stack.receiverUrl, 'echo', clicks[next++])).status);
+      Array.from({ length: 10 }, async () => {
+        while (next < clicks.length) {
+          const body = clicks[next++];
+          let status = 0;
+          for (let attempt = 0; attempt < 5 && status !== 200; attempt++) status = (await click(stack.receiverUrl, 'echo', body)).status;
+          if (status !== 200) unanswered.push(body);
+        }
       }),
     );
-    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect(unanswered).toEqual([]);
 
     const queue = stack.queues.get('echo')!;
     await eventually(async () => ((await depth(stack.sqs, queue.url)) === 0 ? true : undefined), 120_000, 'the queue to drain');
@@ -65,7 +74,6 @@ describe('a storm of 1,000 write-backs through the local stack', () => {
     // The shares, not FlashDuty's refusals, keep the rate: a refusal means an instance overstepped
     // (or the machine stalled a request past the jitter allowance), so only a handful may happen.
     expect(flashduty.throttled).toBeLessThanOrEqual(CLICKS / 100);
-    console.log(`storm: busiest second ${flashduty.busiest(1000)}, 429s ${flashduty.throttled}`);
   }, 180_000);
 });
 
