@@ -8,7 +8,7 @@ import { intVar, listVar, readConfig, setBy, stringVar } from '../lib/schema/env
 import { readStructuredFile, structuredFilePath } from '../lib/schema/structured';
 import type { AnyAction } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
-import { workerConfig } from '../lib/config/worker';
+import { flashdutyAccountLimits, workerConfig } from '../lib/config/worker';
 import { startDynamoDbEmulator } from '../local/dynamodb-emulator';
 import { DeployStandIn, localRollbackTargets } from '../local/deploy-standin';
 import { FlashDutyStandIn } from '../local/flashduty-standin';
@@ -109,6 +109,11 @@ export interface LocalStackOptions {
   /** The actions ENABLED_ACTIONS may name; the registry unless a test brings its own. */
   actions?: ReadonlyArray<AnyAction>;
   onError?: (where: string, error: unknown) => void;
+  /**
+   * Instances of each worker, each with its own clients and rate limiter, polling the same queue:
+   * what Lambda runs under a storm, up to WORKER_MAX_CONCURRENCY. Default 1.
+   */
+  workerInstances?: number;
 }
 
 /**
@@ -217,7 +222,7 @@ async function startStandIns(env: NodeJS.ProcessEnv, ports: Ports, cleanup: Clea
   let flashduty: FlashDutyStandIn | undefined;
   let flashdutyUrl = env.FLASHDUTY_API_URL;
   if (!flashdutyUrl) {
-    flashduty = new FlashDutyStandIn(LOCAL_APP_KEY);
+    flashduty = new FlashDutyStandIn(LOCAL_APP_KEY, undefined, flashdutyAccountLimits(env));
     flashduty.statusPages.pages = [localStatusPage()];
     flashdutyUrl = await onPort('FLASHDUTY_PORT', ports.FLASHDUTY_PORT, (port) => flashduty!.start(port));
     cleanup.push(() => flashduty!.stop());
@@ -245,6 +250,7 @@ async function startStandIns(env: NodeJS.ProcessEnv, ports: Ports, cleanup: Clea
 /** One worker per enabled action, each fed by a poller on its queue; returns each worker's environment. */
 function startWorkers(options: LocalStackOptions, settings: StackSettings, aws: LocalAws, stands: StandIns, env: NodeJS.ProcessEnv, cleanup: Cleanup): Map<string, NodeJS.ProcessEnv> {
   const workerEnv = new Map<string, NodeJS.ProcessEnv>();
+  const instances = options.workerInstances ?? 1;
   for (const action of settings.actions) {
     const queue = aws.queues.get(action.name)!;
     const envForWorker: NodeJS.ProcessEnv = {
@@ -254,6 +260,8 @@ function startWorkers(options: LocalStackOptions, settings: StackSettings, aws: 
       QUEUE_URL: queue.url,
       IDEMPOTENCY_TABLE: aws.tableName,
       MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
+      // The instances that really run here share the stand-in's limits (deployed: every cap, summed).
+      FLASHDUTY_RATE_SHARE: String(settings.actions.length * instances),
       AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodbEndpoint,
       FLASHDUTY_API_URL: stands.flashdutyUrl,
       ...(stands.flashduty && { FLASHDUTY_APP_KEY: LOCAL_APP_KEY, FLASHDUTY_APP_KEY_PARAM: '' }),
@@ -261,17 +269,19 @@ function startWorkers(options: LocalStackOptions, settings: StackSettings, aws: 
     };
     workerEnv.set(action.name, envForWorker);
     if (options.workers === false) continue;
-    const handler = makeWorker(workerDeps(workerConfig(envForWorker, options.actions ?? ACTIONS)));
-    const poller = pollQueue({
-      sqs: aws.sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      handler,
-      functionName: `${settings.service}-local-${action.name}-worker`,
-      timeoutSeconds: workerTimeoutSeconds(action),
-      onError: (error) => options.onError?.(action.name, error),
-    });
-    cleanup.push(poller.stop);
+    for (let instance = 0; instance < instances; instance++) {
+      const handler = makeWorker(workerDeps(workerConfig(envForWorker, options.actions ?? ACTIONS)));
+      const poller = pollQueue({
+        sqs: aws.sqs,
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        handler,
+        functionName: `${settings.service}-local-${action.name}-worker`,
+        timeoutSeconds: workerTimeoutSeconds(action),
+        onError: (error) => options.onError?.(action.name, error),
+      });
+      cleanup.push(poller.stop);
+    }
   }
   return workerEnv;
 }
@@ -345,7 +355,7 @@ async function createQueues(sqs: SQSClient, settings: StackSettings): Promise<Ma
   const resources = queueResources(settings);
   const create = async (properties: Record<string, unknown>) => {
     const attributes: Record<string, string> = {};
-    for (const key of ['FifoQueue', 'ContentBasedDeduplication', 'VisibilityTimeout', 'MessageRetentionPeriod']) {
+    for (const key of ['FifoQueue', 'ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit', 'VisibilityTimeout', 'MessageRetentionPeriod']) {
       if (properties[key] !== undefined) attributes[key] = String(properties[key]);
     }
     const redrive = properties.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] }; maxReceiveCount: number } | undefined;

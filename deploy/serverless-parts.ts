@@ -8,7 +8,8 @@ import { EDGE_HEADER } from '../lib/auth/edge';
 import { ReceiverEnv } from '../lib/config/receiver';
 import { actionSchemas, guardrailConfig } from '../lib/config/guardrails';
 import { secretParameters } from '../lib/schema/secret';
-import { WorkerEnv } from '../lib/config/worker';
+import { flashdutyAccountLimits, WorkerEnv } from '../lib/config/worker';
+import { instanceWindows } from '../lib/flashduty/rate-limit';
 import { checkEnvSize, functionEnv } from './function-env';
 import { queueUrlVariable } from '../lib/queue/names';
 import { operationsResources } from './operations';
@@ -20,6 +21,7 @@ import {
   queueLogicalId,
   queueResources,
   type StackSettings,
+  flashdutyRateShare,
   workerTimeoutSeconds,
 } from './stack';
 
@@ -57,6 +59,7 @@ export function edgeSecretParameter(settings: StackSettings): string {
 }
 
 export function serverlessFunctions(settings: StackSettings, env: NodeJS.ProcessEnv): Json {
+  instanceWindows(flashdutyAccountLimits(env), flashdutyRateShare(settings)); // too many instances for FlashDuty's rate fails the package
   const { EDGE_FIREWALL } = readConfig(ServerlessEnv, env, 'deploy configuration');
   const environment = {
     ...receiverEnv(settings, env).environment,
@@ -69,8 +72,9 @@ export function serverlessFunctions(settings: StackSettings, env: NodeJS.Process
     receiver: {
       handler: 'functions/receiver.handler',
       description: 'Verifies FlashDuty Custom Action pushes and queues them for the workers.',
-      memorySize: 1024,
+      memorySize: RECEIVER_MEMORY_MB,
       timeout: 3,
+      ...receiverConcurrency(env),
       role: 'ReceiverRole',
       environment,
       events: [
@@ -98,6 +102,7 @@ function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action:
     QUEUE_URL: ref(queueLogicalId(action.name)),
     IDEMPOTENCY_TABLE: ref(IDEMPOTENCY_TABLE_ID),
     MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
+    FLASHDUTY_RATE_SHARE: String(flashdutyRateShare(settings)),
   };
   checkEnvSize(`${action.name} worker`, { ...environment, ...PROVIDER_ENVIRONMENT });
   return {
@@ -117,10 +122,28 @@ function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action:
           arn: arn(queueLogicalId(action.name)),
           batchSize: 10,
           functionResponseType: 'ReportBatchItemFailures',
+          // A storm may not take the account's Lambda concurrency from everything else, and the
+          // workers' FlashDuty rate is split over exactly these instances (flashdutyRateShare).
+          maximumConcurrency: settings.workerMaxConcurrency,
         },
       },
     ],
   };
+}
+
+export const RECEIVER_MEMORY_MB = 1024;
+
+/**
+ * Optional receiver concurrency (README "Performance"): reserved concurrency keeps that many
+ * instances of the account's pool for the receiver (free); provisioned concurrency keeps that many
+ * initialised, so a storm's first clicks skip the cold start (billed by the hour). 0 leaves either unset.
+ */
+function receiverConcurrency(env: NodeJS.ProcessEnv): Json {
+  const { RECEIVER_RESERVED_CONCURRENCY: reserved, RECEIVER_PROVISIONED_CONCURRENCY: provisioned } = readConfig(ServerlessEnv, env, 'deploy configuration');
+  if (reserved > 0 && provisioned > reserved) {
+    throw new ConfigError(`RECEIVER_PROVISIONED_CONCURRENCY (${provisioned}) exceeds RECEIVER_RESERVED_CONCURRENCY (${reserved}); Lambda refuses more provisioned than reserved instances`);
+  }
+  return { ...(reserved > 0 && { reservedConcurrency: reserved }), ...(provisioned > 0 && { provisionedConcurrency: provisioned }) };
 }
 
 /** What serverless.yml's provider.environment adds to every function, counted against the size limit. */
@@ -161,6 +184,8 @@ export const ServerlessEnv = v.object({
   API_THROTTLE_RATE: intVar(5, 1, 10_000, 'Requests per second each action route accepts (other requests: 1/s, burst 5).'),
   API_THROTTLE_BURST: intVar(10, 1, 5_000, 'Burst each action route accepts.'),
   ALARM_TOPIC_ARN: stringVar(undefined, 'SNS topic for the alarms (dead letters, worker and receiver errors, queue unavailable); packaging warns when unset.'),
+  RECEIVER_RESERVED_CONCURRENCY: intVar(0, 0, 10_000, 'Instances kept for the receiver out of the account\'s Lambda concurrency (free; also its ceiling: a click beyond it is refused); 0: none.'),
+  RECEIVER_PROVISIONED_CONCURRENCY: intVar(0, 0, 10_000, 'Receiver instances kept initialised, so no click waits for a cold start (billed hourly, see Performance); 0: none.'),
   EDGE_FIREWALL: boolVar(false, 'Put the API behind CloudFront with a WAF allowing only `ALLOWED_IPS` (us-east-1 only; see Security notes).'),
   // The WAF allows the receiver's own list: one declaration, read here too.
   ALLOWED_IPS: ReceiverEnv.entries.ALLOWED_IPS,

@@ -1,6 +1,6 @@
 import { ACTIONS } from '../lib/actions/registry';
 import type { Action, AnyAction } from '../lib/actions/types';
-import { readConfig, listVar } from '../lib/schema/env';
+import { intVar, readConfig, listVar } from '../lib/schema/env';
 import { ENABLED_ACTIONS, MAX_RECEIVE_COUNT } from '../lib/config/platform';
 import { ConfigError } from '../lib/errors';
 import { SERVICE_NAME as SERVICE } from '../lib/telemetry-names';
@@ -24,6 +24,8 @@ export interface StackSettings {
   stage: string;
   actions: Array<Action<unknown>>;
   maxReceiveCount: number;
+  /** Instances of each worker Lambda may run at once (its SQS event source's MaximumConcurrency). */
+  workerMaxConcurrency: number;
   /** Where an action's worker is bundled from; deploy/worker-bundle.cjs unless a test brings its own. */
   moduleOf?: (action: string) => string;
 }
@@ -32,6 +34,10 @@ export const DeployEnv = v.object({
   // Deploys start with the harmless echo action; switch real ones on deliberately.
   ENABLED_ACTIONS,
   MAX_RECEIVE_COUNT,
+  // Five instances of a worker already use FlashDuty's whole 50 requests/s (a click's write-back takes
+  // about 100 ms, so one instance makes at most ~10 calls/s), and a storm of hundreds of incidents
+  // then holds at most 5 of the account's Lambda concurrency per action. 2 is AWS's minimum.
+  WORKER_MAX_CONCURRENCY: intVar(5, 2, 1000, "Instances of each worker that may run at once (its SQS event source's `MaximumConcurrency`); FlashDuty's rate is split over their sum."),
   DEPLOY_ALLOW: listVar([], 'Risks a deploy takes on purpose: `plaintext-secrets` (a secret given inline lands in the template), `dry-run` (DRY_RUN=true deployed).'),
 });
 
@@ -48,8 +54,22 @@ export function stackSettings(env: NodeJS.ProcessEnv, stage: string, known: Read
     if (!action) throw new ConfigError(`ENABLED_ACTIONS: unknown action "${name}"; known: ${names}`);
     return action;
   });
-  return { service: SERVICE, stage, actions, maxReceiveCount: config.MAX_RECEIVE_COUNT };
+  return { service: SERVICE, stage, actions, maxReceiveCount: config.MAX_RECEIVE_COUNT, workerMaxConcurrency: config.WORKER_MAX_CONCURRENCY };
 }
+
+/**
+ * Worker instances that may call FlashDuty at the same moment across the stack: each worker's
+ * maximum concurrency, summed. Each instance keeps to 1/share of the account's rate limits.
+ */
+export function flashdutyRateShare(settings: StackSettings): number {
+  return settings.actions.length * settings.workerMaxConcurrency;
+}
+
+/**
+ * High-throughput FIFO: deduplication and the throughput limit per message group (each click's
+ * group is its incident), so a storm is not capped at 300 sends per second per queue.
+ */
+const HIGH_THROUGHPUT_FIFO = { DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' };
 
 export function workerTimeoutSeconds(action: Action<unknown>): number {
   return action.worker?.timeoutSeconds ?? DEFAULT_WORKER_TIMEOUT_SECONDS;
@@ -95,6 +115,7 @@ export function queueResources(settings: StackSettings): Record<string, Resource
       Properties: {
         QueueName: names.dlq,
         FifoQueue: true,
+        ...HIGH_THROUGHPUT_FIFO,
         MessageRetentionPeriod: 14 * 24 * 3600,
         SqsManagedSseEnabled: true,
       },
@@ -104,6 +125,7 @@ export function queueResources(settings: StackSettings): Record<string, Resource
       Properties: {
         QueueName: names.queue,
         FifoQueue: true,
+        ...HIGH_THROUGHPUT_FIFO,
         ContentBasedDeduplication: false,
         VisibilityTimeout: VISIBILITY_PER_TIMEOUT * workerTimeoutSeconds(action),
         MessageRetentionPeriod: 4 * 24 * 3600,

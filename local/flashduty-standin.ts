@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Ajv2020 from 'ajv/dist/2020';
 import spec from './openapi-subset.json';
+import type { AccountLimits } from '../lib/flashduty/rate-limit';
 import { listenLocal, LOCAL_HOST } from './listen';
 import { Refusal, StatusPageState } from './status-page-standin';
 
@@ -65,13 +66,27 @@ export class FlashDutyStandIn {
     private readonly appKey: string,
     /** The integration key the change push accepts (`/event/push/change/standard`). */
     readonly changeIntegrationKey = 'local-change-integration-key',
+    /** With limits, counts the account's requests as FlashDuty does and answers 429 past either limit. */
+    private readonly limits?: AccountLimits,
   ) {}
+
+  /** When each request the rate limit let through arrived (ms), oldest first. */
+  private readonly admitted: number[] = [];
+  /** Requests answered 429 because the account was over its limits. */
+  throttled = 0;
+
+  /** The most requests let through in any `windowMs` (sliding): what FlashDuty's counter saw at its busiest. */
+  busiest(windowMs: number): number {
+    return busiestWindow(this.admitted, windowMs);
+  }
 
   /** Forgets every call and interceptor (attempt counts start again at 1). */
   reset(): void {
     this.calls.length = 0;
     this.attempts.clear();
     this.timelines.clear();
+    this.admitted.length = 0;
+    this.throttled = 0;
     this.intercept = undefined;
     this.statusPages.reset();
     this.fields.clear();
@@ -128,18 +143,18 @@ export class FlashDutyStandIn {
     }
     const plan = this.intercept?.({ path, body, attempt });
     if (plan === 'hang') return; // never answer; the socket is destroyed on stop()
-    let answer = { status: plan?.status ?? 200, text: plan?.body ?? '' };
+    let answer: Answer = { status: plan?.status ?? 200, text: plan?.body ?? '' };
     if (!plan || plan.afterHandling || plan.status === undefined) {
       const normal = this.answer(req, url, path, body);
-      answer = { status: plan?.status ?? normal.status, text: plan?.body ?? normal.text };
+      answer = { status: plan?.status ?? normal.status, text: plan?.body ?? normal.text, headers: normal.headers };
     }
     if (plan?.delayMs === Infinity) return;
     if (plan?.delayMs) await new Promise((resolve) => setTimeout(resolve, plan.delayMs));
-    this.reply(res, path, body, answer.status, answer.text, plan?.headers);
+    this.reply(res, path, body, answer.status, answer.text, { ...answer.headers, ...plan?.headers });
   }
 
   /** What FlashDuty would do with the call and answer; accepted comments go on the timeline. */
-  private answer(req: IncomingMessage, url: URL, path: string, body: unknown): { status: number; text: string } {
+  private answer(req: IncomingMessage, url: URL, path: string, body: unknown): Answer {
     const fail = (status: number, code: string, message: string) => ({ status, text: JSON.stringify({ request_id: requestId(), error: { code, message } }) });
     if (req.method === 'GET' && path.startsWith('/status-page/')) {
       if (url.searchParams.get('app_key') !== this.appKey) return fail(401, 'Unauthorized', 'You are unauthorized.');
@@ -153,6 +168,11 @@ export class FlashDutyStandIn {
       return { status: 200, text: JSON.stringify({ request_id: requestId() }) };
     }
     if (url.searchParams.get('app_key') !== this.appKey) return fail(401, 'Unauthorized', 'You are unauthorized.');
+    const retryAfter = this.admit();
+    if (retryAfter !== undefined) {
+      this.throttled++;
+      return { ...fail(429, 'RequestTooFrequently', 'request too frequently'), headers: { 'retry-after': String(retryAfter) } };
+    }
     if (!/^application\/json/i.test(req.headers['content-type'] ?? '')) return fail(400, 'InvalidContentType', 'Content-Type must be application/json');
     const validate = this.validators.get(path);
     if (!validate) return fail(404, 'RouteNotFound', `no route ${path}`);
@@ -167,6 +187,24 @@ export class FlashDutyStandIn {
   private ok(data: unknown, fail: (status: number, code: string, message: string) => { status: number; text: string }): { status: number; text: string } {
     if (data instanceof Refusal) return fail(data.status, data.code, data.message);
     return { status: 200, text: JSON.stringify({ request_id: requestId(), data }) };
+  }
+
+  /**
+   * Counts one request against the account's limits (sliding windows of 1 s and 60 s, every path
+   * together); only requests let through count. Undefined when it may go on, else the whole seconds
+   * to wait, as Retry-After says them.
+   */
+  private admit(): number | undefined {
+    if (!this.limits) return undefined;
+    const now = Date.now();
+    let waitMs = 0;
+    for (const [limit, ms] of [[this.limits.perSecond, 1000], [this.limits.perMinute, 60_000]] as const) {
+      const inWindow = this.admitted.length - lowerBound(this.admitted, now - ms + 1);
+      if (inWindow >= limit) waitMs = Math.max(waitMs, this.admitted[this.admitted.length - limit]! + ms - now);
+    }
+    if (waitMs > 0) return Math.max(1, Math.ceil(waitMs / 1000));
+    this.admitted.push(now);
+    return undefined;
   }
 
   private dataFor(path: string, body: Record<string, unknown>): unknown {
@@ -240,6 +278,34 @@ function changeProblem(body: unknown): string | undefined {
   const labels = (event.labels ?? {}) as Record<string, unknown>;
   if (Object.keys(labels).length > 50 || Object.keys(labels).some((key) => key.length > 128)) return 'labels: at most 50, keys at most 128 characters';
   return undefined;
+}
+
+interface Answer {
+  status: number;
+  text: string;
+  headers?: Record<string, string>;
+}
+
+/** The most of sorted `times` inside any window of `windowMs` (sliding). */
+export function busiestWindow(times: readonly number[], windowMs: number): number {
+  let most = 0;
+  for (let end = 0, start = 0; end < times.length; end++) {
+    while (times[end]! - times[start]! >= windowMs) start++;
+    most = Math.max(most, end - start + 1);
+  }
+  return most;
+}
+
+/** The index of the first entry of sorted `times` at or after `from`. */
+function lowerBound(times: number[], from: number): number {
+  let low = 0;
+  let high = times.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (times[mid]! < from) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 type Validator = ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };

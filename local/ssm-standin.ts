@@ -56,6 +56,8 @@ export class SsmStandIn {
   /** Custom command documents: each parameter's `allowedPattern`, which SendCommand enforces like SSM. */
   documents = new Map<string, Record<string, { allowedPattern?: string }>>();
   private stopServer?: () => Promise<void>;
+  /** Every answer waits this long first: SSM's round trip from a Lambda is some tens of ms, not 0. */
+  delayMs = 0;
 
   reset(): void {
     this.commands.length = 0;
@@ -95,6 +97,7 @@ export class SsmStandIn {
     }
     const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
     this.calls.push({ operation, input });
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     const throttled = this.throttle.get(operation) ?? 0;
     if (throttled > 0) {
       this.throttle.set(operation, throttled - 1);

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const names = secretParameterNames(stage, env);
   const token = parseTokenList((await readParameter(ssm, names.tokens)) ?? '').at(-1);
   if (!token) throw new ScriptError(`${names.tokens} does not exist or is empty: run npm run setup -- --stage ${stage}`);
-  const edge = ['true', '1'].includes(env.EDGE_FIREWALL ?? '') ? edgeSecretParameter({ service: SERVICE, stage, actions: [], maxReceiveCount: 0 }) : undefined;
+  const edge = ['true', '1'].includes(env.EDGE_FIREWALL ?? '') ? edgeSecretParameter({ service: SERVICE, stage, actions: [], maxReceiveCount: 0, workerMaxConcurrency: 0 }) : undefined;
   const edgeSecret = edge ? await readParameter(ssm, edge) : undefined;
 
   const payload = stamped({ ...samplePayload(), incident: { ...(samplePayload().incident as object), incident_id: incidentId } });

@@ -1,4 +1,6 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { networkCause, UnavailableError } from '../errors';
@@ -38,15 +40,15 @@ export function makeParameterReader(options: { region: string; endpoint?: string
       },
       body,
     });
-    let response: Response;
+    let response: { status: number; ok: boolean; text: string };
     const timeout = AbortSignal.timeout(timeoutMs);
     try {
-      response = await fetch(endpoint, { method: 'POST', headers: signed.headers, body, signal: timeout });
+      response = await post(endpoint, signed.headers, body, timeout);
     } catch (error) {
       const why = timeout.aborted ? `did not answer within ${timeoutMs} ms` : `could not be reached (${networkCause(error)})`;
       throw new UnavailableError(`SSM GetParameter for ${name} ${why}`);
     }
-    const text = await response.text();
+    const { text } = response;
     const reply = safeJson(text) as { Parameter?: { Value?: string }; __type?: string; message?: string; Message?: string };
     if (response.ok && typeof reply.Parameter?.Value === 'string') return reply.Parameter.Value;
     const type = (reply.__type ?? '').split('#').pop() || `HTTP ${response.status}`;
@@ -55,6 +57,27 @@ export function makeParameterReader(options: { region: string; endpoint?: string
     if (response.status >= 500 || type === 'ThrottlingException') throw new UnavailableError(`SSM GetParameter for ${name} failed (${detail})`);
     throw new Error(`SSM GetParameter for ${name} was refused (${detail})`);
   };
+}
+
+/**
+ * One POST through node:http(s), which the SQS client has loaded already: the first `fetch` of a
+ * process loads undici, about 20 ms more on the receiver's cold path (`npm run bench`, "Cold path").
+ */
+function post(url: URL, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<{ status: number; ok: boolean; text: string }> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, signal }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        resolve({ status, ok: status >= 200 && status < 300, text: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 function safeJson(text: string): unknown {

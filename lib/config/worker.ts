@@ -1,11 +1,24 @@
 import * as v from 'valibot';
 import type { Action, AnyAction } from '../actions/types';
 import { ConfigError } from '../errors';
-import { OPEN_API_URL } from '../flashduty/facts';
+import { OPEN_API_URL, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_PER_SECOND } from '../flashduty/facts';
+import type { AccountLimits } from '../flashduty/rate-limit';
 import { type GuardrailConfig, guardrailConfig } from './guardrails';
 import { boolVar, intVar, readConfig, secretVar, setBy, stringVar, urlVar } from '../schema/env';
 import { AwsEnv, MAX_RECEIVE_COUNT, PowertoolsEnv, SECRET_MAX_AGE_SECONDS } from './platform';
 import type { SecretRef } from '../schema/secret';
+
+/** The account's FlashDuty limits: read by every worker, and by the deploy and the local stack to check and enforce them. */
+export const FlashDutyRateEnv = v.object({
+  FLASHDUTY_RATE_PER_SECOND: intVar(RATE_LIMIT_PER_SECOND, 1, 100_000, "FlashDuty's requests per second for the whole account; each worker instance keeps to its share (see Performance)."),
+  FLASHDUTY_RATE_PER_MINUTE: intVar(RATE_LIMIT_PER_MINUTE, 1, 6_000_000, "FlashDuty's requests per minute for the whole account; each worker instance keeps to its share."),
+});
+
+/** FlashDuty's limits for the account, as configured (default: the documented 50/s and 1,000/min). */
+export function flashdutyAccountLimits(env: NodeJS.ProcessEnv): AccountLimits {
+  const c = readConfig(FlashDutyRateEnv, env, 'FlashDuty rate configuration');
+  return { perSecond: c.FLASHDUTY_RATE_PER_SECOND, perMinute: c.FLASHDUTY_RATE_PER_MINUTE };
+}
 
 export const WorkerEnv = v.object({
   ACTION_NAME: setBy('stack', stringVar(undefined, 'The action this worker runs.')),
@@ -19,6 +32,8 @@ export const WorkerEnv = v.object({
   FLASHDUTY_TIMEOUT_MS: intVar(5000, 100, 30_000, 'Time allowed for one FlashDuty API attempt.'),
   FLASHDUTY_RETRY_BASE_MS: intVar(1000, 10, 30_000, 'First backoff before retrying FlashDuty (429, 5xx, no answer); doubles, at most 4 attempts.'),
   FLASHDUTY_MUTE_REPLY: boolVar(false, 'Set `mute_reply` on our comments, keeping them out of the team\'s IM and ticket syncs (see "Writing back exactly once").'),
+  ...FlashDutyRateEnv.entries,
+  FLASHDUTY_RATE_SHARE: setBy('stack', intVar(1, 1, 100_000, 'Worker instances that may call FlashDuty at once: the sum of every enabled worker\'s `WORKER_MAX_CONCURRENCY`.')),
   COOLDOWN_SECONDS: intVar(60, 0, 86_400, 'After a click of an action with side effects, further clicks on that incident are written back as skipped this long; 0 turns it off.'),
   SECRET_MAX_AGE_SECONDS,
   ...AwsEnv,
@@ -45,6 +60,9 @@ export interface WorkerConfig<ActionConfig = unknown> {
   flashdutyRetryBaseMs: number;
   /** `mute_reply` on our comments: true keeps them out of the team's IM and ticket syncs. */
   flashdutyMuteReply: boolean;
+  /** FlashDuty's limits for the account, and how many worker instances share them. */
+  flashdutyLimits: AccountLimits;
+  flashdutyRateShare: number;
   /** After a click of an action with side effects, further clicks on that incident are skipped this long; 0 turns it off. */
   cooldownSeconds: number;
   appKey: SecretRef;
@@ -77,6 +95,8 @@ export function workerConfig(env: NodeJS.ProcessEnv, actions: ReadonlyArray<AnyA
     flashdutyTimeoutMs: c.FLASHDUTY_TIMEOUT_MS,
     flashdutyRetryBaseMs: c.FLASHDUTY_RETRY_BASE_MS,
     flashdutyMuteReply: c.FLASHDUTY_MUTE_REPLY,
+    flashdutyLimits: { perSecond: c.FLASHDUTY_RATE_PER_SECOND, perMinute: c.FLASHDUTY_RATE_PER_MINUTE },
+    flashdutyRateShare: c.FLASHDUTY_RATE_SHARE,
     cooldownSeconds: c.COOLDOWN_SECONDS,
     appKey: c.FLASHDUTY_APP_KEY,
     secretMaxAgeSeconds: c.SECRET_MAX_AGE_SECONDS,

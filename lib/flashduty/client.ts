@@ -4,7 +4,7 @@ import { networkCause, ValidationError } from '../errors';
 import { emitMetric, log } from '../observability';
 import { truncate } from '../text';
 import { COMMENT_MAX_CHARS, FEED_PAGE_MAX, INCIDENT_ID_PATTERN, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_PER_SECOND, SUCCESS_CODES } from './facts';
-import { RateLimiter } from './rate-limit';
+import { instanceWindows, RateLimiter } from './rate-limit';
 
 export interface CommentOptions {
   /** Aborts the call, retries included; when made with `deadlineSignal`, no wait outlasts it. */
@@ -111,6 +111,7 @@ export interface FlashDutyClientOptions {
   attemptTimeoutMs?: number;
   /** Sent as `mute_reply` on every comment: true keeps our comments out of the team's IM and ticket syncs. */
   muteReply?: boolean;
+  /** This process's share of the account's rate limits; the whole account's when not given. */
   limiter?: RateLimiter;
 }
 
@@ -149,12 +150,7 @@ export class FlashDutyClient implements FlashDutyApi {
     this.baseDelayMs = options.baseDelayMs ?? 1000;
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? 5000;
     this.muteReply = options.muteReply ?? false;
-    this.limiter =
-      options.limiter ??
-      new RateLimiter([
-        { limit: RATE_LIMIT_PER_SECOND, ms: 1000 },
-        { limit: RATE_LIMIT_PER_MINUTE, ms: 60_000 },
-      ]);
+    this.limiter = options.limiter ?? new RateLimiter(instanceWindows({ perSecond: RATE_LIMIT_PER_SECOND, perMinute: RATE_LIMIT_PER_MINUTE }, 1));
   }
 
   async comment(incidentId: string, comment: string, options: CommentOptions = {}): Promise<void> {

@@ -1,9 +1,40 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError } from '../errors';
+
+/** FlashDuty's limits for one account: every app key of the account counts against them together. */
+export interface AccountLimits {
+  perSecond: number;
+  perMinute: number;
+}
 
 /**
- * Keeps this process under FlashDuty's per-account limits (50 requests/s and 1,000/min) by making
- * callers wait for a free slot. Several Lambdas share the account's limit, so 429s can still
- * happen; the client backs off on those.
+ * Slack added to each window this process keeps, so that requests spaced a full window apart when
+ * they leave still fall in different windows when they arrive, however much their network delays differ.
+ */
+export const ARRIVAL_JITTER_MS = 50;
+
+/**
+ * This process's share of the account's limits when `share` processes may call at once (the sum of
+ * every worker's maximum concurrency): each gets 1/share of each window, rounded down. The shares
+ * never add up to more than the account allows, so no coordination is needed. More processes than
+ * the account allows requests per second cannot each have a whole one: that is refused.
+ */
+export function instanceWindows(account: AccountLimits, share: number): Array<{ limit: number; ms: number }> {
+  if (share > Math.min(account.perSecond, account.perMinute)) {
+    throw new ConfigError(
+      `${share} worker instances may call FlashDuty at once (WORKER_MAX_CONCURRENCY x enabled actions), more than its ${account.perSecond} requests per second allow one each; lower WORKER_MAX_CONCURRENCY`,
+    );
+  }
+  const split = (limit: number) => Math.floor(limit / Math.max(1, share));
+  return [
+    { limit: split(account.perSecond), ms: 1000 + ARRIVAL_JITTER_MS },
+    { limit: split(account.perMinute), ms: 60_000 + ARRIVAL_JITTER_MS },
+  ];
+}
+
+/**
+ * Keeps this process under its share of FlashDuty's per-account limits (`instanceWindows`) by making
+ * callers wait for a free slot. Should FlashDuty count differently, the client backs off on its 429s.
  */
 export class RateLimiter {
   private readonly sent: number[] = [];

@@ -35,17 +35,43 @@ export function encodeQueueMessage(message: QueueMessage, maxBytes: number): str
       const body = encode(keep);
       return body !== undefined && byteLength(body) <= maxBytes;
     };
-    if (!fits(0)) continue;
-    let lo = 0; // known to fit
-    let hi = alerts?.length ?? 0; // may not fit
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (fits(mid)) lo = mid;
-      else hi = mid - 1;
-    }
-    return encode(lo) as string;
+    const none = encode(0);
+    if (none === undefined || byteLength(none) > maxBytes) continue;
+    return encode(mostAlertsThatFit(alerts ?? [], byteLength(none), maxBytes, fits)) as string;
   }
   throw new RangeError(`message cannot be made to fit ${maxBytes} bytes`);
+}
+
+/**
+ * How many of `alerts` (a prefix) fit, given the message's size with none. Each alert adds its own
+ * JSON and a comma, so prefix sums estimate the count from one encoding of each alert, where a
+ * binary search would encode the whole message ten times: a 900-alert incident costs the receiver
+ * milliseconds, not tens of them. The estimate never overshoots (fewer alerts dropped only
+ * shortens `alerts_dropped`); `fits` confirms it and looks one further, with the binary search
+ * as the fallback should an alert not encode alone as it does in the list.
+ */
+function mostAlertsThatFit(alerts: unknown[], bytesWithNone: number, maxBytes: number, fits: (keep: number) => boolean): number {
+  let size = bytesWithNone;
+  let keep = 0;
+  for (const alert of alerts) {
+    const added = (tryStringify(alert)?.length ?? Infinity) + (keep > 0 ? 1 : 0);
+    if (size + added > maxBytes) break;
+    size += added;
+    keep++;
+  }
+  if (keep > 0 && !fits(keep)) return binarySearch(0, keep, fits);
+  while (keep < alerts.length && fits(keep + 1)) keep++;
+  return keep;
+}
+
+/** The largest count in [lo, hi] that fits, `lo` known to fit. */
+function binarySearch(lo: number, hi: number, fits: (keep: number) => boolean): number {
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fits(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /** The smallest budget the last step is sure to fit (essential fields, 10 labels, short strings). */

@@ -3,6 +3,7 @@ import { ChangeMessageVisibilityCommand, DeleteMessageCommand, SQSClient } from 
 import { makeSecretReader } from '../aws/secrets';
 import type { WorkerConfig } from '../config/worker';
 import { FlashDutyClient } from '../flashduty/client';
+import { instanceWindows, RateLimiter } from '../flashduty/rate-limit';
 import type { WorkerDeps } from './handler';
 import { makeCooldown } from './cooldown';
 import { makeGuardrails, makeRunBudget } from './guardrails';
@@ -22,6 +23,7 @@ export function workerDeps(config: WorkerConfig): WorkerDeps {
     baseDelayMs: config.flashdutyRetryBaseMs,
     muteReply: config.flashdutyMuteReply,
     appKey: () => secret(config.appKey),
+    limiter: new RateLimiter(instanceWindows(config.flashdutyLimits, config.flashdutyRateShare)),
   });
   return {
     action: config.action,

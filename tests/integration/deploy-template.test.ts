@@ -15,7 +15,15 @@ import { type Packaged, packageStack, readZipEntry } from '../../deploy/package-
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:oncall';
 const FACTS_FILE = 'tests/fixtures/config/echo-facts.yaml';
 const ROLLBACK_FILE = 'tests/fixtures/config/rollback-targets.yaml';
-const deployEnv = { ENABLED_ACTIONS: 'echo,restart-host', ALARM_TOPIC_ARN: TOPIC, ECHO_FACTS_FILE: FACTS_FILE, ECHO_SECRET_PARAM: '/team/echo-secret' };
+const deployEnv = {
+  ENABLED_ACTIONS: 'echo,restart-host',
+  ALARM_TOPIC_ARN: TOPIC,
+  ECHO_FACTS_FILE: FACTS_FILE,
+  ECHO_SECRET_PARAM: '/team/echo-secret',
+  WORKER_MAX_CONCURRENCY: '7',
+  RECEIVER_RESERVED_CONCURRENCY: '20',
+  RECEIVER_PROVISIONED_CONCURRENCY: '2',
+};
 
 type Statement = { Effect: string; Action: string[]; Resource: unknown; Condition?: unknown };
 
@@ -46,7 +54,8 @@ describe('the CloudFormation template osls packages offline', () => {
   }, 180_000);
 
   const resources = () => test.template.Resources;
-  const ofType = (type: string) => Object.entries(resources()).filter(([, r]) => r.Type === type);
+  const ofTypeIn = (p: Packaged, type: string) => Object.entries(p.template.Resources).filter(([, r]) => r.Type === type);
+  const ofType = (type: string) => ofTypeIn(test, type);
   const statements = (roleId: string): Statement[] => resources()[roleId]!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement);
 
   it('is valid against the CloudFormation resource specification', () => {
@@ -131,6 +140,30 @@ describe('the CloudFormation template osls packages offline', () => {
     const worker = resources()[`${name}WorkerLambdaFunction`]!.Properties;
     expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * worker.Timeout);
     expect(worker.Environment.Variables).toMatchObject({ ACTION_NAME: action, QUEUE_URL: { Ref: `${name}Queue` }, IDEMPOTENCY_TABLE: { Ref: 'IdempotencyTable' } });
+  });
+
+  it('puts every queue and DLQ in high-throughput FIFO mode, so a storm is not capped at 300 sends per second', () => {
+    const queues = ofType('AWS::SQS::Queue');
+    expect(queues.map(([id]) => id).sort()).toEqual(['EchoDeadLetterQueue', 'EchoQueue', 'RestartHostDeadLetterQueue', 'RestartHostQueue']);
+    for (const [, queue] of queues) expect(queue.Properties).toMatchObject({ FifoQueue: true, DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' });
+  });
+
+  it("caps each worker's concurrency at WORKER_MAX_CONCURRENCY and splits FlashDuty's rate over the sum of the caps", () => {
+    const caps = (p: Packaged) => ofTypeIn(p, 'AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties.ScalingConfig);
+    expect(caps(test)).toEqual([{ MaximumConcurrency: 7 }, { MaximumConcurrency: 7 }]);
+    expect(caps(prod)).toEqual([{ MaximumConcurrency: 5 }]); // the default
+    const share = (p: Packaged, id: string) => p.template.Resources[id]!.Properties.Environment.Variables.FLASHDUTY_RATE_SHARE;
+    expect([share(test, 'EchoWorkerLambdaFunction'), share(test, 'RestartHostWorkerLambdaFunction'), share(prod, 'EchoWorkerLambdaFunction')]).toEqual(['14', '14', '5']);
+  });
+
+  it('gives the receiver reserved and provisioned concurrency only when asked, provisioned behind the alias the API calls', () => {
+    const receiver = resources().ReceiverLambdaFunction!.Properties;
+    expect(receiver.ReservedConcurrentExecutions).toBe(20);
+    const [, alias] = ofType('AWS::Lambda::Alias')[0]!;
+    expect(alias.Properties.ProvisionedConcurrencyConfig).toEqual({ ProvisionedConcurrentExecutions: 2 });
+    expect(JSON.stringify(ofType('AWS::ApiGatewayV2::Integration').map(([, i]) => i.Properties.IntegrationUri))).toContain(alias.Properties.Name);
+    expect(prod.template.Resources.ReceiverLambdaFunction!.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(ofTypeIn(prod, 'AWS::Lambda::Alias')).toEqual([]);
   });
 
   it('hands the receiver its queues by reference, never hand-built URLs', () => {
