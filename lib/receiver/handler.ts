@@ -2,12 +2,15 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { EDGE_HEADER } from '../auth/edge';
 import type { IpAllowlist } from '../auth/ip-allowlist';
 import type { TokenVerifier } from '../auth/tokens';
-import { describeError, ValidationError } from '../errors';
+import { describeError } from '../errors';
 import { type HttpResponse, json } from '../http/responses';
 import { emitMetric, log } from '../observability';
 import type { QueueMessage } from '../queue/envelope';
 import { truncate } from '../text';
+import type { Rule } from '../triggers/rules';
 import { parseClick } from './click';
+import { isEventsRoute, receiveEvent } from './events';
+import { QUEUE_UNKNOWN, refuse, refuseInternal, refuseInvalid, type Result } from './result';
 
 export interface ReceiverDeps {
   /** Enabled action name -> queue URL. */
@@ -24,31 +27,19 @@ export interface ReceiverDeps {
   enqueue: (queueUrl: string, message: QueueMessage, signal: AbortSignal) => Promise<void>;
   maxEventAgeMs: number;
   enqueueTimeoutMs: number;
+  /** Event rules for `POST /events` (none: every event is acknowledged and dropped). */
+  rules?: readonly Rule[];
+  /** FlashDuty person ids of the app key's owner (see EVENT_SELF_PERSON_IDS). */
+  selfPersonIds?: readonly number[];
   now?: () => number;
-}
-
-type Refusal =
-  | 'method_not_allowed'
-  | 'ip_not_allowed'
-  | 'bad_token'
-  | 'unknown_action'
-  | 'invalid_payload'
-  | 'token_store_unavailable'
-  | 'queue_unavailable'
-  | 'internal_error';
-
-interface Result {
-  response: HttpResponse;
-  refusal?: Refusal;
-  detail?: string;
-  keys?: { event_id: string; incident_id: string };
 }
 
 /**
  * The receiver: verify the caller, route to an enabled action, validate the payload, enqueue, and
- * answer, all inside FlashDuty's 1 s deadline. Checks run cheapest and least revealing first: a
- * caller from a foreign IP learns nothing about tokens, and only a verified caller learns which
- * actions exist.
+ * answer, all inside FlashDuty's 1 s deadline. `POST /events` (FlashDuty's Incident Webhook) is
+ * verified the same way, then its event runs whichever rules it matches (./events.ts). Checks run
+ * cheapest and least revealing first: a caller from a foreign IP learns nothing about tokens, and
+ * only a verified caller learns which actions exist.
  */
 export function makeReceiver(deps: ReceiverDeps) {
   const now = deps.now ?? Date.now;
@@ -64,7 +55,8 @@ export function makeReceiver(deps: ReceiverDeps) {
     }
   }
 
-  async function decide(event: APIGatewayProxyEventV2, action: string): Promise<Result> {
+  /** IP (or edge secret), method and token: the same for every route. */
+  async function verify(event: APIGatewayProxyEventV2): Promise<true | Result> {
     // The source IP first: a foreign caller gets 403 whatever it sends, and learns nothing else.
     const allowed = await callerAllowed(event);
     if (allowed !== true) return allowed;
@@ -81,6 +73,13 @@ export function makeReceiver(deps: ReceiverDeps) {
     if (!verifier.verify(event.headers?.authorization)) {
       return refuse('bad_token', json(401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' }));
     }
+    return true;
+  }
+
+  async function decide(event: APIGatewayProxyEventV2, action: string | undefined): Promise<Result> {
+    const verified = await verify(event);
+    if (verified !== true) return verified;
+    if (action === undefined) return receiveEvent({ ...deps, rules: deps.rules ?? [], selfPersonIds: deps.selfPersonIds ?? [] }, event, now());
     const queueUrl = deps.queues.get(action);
     if (queueUrl === undefined) {
       return refuse('unknown_action', json(404, { error: `no enabled action named "${truncate(action, 64)}"` }));
@@ -91,9 +90,7 @@ export function makeReceiver(deps: ReceiverDeps) {
     try {
       click = parseClick(event.body, event.isBase64Encoded ?? false, { now: receivedAt, maxEventAgeMs: deps.maxEventAgeMs });
     } catch (error) {
-      if (!(error instanceof ValidationError)) throw error;
-      const body = error.problems.length > 0 ? { error: error.message, details: error.problems.slice(0, 20) } : { error: error.message };
-      return refuse('invalid_payload', json(400, body), error.message);
+      return refuseInvalid(error);
     }
 
     const keys = { event_id: click.eventId, incident_id: click.payload.incident.incident_id };
@@ -110,7 +107,8 @@ export function makeReceiver(deps: ReceiverDeps) {
 
   return async function receive(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
     const started = performance.now();
-    const action = actionOf(event);
+    // undefined: the events route, whose runs name their own actions.
+    const action = isEventsRoute(event) ? undefined : actionOf(event);
     const result = await decide(event, action).catch(
       (error: unknown): Result => refuseInternal(describeError(error)),
     );
@@ -123,13 +121,15 @@ export function makeReceiver(deps: ReceiverDeps) {
     // Keys passed directly: the 1 s path needs no async context for its one log line. (Node 22's
     // AsyncLocalStorage put promise hooks on every promise in the process; Node 24's runs on
     // AsyncContextFrame and no longer does, so this now saves little, but still costs nothing.)
-    const keys = { action: truncate(action, 64), ...result.keys };
+    const keys = { ...(action === undefined ? { route: 'events' } : { action: truncate(action, 64) }), ...result.keys };
     if (result.refusal) {
-      log.warn('click refused', { ...keys, ...line });
+      log.warn(action === undefined ? 'event refused' : 'click refused', { ...keys, ...line });
       emitMetric('ClickRefused', { reason: result.refusal });
+    } else if (result.note) {
+      log.info(result.note.message, { ...keys, ...line, ...result.note.extra });
     } else {
       log.info('click queued', { ...keys, ...line });
-      emitMetric('ClickAccepted', { action });
+      emitMetric('ClickAccepted', { action: action ?? '' });
     }
     return result.response;
   };
@@ -149,17 +149,4 @@ function actionOf(event: APIGatewayProxyEventV2): string {
   } catch {
     return segment;
   }
-}
-
-/** The 503 answer when the enqueue failed or timed out: whether the click was queued is unknown. */
-const QUEUE_UNKNOWN =
-  'could not confirm that the click was queued; it may still run. Do not click again: watch the incident timeline for its result comment.';
-
-/** A bug, not a refusal: answered as a plain 500 so no internals leak. */
-function refuseInternal(detail: string): Result {
-  return { response: json(500, { error: 'internal error' }), refusal: 'internal_error', detail };
-}
-
-function refuse(refusal: Refusal, response: HttpResponse, detail?: string): Result {
-  return { response, refusal, detail };
 }
