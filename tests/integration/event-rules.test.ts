@@ -1,0 +1,114 @@
+import * as v from 'valibot';
+import { startLocalStack, type LocalStack } from '../../deploy/local';
+import { echo } from '../../lib/actions/echo';
+import { defineAction } from '../../lib/actions/types';
+import { SAMPLE_CHANNEL, sampleEvent } from '../fixtures/events';
+import { sampleClick } from '../fixtures/clicks';
+import { click, depth, eventually, sendEvent, testEnv } from './helpers';
+
+/** The FlashDuty member owning the app key in these tests. */
+const SELF = 900001;
+
+/** Writes back what the worker saw of the event: the rule, the event's type and its time. */
+const ledger = defineAction({
+  name: 'ledger',
+  description: 'Reports the trigger and event time it was given.',
+  sideEffects: false,
+  config: v.object({}),
+  async run({ message }) {
+    const { trigger, payload } = message;
+    return { status: 'succeeded', summary: 'noted', facts: [['seen', `${trigger?.rule} ${trigger?.event_type} at ${payload.event_time}`]] };
+  },
+});
+
+const RULES = [
+  { name: 'ledger-critical', on: ['i_new', 'i_rslv'], when: { severity: ['Critical'], channel_ids: [SAMPLE_CHANNEL] }, run: 'ledger' },
+  { name: 'echo-new', on: ['i_new'], run: 'echo' },
+  { name: 'echo-new-again', on: ['i_new'], run: 'echo' },
+  { name: 'echo-on-comment', on: ['i_comm'], run: 'echo' },
+];
+
+let incidentSeq = 0;
+/** The sample event on an incident of its own (unless `incident` names one), so comments and FIFO groups never mix between tests. */
+const onNewIncident = (overrides: Parameters<typeof sampleEvent>[0] = {}) =>
+  sampleEvent({ ...overrides, incident: { incident_id: `e${process.pid.toString(16)}${(++incidentSeq).toString(16)}`.padStart(24, '0'), ...overrides.incident } });
+
+describe('event rules through the local stack (emulator, workers, stand-in FlashDuty)', () => {
+  let stack: LocalStack;
+  beforeAll(async () => {
+    const env = testEnv({ ENABLED_ACTIONS: 'echo,ledger', EVENT_RULES: JSON.stringify(RULES), EVENT_SELF_PERSON_IDS: String(SELF), RETRY_BASE_SECONDS: '0' });
+    stack = await startLocalStack({ env, actions: [echo, ledger], port: 0 });
+  });
+  afterAll(() => stack.stop());
+
+  const commentsOn = (incidentId: string) => stack.flashduty!.calls.filter((c) => c.path === '/incident/comment' && (c.body.incident_ids as string[]).includes(incidentId)).map((c) => String(c.body.comment));
+  const commentsFor = (incidentId: string, count: number) => eventually(() => (commentsOn(incidentId).length >= count ? commentsOn(incidentId) : undefined), 15_000, `${count} comments`);
+  const idle = () => eventually(async () => ((await Promise.all([...stack.queues.values()].map((q) => depth(stack.sqs, q.url)))).every((n) => n === 0) ? true : undefined), 15_000, 'empty queues');
+
+  it('runs every rule an event matches, once each even when FlashDuty delivers it twice, and says so on the incident', async () => {
+    const event = onNewIncident();
+    const first = await sendEvent(stack.receiverUrl, event);
+    expect(first.status).toBe(200);
+    expect((first.body.runs as Array<{ rule: string }>).map((r) => r.rule)).toEqual(['ledger-critical', 'echo-new', 'echo-new-again']);
+    expect((await sendEvent(stack.receiverUrl, event)).status).toBe(200);
+
+    await commentsFor(event.incident.incident_id, 3);
+    await idle();
+    const comments = commentsOn(event.incident.incident_id);
+    expect(comments).toHaveLength(3);
+    for (const rule of ['ledger-critical', 'echo-new', 'echo-new-again']) {
+      const comment = comments.find((c) => c.includes(`run automatically by rule "${rule}" on i_new`));
+      expect(comment?.split('\n').at(-1)).toMatch(new RegExp(`^flashduty-actions/(ledger|echo) event ${event.event_id}:${rule}$`));
+    }
+  });
+
+  it('acknowledges an event no rule wants without touching any queue', async () => {
+    for (const event of [onNewIncident({ event_type: 'i_snooze' }), onNewIncident({ incident: { incident_severity: 'Info' }, event_type: 'i_rslv' })]) {
+      const answer = await sendEvent(stack.receiverUrl, event);
+      expect([answer.status, answer.body.status]).toEqual([200, 'ignored']);
+    }
+    for (const queue of stack.queues.values()) expect(await depth(stack.sqs, queue.url)).toBe(0);
+  });
+
+  it('never loops: the i_comm our own comment raises starts nothing, a person\'s comment does', async () => {
+    const incident = { incident_id: onNewIncident().incident.incident_id };
+    const person = await sendEvent(stack.receiverUrl, onNewIncident({ event_type: 'i_comm', person: { person_id: 42, person_name: 'zhangsan' }, incident }));
+    expect(person.body.status).toBe('queued');
+    const [ours] = await commentsFor(incident.incident_id, 1);
+
+    // What FlashDuty pushes for that comment: by the app key's owner, and (with a custom body template) quoting it.
+    const echoes = [
+      onNewIncident({ event_type: 'i_comm', person: { person_id: SELF }, incident }),
+      onNewIncident({ event_type: 'i_comm', person: { person_id: 42 }, comment: ours, incident }),
+    ];
+    for (const event of echoes) expect((await sendEvent(stack.receiverUrl, event)).body.status).toBe('ignored');
+    await idle();
+    expect(commentsOn(incident.incident_id)).toHaveLength(1);
+  });
+
+  it('hands a late, older event to the action with its own event_time, after the newer one', async () => {
+    const incident = { incident_id: onNewIncident().incident.incident_id };
+    const now = Date.now();
+    await sendEvent(stack.receiverUrl, onNewIncident({ event_type: 'i_rslv', event_time: now - 1_000, incident }));
+    await commentsFor(incident.incident_id, 1);
+    await sendEvent(stack.receiverUrl, onNewIncident({ event_type: 'i_new', event_time: now - 60_000, incident }));
+    const comments = await commentsFor(incident.incident_id, 4);
+    const seen = comments.flatMap((c) => /• seen: (.*)/.exec(c)?.[1] ?? []);
+    expect(seen).toEqual([`ledger-critical i_rslv at ${now - 1_000}`, `ledger-critical i_new at ${now - 60_000}`]);
+  });
+
+  it('refuses a bad token, a stale event and a malformed body on /events as on a click route', async () => {
+    const stale = Date.now() - 3_600_250;
+    const cases: Array<[unknown, unknown, { token?: string }]> = [
+      [onNewIncident(), sampleClick(), { token: 'wrong-token-0123456789abcdef' }],
+      [onNewIncident({ event_time: stale }), sampleClick({ event_time: stale }), {}],
+      ['{"event_time": 1', '{"event_time": 1', {}],
+    ];
+    for (const [event, push, options] of cases) {
+      const [viaEvents, viaClick] = [await sendEvent(stack.receiverUrl, event, options), await click(stack.receiverUrl, 'echo', push, options)];
+      expect(viaEvents.status).toBeGreaterThanOrEqual(400);
+      expect([viaEvents.status, viaEvents.body]).toEqual([viaClick.status, viaClick.body]);
+    }
+    for (const queue of stack.queues.values()) expect(await depth(stack.sqs, queue.url)).toBe(0);
+  });
+});
