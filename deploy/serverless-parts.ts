@@ -4,7 +4,7 @@ import * as v from 'valibot';
 import { boolVar, intVar, readConfig, stringVar } from '../lib/config/env';
 import { ConfigError } from '../lib/errors';
 import { EDGE_HEADER } from '../lib/auth/edge';
-import { ReceiverEnv } from '../lib/config/receiver';
+import { EventRulesEnv, ReceiverEnv } from '../lib/config/receiver';
 import { EVENTS_PATH } from '../lib/receiver/events';
 import { checkRules } from '../lib/triggers/rules';
 import { secretParameters } from '../lib/config/secret';
@@ -61,7 +61,7 @@ export function edgeSecretParameter(settings: StackSettings): string {
 export function serverlessFunctions(settings: StackSettings, env: NodeJS.ProcessEnv): Json {
   const { EDGE_FIREWALL } = readConfig(ServerlessEnv, env, 'deploy configuration');
   // A bad rule (or one running an action this stack does not deploy) fails the package, not the cold start.
-  const { EVENT_RULES, EVENT_SELF_PERSON_IDS } = readConfig(ReceiverEnv, { ...env, WEBHOOK_TOKENS: 'checked-elsewhere' }, 'receiver configuration');
+  const { EVENT_RULES, EVENT_SELF_PERSON_IDS } = readConfig(EventRulesEnv, env, 'receiver configuration');
   checkRules(EVENT_RULES, settings.actions.map((a) => a.name), EVENT_SELF_PERSON_IDS);
   const derived = receiverEnv(settings, env);
   const environment = {

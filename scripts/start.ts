@@ -27,11 +27,12 @@ async function main(): Promise<void> {
   const dryRun = (env.DRY_RUN ?? 'true') !== 'false';
   console.log(`flashduty-actions running locally (${dryRun ? 'dry-run: nothing outside FlashDuty is changed' : 'DRY_RUN=false: actions run for real'})
   receiver:      ${stack.receiverUrl}/actions/{action}   (actions: ${stack.settings.actions.map((a) => a.name).join(', ')})
+                 ${stack.receiverUrl}/events             (Incident Webhook; rules: ${env.EVENT_RULES_FILE ?? (env.EVENT_RULES ? 'EVENT_RULES' : 'none')})
   SQS emulator:  ${stack.sqsEndpoint}
   DynamoDB:      ${stack.dynamodbEndpoint}
   FlashDuty API: ${stack.flashdutyUrl}${stack.flashduty ? ' (local stand-in)' : ''}
   SSM:           ${stack.ssmEndpoint}${stack.ssm ? ` (local stand-in, ${stack.ssm.instances.length} instances from deploy/local-fleet.json)` : ''}
-Try it:  npm run send -- echo     or     npm run send -- restart-host`);
+Try it:  npm run send -- echo     or     npm run send -- restart-host     or     npm run send -- --event i_new`);
   const stop = async () => {
     await stack.stop();
     process.exit(0);

@@ -9,6 +9,16 @@ import { AwsEnv, ENABLED_ACTIONS, PowertoolsEnv } from './platform';
 import { inlineSecret } from './secret';
 import { jsonVar } from './structured';
 
+/** The event rules and what tells our own writes apart: read by the receiver, and by `npm run package` to check them. */
+export const EventRulesEnv = v.object({
+  EVENT_RULES: jsonVar(Rules, 'Rules running actions on FlashDuty Incident Webhook events (`POST /events`): `{name, on, when, run}` each; see "Event rules".', []),
+  EVENT_SELF_PERSON_IDS: v.pipe(
+    listVar([], 'FlashDuty person ids of the member owning the app key: `i_comm`/`i_r_field` events they caused are our own and never run a rule. Required by rules on those types.'),
+    v.check((ids) => ids.every((id) => /^\d{1,19}$/.test(id)), 'expected comma-separated FlashDuty person ids (digits)'),
+    v.transform((ids) => ids.map(Number)),
+  ),
+});
+
 export const ReceiverEnv = v.object({
   ENABLED_ACTIONS,
   ALLOWED_IPS: listVar(FLASHDUTY_SOURCE_IPS, "Source IPs and CIDRs allowed to call (default: FlashDuty's); checked against the address API Gateway saw."),
@@ -18,12 +28,7 @@ export const ReceiverEnv = v.object({
   MAX_MESSAGE_BYTES: intVar(256 * 1024, MIN_MESSAGE_BYTES, 1024 * 1024, 'Largest queue message; bigger incidents are compacted (alerts trimmed, counts kept), never refused.'),
   // Whatever is configured, the answer must leave room inside FlashDuty's deadline.
   ENQUEUE_TIMEOUT_MS: intVar(500, 50, PUSH_DEADLINE_MS - 100, 'Time allowed to put a click on its queue before answering 503.'),
-  EVENT_RULES: jsonVar(Rules, 'Rules running actions on FlashDuty Incident Webhook events (`POST /events`): `{name, on, when, run}` each; see "Event rules".', []),
-  EVENT_SELF_PERSON_IDS: v.pipe(
-    listVar([], 'FlashDuty person ids of the member owning the app key: `i_comm`/`i_r_field` events they caused are our own and never run a rule. Required by rules on those types.'),
-    v.check((ids) => ids.every((id) => /^\d{1,19}$/.test(id)), 'expected comma-separated FlashDuty person ids (digits)'),
-    v.transform((ids) => ids.map(Number)),
-  ),
+  ...EventRulesEnv.entries,
   ...AwsEnv,
   ...PowertoolsEnv,
 });

@@ -42,6 +42,17 @@ describe('what the package step derives from the declarations', () => {
     expect(actionConfig(probeAction, { PROBE_SOURCES_FILE: shipped }, ROOT)).toEqual(actionConfig(probeAction, { PROBE_SOURCES_FILE: 'tests/fixtures/config/sources.yaml' }, ROOT));
   });
 
+  it('ships EVENT_RULES_FILE in the receiver as JSON, and fails the package on a rule running an action it does not deploy', () => {
+    const receiver = functions({ ...base, EVENT_RULES_FILE: 'deploy/event-rules.yaml', ENABLED_ACTIONS: 'echo,probe,enrich,status-page' }).receiver;
+    const shipped = '.build/config/test/receiver/EVENT_RULES.json';
+    expect(receiver).toMatchObject({ environment: { EVENT_RULES_FILE: shipped }, package: { patterns: [shipped] } });
+    expect(JSON.parse(readFileSync(join(ROOT, shipped), 'utf8'))).toEqual(parseYaml(readFileSync(join(ROOT, 'deploy/event-rules.yaml'), 'utf8')));
+    expect(receiver.events).toContainEqual({ httpApi: { method: 'POST', path: '/events' } });
+    expect(() => functions({ ...base, EVENT_RULES_FILE: 'deploy/event-rules.yaml' })).toThrow(
+      'EVENT_RULES: rule "enrich-new" runs "enrich", which is not an enabled action (ENABLED_ACTIONS: echo, probe)',
+    );
+  });
+
   it('fails the package on a bad structured setting, naming the key, the file and the path inside it', () => {
     expect(() => probeWorker({ PROBE_SOURCES_FILE: 'tests/fixtures/config/wrong-shape.yaml' })).toThrow(
       'invalid probe configuration: PROBE_SOURCES: tests/fixtures/config/wrong-shape.yaml: 0.url: expected string, got number',
