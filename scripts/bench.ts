@@ -11,9 +11,13 @@
  *      (with source maps on, as deployed) vs a bundle holding only the SQS and DynamoDB clients.
  *   4. End to end: click to write-back comment, locally, with the stand-in FlashDuty API.
  *
- * Options: --requests N (default 2000), --cold-runs N (default 25), --e2e N (default 200).
+ *   5. Event storm: incident-webhook events to POST /events at concurrency 50, 20% matching a rule;
+ *      matched p99 against the enqueue floor, unmatched p99 against the bare floor.
+ *
+ * Options: --requests N (default 2000), --cold-runs N (default 25), --e2e N (default 200),
+ * --storm N (events per target, default 10000; 0 skips the row), --only storm (that row alone).
  */
-import { execFile, fork } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,11 +30,13 @@ import { bundleEntry, bundleWorker } from '../deploy/bundle';
 import { packageStack } from '../deploy/package-offline';
 import { startSqsEmulator } from '../lib/local/sqs-emulator';
 import { ROOT } from './local-env';
+import { eventStorm, select } from './bench/event-storm';
+import { runLoad, startTarget } from './bench/harness';
 
 const { esbuildOptions } = require('../deploy/esbuild.config.cjs') as { esbuildOptions: Record<string, unknown> };
 
 const TOKEN = 'bench-token-0123456789abcdef';
-const TARGETS = { p99Ratio: 1.3, initRatio: 1.2, receiverZipKb: 150 };
+const TARGETS = { p99Ratio: 1.3, initRatio: 1.2, receiverZipKb: 150, unmatchedRatio: 1.5 };
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -61,12 +67,8 @@ function stats(latencies: number[], wallMs: number, statuses: number[] = []): St
 
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 
-/**
- * Each target gets its own server process (and, for the two that enqueue, its own queue on the one
- * emulator). Rounds alternate between targets, so drift in the machine or in the emulator's state
- * (its queues fill up as the run goes) falls on all three alike; latencies are pooled over rounds.
- */
-async function ackLatency(requests: number) {
+/** An SQS emulator, a way to make a FIFO queue on it, and the environment every target starts with. */
+async function benchQueues() {
   const emulator = await startSqsEmulator();
   const sqs = new SQSClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
   const queueFor = async (name: string) =>
@@ -82,6 +84,39 @@ async function ackLatency(requests: number) {
     ALLOWED_IPS: '127.0.0.1,::1',
     POWERTOOLS_METRICS_DISABLED: 'false',
   };
+  return { emulator, sqs, queueFor, baseEnv };
+}
+
+/**
+ * The Event storm row (scripts/bench/event-storm.ts): matched events' p99 against the enqueue
+ * floor, unmatched events' p99 against the bare floor.
+ */
+async function stormLatency(events: number) {
+  const { emulator, sqs, queueFor, baseEnv } = await benchQueues();
+  try {
+    const run = await eventStorm({ events, concurrency: 50, token: TOKEN, env: baseEnv, queueFor });
+    const of = (r: { latencies: number[]; statuses: number[] }, wallMs: number) => stats(r.latencies, wallMs, r.statuses);
+    return {
+      events,
+      bare: of(run.bare, run.bare.wallMs),
+      enqueue: of(run.enqueue, run.enqueue.wallMs),
+      matched: of(select(run.receiver, true), run.receiver.wallMs),
+      unmatched: of(select(run.receiver, false), run.receiver.wallMs),
+      unmatchedAlone: of(run.unmatched, run.unmatched.wallMs),
+    };
+  } finally {
+    sqs.destroy();
+    await emulator.stop();
+  }
+}
+
+/**
+ * Each target gets its own server process (and, for the two that enqueue, its own queue on the one
+ * emulator). Rounds alternate between targets, so drift in the machine or in the emulator's state
+ * (its queues fill up as the run goes) falls on all three alike; latencies are pooled over rounds.
+ */
+async function ackLatency(requests: number) {
+  const { emulator, sqs, queueFor, baseEnv } = await benchQueues();
   const template = JSON.stringify({ ...sample, event_id: '__EVENT_ID__', event_time: 0 }).replace('"event_time":0', '"event_time":__EVENT_TIME__');
   const kinds = ['bare', 'enqueue', 'receiver'] as const;
   const rounds = 4;
@@ -89,19 +124,12 @@ async function ackLatency(requests: number) {
   try {
     for (const concurrency of [1, 50]) {
       const servers = new Map<string, { url: string; kill: () => void }>();
-      for (const kind of kinds) {
-        const env = { ...baseEnv, QUEUE_URL_ECHO: await queueFor(`${kind}-${concurrency}`) };
-        const child = fork(join(__dirname, 'bench', 'target.ts'), [kind], { env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-        const { url } = await new Promise<{ url: string }>((resolve) => child.once('message', (m) => resolve(m as { url: string })));
-        servers.set(kind, { url, kill: () => child.kill() });
-      }
+      for (const kind of kinds) servers.set(kind, await startTarget(kind, { ...baseEnv, QUEUE_URL_ECHO: await queueFor(`${kind}-${concurrency}`) }));
       const pooled = new Map<string, { latencies: number[]; statuses: number[]; wallMs: number }>();
       for (let round = 0; round < rounds; round++) {
         for (const kind of kinds) {
-          const load = fork(join(__dirname, 'bench', 'load.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
           const count = Math.ceil(requests / rounds);
-          load.send({ url: `${servers.get(kind)!.url}/actions/echo`, count, concurrency, warmup: round === 0 ? 300 : 50, token: TOKEN, template });
-          const run = await new Promise<{ latencies: number[]; statuses: number[]; wallMs: number }>((resolve) => load.once('message', (m) => resolve(m as never)));
+          const run = await runLoad({ url: `${servers.get(kind)!.url}/actions/echo`, count, concurrency, warmup: round === 0 ? 300 : 50, token: TOKEN, templates: [template] });
           const sum = pooled.get(kind) ?? { latencies: [], statuses: [], wallMs: 0 };
           pooled.set(kind, { latencies: [...sum.latencies, ...run.latencies], statuses: [...sum.statuses, ...run.statuses], wallMs: sum.wallMs + run.wallMs });
         }
@@ -202,7 +230,42 @@ async function endToEnd(clicks: number) {
   return stats(latencies, latencies.reduce((a, b) => a + b, 0));
 }
 
+type Verdict = { what: string; value: number; target: string; ok: boolean };
+
+/** One row of a table: a left-aligned label, then right-aligned cells. */
+const tableLine = (cells: Array<string | number>) => cells.map((c, i) => String(c).padStart(i === 0 ? 0 : 10).padEnd(i === 0 ? 26 : 0)).join('');
+
+const againstTargets = (verdicts: Verdict[]) => ['', 'Against the targets', ...verdicts.map((v) => `  ${v.ok ? 'ok  ' : 'MISS'} ${v.what.padEnd(42)} ${String(v.value).padStart(8)}   ${v.target}`)];
+
+/** The Event storm table, adding its two verdicts. */
+function stormReport(storm: Awaited<ReturnType<typeof stormLatency>>, verdicts: Verdict[]): string[] {
+  const lines = ['', `Event storm: ${storm.events} incident-webhook events per target at concurrency 50, 20% matching a rule (ms)`, tableLine(['target', 'p50', 'p95', 'p99', 'max', 'req/s', 'non-200'])];
+  for (const [name, s] of [
+    ['bare floor', storm.bare],
+    ['enqueue floor', storm.enqueue],
+    ['receiver, matched', storm.matched],
+    ['receiver, unmatched in mix', storm.unmatched],
+    ['receiver, unmatched only', storm.unmatchedAlone],
+  ] as const) {
+    lines.push(tableLine([name, round(s.p50), round(s.p95), round(s.p99), round(s.max), round(s.perSecond, 0), s.non200]));
+  }
+  const matched = storm.matched.p99 / storm.enqueue.p99;
+  // One request per Lambda instance: an unmatched event never waits behind a matched one (event-storm.ts).
+  const unmatched = storm.unmatchedAlone.p99 / storm.bare.p99;
+  verdicts.push({ what: 'storm: matched p99 / enqueue floor p99', value: round(matched), target: `<= ${TARGETS.p99Ratio}`, ok: matched <= TARGETS.p99Ratio });
+  verdicts.push({ what: 'storm: unmatched-only p99 / bare floor p99', value: round(unmatched), target: `<= ${TARGETS.unmatchedRatio}`, ok: unmatched <= TARGETS.unmatchedRatio });
+  verdicts.push({ what: 'storm: unmatched-in-mix p99 / bare floor p99', value: round(storm.unmatched.p99 / storm.bare.p99), target: '(reported)', ok: true });
+  return lines;
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--only')) {
+    const only = process.argv[process.argv.indexOf('--only') + 1];
+    if (only !== 'storm') throw new Error(`--only takes "storm", got "${only}"`);
+    const verdicts: Verdict[] = [];
+    console.log([...stormReport(await stormLatency(option('storm', 10_000)), verdicts), ...againstTargets(verdicts)].join('\n'));
+    return;
+  }
   const requests = option('requests', 2000);
   const started = new Date();
   process.stderr.write(`bench: ${requests} requests per target and concurrency, on ${process.version}\n`);
@@ -217,7 +280,7 @@ async function main(): Promise<void> {
   const e2e = await endToEnd(option('e2e', 200));
 
   const lines: string[] = [];
-  const row = (...cells: Array<string | number>) => lines.push(cells.map((c, i) => String(c).padStart(i === 0 ? 0 : 10).padEnd(i === 0 ? 26 : 0)).join(''));
+  const row = (...cells: Array<string | number>) => lines.push(tableLine(cells));
   lines.push(`flashduty-actions benchmark, ${started.toISOString()}, Node ${process.version}, ${requests} requests per row`);
   lines.push('', 'Ack latency (ms)');
   row('target @ concurrency', 'p50', 'p95', 'p99', 'max', 'req/s', 'non-200');
@@ -227,7 +290,7 @@ async function main(): Promise<void> {
       row(`${kind} @ ${concurrency}`, round(s.p50), round(s.p95), round(s.p99), round(s.max), round(s.perSecond, 0), s.non200);
     }
   }
-  const verdicts: Array<{ what: string; value: number; target: string; ok: boolean }> = [];
+  const verdicts: Verdict[] = [];
   for (const concurrency of [1, 50]) {
     const ratio = ack.receiver![concurrency]!.p99 / ack.enqueue![concurrency]!.p99;
     verdicts.push({ what: `receiver p99 / enqueue floor p99 @ ${concurrency}`, value: round(ratio), target: `<= ${TARGETS.p99Ratio}`, ok: ratio <= TARGETS.p99Ratio });
@@ -256,13 +319,15 @@ async function main(): Promise<void> {
   row('', 'p50', 'p95', 'p99', 'max');
   row('echo, dry-run', round(e2e.p50), round(e2e.p95), round(e2e.p99), round(e2e.max));
 
-  lines.push('', 'Against the targets');
-  for (const v of verdicts) lines.push(`  ${v.ok ? 'ok  ' : 'MISS'} ${v.what.padEnd(42)} ${String(v.value).padStart(8)}   ${v.target}`);
+  const storm = option('storm', 10_000) > 0 ? await stormLatency(option('storm', 10_000)) : undefined;
+  if (storm) lines.push(...stormReport(storm, verdicts));
+
+  lines.push(...againstTargets(verdicts));
   console.log(lines.join('\n'));
 
   const file = join(ROOT, 'results', `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(ROOT, 'results'), { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ at: started.toISOString(), node: process.version, requests, ack, cold, sizes, workerInit, e2e, verdicts }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ at: started.toISOString(), node: process.version, requests, ack, cold, sizes, workerInit, e2e, storm, verdicts }, null, 2)}\n`);
   console.log(`\nwritten to ${file}`);
 }
 
