@@ -4,14 +4,18 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import * as v from 'valibot';
 import { ACTIONS } from '../lib/actions/registry';
 import { ConfigError } from '../lib/errors';
-import { intVar, readConfig, setBy, stringVar } from '../lib/config/env';
+import { intVar, listVar, readConfig, setBy, stringVar } from '../lib/config/env';
 import type { Action } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
 import { workerConfig } from '../lib/config/worker';
 import { startDynamoDbEmulator } from '../lib/local/dynamodb-emulator';
+import { DeployStandIn, localRollbackTargets } from '../lib/local/deploy-standin';
 import { FlashDutyStandIn } from '../lib/local/flashduty-standin';
 import { serveHttpApi } from '../lib/local/http-api';
+import { SourcesStandIn } from '../lib/local/sources-standin';
 import { type FakeInstance, SsmStandIn } from '../lib/local/ssm-standin';
+import { localStatusPage } from '../lib/local/status-page-standin';
+import { StatuspageStandIn } from '../lib/local/statuspage-standin';
 import { startSqsEmulator } from '../lib/local/sqs-emulator';
 import { pollQueue } from '../lib/local/sqs-poller';
 import { queueUrlVariable } from '../lib/queue/names';
@@ -38,6 +42,14 @@ export const LocalEnv = v.object({
   DYNAMODB_PORT: setBy('local', intVar(0, 0, 65_535, 'Local DynamoDB emulator port; 0 picks a free one.'), '`9325` (local.env)'),
   FLASHDUTY_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in FlashDuty API port; 0 picks a free one.'), '`9326` (local.env)'),
   SSM_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in Systems Manager port; 0 picks a free one.'), '`9327` (local.env)'),
+  OBSERVABILITY_PORT: setBy(
+    'local',
+    intVar(0, 0, 65_535, 'Local stand-in Tempo, Loki and CMDB that the example enrich sources ask (deploy/enrich-sources.local.yaml); 0 picks a free one.'),
+    '`9328` (local.env)',
+  ),
+  LOCAL_LIVE_ACTIONS: setBy('local', listVar([], 'Actions the local stack runs for real even with DRY_RUN=true, because all they touch is local (stand-ins).'), '`enrich,status-page` (local.env)'),
+  DEPLOY_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in deploy platform (GitHub, GitLab, webhook) port for rollback; 0 picks a free one.'), '`9329` (local.env)'),
+  STATUSPAGE_PORT: setBy('local', intVar(0, 0, 65_535, 'Local stand-in Atlassian Statuspage port; 0 picks a free one.'), '`9330` (local.env)'),
   AWS_ACCESS_KEY_ID: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent (the emulators accept any).'), 'set by Lambda'),
   AWS_SECRET_ACCESS_KEY: setBy('lambda', stringVar(undefined, 'Locally, a dummy value is filled in when absent.'), 'set by Lambda'),
 });
@@ -46,6 +58,8 @@ export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'us-east-1';
 /** The app key the FlashDuty stand-in accepts (local only). */
 export const LOCAL_APP_KEY = 'local-flashduty-app-key';
+/** The API key and page the Statuspage stand-in knows (local only). */
+export const LOCAL_STATUSPAGE = { apiKey: 'local-statuspage-api-key', pageId: 'localpage01' };
 
 export interface LocalQueue {
   name: string;
@@ -69,6 +83,13 @@ export interface LocalStack {
   /** The stand-in Systems Manager (fleet from deploy/local-fleet.json), unless AWS_ENDPOINT_URL_SSM is set. */
   ssm?: SsmStandIn;
   ssmEndpoint: string;
+  /** The stand-in Tempo, Loki and CMDB for the example enrich sources. */
+  sources: SourcesStandIn;
+  sourcesUrl: string;
+  /** The stand-in deploy platforms rollback dispatches to, unless ROLLBACK_TARGETS(_FILE) is set. */
+  deploy?: DeployStandIn;
+  /** The stand-in Atlassian Statuspage (page LOCAL_STATUSPAGE.pageId), for STATUS_PAGE_PROVIDER=statuspage. */
+  statuspage: StatuspageStandIn;
   /** The environment each worker was started with, by action. */
   workerEnv: Map<string, NodeJS.ProcessEnv>;
   stop: () => Promise<void>;
@@ -130,6 +151,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     let flashdutyUrl = options.env.FLASHDUTY_API_URL;
     if (!flashdutyUrl) {
       flashduty = new FlashDutyStandIn(LOCAL_APP_KEY);
+      flashduty.statusPages.pages = [localStatusPage()];
       flashdutyUrl = await onPort('FLASHDUTY_PORT', ports.FLASHDUTY_PORT, (port) => flashduty!.start(port));
       cleanup.push(() => flashduty!.stop());
     }
@@ -143,8 +165,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       cleanup.push(() => ssm!.stop());
     }
 
+    const sources = new SourcesStandIn();
+    const sourcesUrl = await onPort('OBSERVABILITY_PORT', ports.OBSERVABILITY_PORT, (port) => sources.start(port));
+    cleanup.push(() => sources.stop());
+    const deploy = await startDeployStandIn(options.env, ports.DEPLOY_PORT);
+    if (deploy) cleanup.push(() => deploy.stand.stop());
+    const live = new Set(ports.LOCAL_LIVE_ACTIONS);
+    const statuspage = await startStatuspage(ports.STATUSPAGE_PORT);
+    cleanup.push(() => statuspage.standIn.stop());
+
     const env: NodeJS.ProcessEnv = {
+      ...statuspage.env,
       ...options.env,
+      ...deploy?.env,
+      ...(flashduty && !options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY_PARAM && { FLASHDUTY_CHANGE_INTEGRATION_KEY: options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY ?? flashduty.changeIntegrationKey }),
       AWS_REGION: LOCAL_REGION,
       AWS_ENDPOINT_URL_SQS: sqsEmulator.endpoint,
       AWS_ENDPOINT_URL_SSM: ssmEndpoint,
@@ -167,6 +201,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         AWS_ENDPOINT_URL_DYNAMODB: dynamodbEmulator.endpoint,
         FLASHDUTY_API_URL: flashdutyUrl,
         ...(flashduty && { FLASHDUTY_APP_KEY: LOCAL_APP_KEY, FLASHDUTY_APP_KEY_PARAM: '' }),
+        ...(live.has(action.name) && { DRY_RUN: 'false' }),
       };
       workerEnv.set(action.name, envForWorker);
       if (options.workers === false) continue;
@@ -194,6 +229,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       flashdutyUrl,
       ssm,
       ssmEndpoint,
+      sources,
+      sourcesUrl,
+      deploy: deploy?.stand,
+      statuspage: statuspage.standIn,
       workerEnv,
       stop: stopAll,
     };
@@ -216,6 +255,25 @@ async function onPort<T>(variable: string, port: number, start: (port: number) =
       `port ${port} (${variable}) on 127.0.0.1 is already in use, perhaps by another \`npm start\`; stop that, or set ${variable} to a free port in .env.local or the environment`,
     );
   }
+}
+
+/** The deploy stand-in and the example ROLLBACK_TARGETS pointing at it, unless targets are configured. */
+async function startDeployStandIn(env: NodeJS.ProcessEnv, port: number): Promise<{ stand: DeployStandIn; env: NodeJS.ProcessEnv } | undefined> {
+  if (env.ROLLBACK_TARGETS || env.ROLLBACK_TARGETS_FILE) return undefined;
+  const stand = new DeployStandIn();
+  await onPort('DEPLOY_PORT', port, (p) => stand.start(p));
+  return { stand, env: { ROLLBACK_TARGETS: JSON.stringify(localRollbackTargets(stand)) } };
+}
+
+/** The Statuspage stand-in with a local page, and the settings that point status-page at it. */
+async function startStatuspage(port: number): Promise<{ standIn: StatuspageStandIn; env: NodeJS.ProcessEnv }> {
+  const standIn = new StatuspageStandIn(LOCAL_STATUSPAGE.apiKey);
+  standIn.pages.set(
+    LOCAL_STATUSPAGE.pageId,
+    localStatusPage().components.map((c, i) => ({ id: `localcmp${i}`, name: c.name, status: 'operational' })),
+  );
+  const url = await onPort('STATUSPAGE_PORT', port, (p) => standIn.start(p));
+  return { standIn, env: { STATUS_PAGE_API_URL: url, STATUS_PAGE_API_KEY: LOCAL_STATUSPAGE.apiKey } };
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -273,7 +273,13 @@ async function main(): Promise<void> {
   process.stderr.write('  cold start...\n');
   const cold = await coldStart(option('cold-runs', 25));
   process.stderr.write('  bundle sizes (osls package)...\n');
-  const packaged = await packageStack('bench', { ENABLED_ACTIONS: 'echo,restart-host,enrich,rollback,status-page' });
+  // enrich and status-page need their config to package; the examples are what a real stack would ship.
+  const packaged = await packageStack('bench', {
+    ENABLED_ACTIONS: 'echo,restart-host,enrich,rollback,status-page',
+    ENRICH_SOURCES_FILE: 'deploy/enrich-sources.local.yaml',
+    STATUS_PAGE_ID: '1',
+    STATUS_PAGE_COMPONENTS: '{"default":["Website"]}',
+  });
   const sizes = bundleSizes(packaged.dir);
   const workerInit = await workerColdStart(['echo', 'restart-host'], option('cold-runs', 25));
   process.stderr.write('  end to end...\n');

@@ -19,11 +19,24 @@ async function main(): Promise<void> {
   });
   if (stack.flashduty) {
     stack.flashduty.onCall = (call) => {
+      if (STATUS_PAGE_WRITES.has(call.path)) return printWrite('FlashDuty', `POST ${call.path}`, call.status, call.body);
+      if (call.path === '/incident/field/reset') {
+        console.log(`── FlashDuty stand-in: field ${String(call.body.field_name)} on incident ${String(call.body.incident_id)} = ${JSON.stringify(call.body.field_value)} (HTTP ${call.status})`);
+      }
       if (call.path !== '/incident/comment') return;
       const ids = (call.body.incident_ids as string[] | undefined)?.join(',');
       console.log(`\n── FlashDuty stand-in: comment on incident ${ids} (HTTP ${call.status}) ──\n${String(call.body.comment)}\n`);
     };
   }
+  if (stack.deploy) {
+    stack.deploy.onCall = (call) => {
+      if (call.method === 'GET') return;
+      console.log(`\n── deploy stand-in: ${call.method} ${call.path} (HTTP ${call.status}) ──\n${call.body}\n`);
+    };
+  }
+  stack.statuspage.onCall = (call) => {
+    if (call.method !== 'GET') printWrite('Statuspage', `${call.method} ${call.path}`, call.status, call.body);
+  };
   const dryRun = (env.DRY_RUN ?? 'true') !== 'false';
   console.log(`flashduty-actions running locally (${dryRun ? 'dry-run: nothing outside FlashDuty is changed' : 'DRY_RUN=false: actions run for real'})
   receiver:      ${stack.receiverUrl}/actions/{action}   (actions: ${stack.settings.actions.map((a) => a.name).join(', ')})
@@ -32,13 +45,25 @@ async function main(): Promise<void> {
   DynamoDB:      ${stack.dynamodbEndpoint}
   FlashDuty API: ${stack.flashdutyUrl}${stack.flashduty ? ' (local stand-in)' : ''}
   SSM:           ${stack.ssmEndpoint}${stack.ssm ? ` (local stand-in, ${stack.ssm.instances.length} instances from deploy/local-fleet.json)` : ''}
-Try it:  npm run send -- echo     or     npm run send -- restart-host     or     npm run send -- --event i_new`);
+  Sources:       ${stack.sourcesUrl} (local stand-in Tempo, Loki and CMDB for enrich)
+  Deploy:        ${stack.deploy ? `${stack.deploy.origin} (local stand-in GitHub, GitLab and webhook for rollback)` : 'ROLLBACK_TARGETS as configured'}
+  Statuspage:    ${env.STATUS_PAGE_API_URL ?? stack.workerEnv.get('status-page')?.STATUS_PAGE_API_URL ?? '(status-page not enabled)'}
+  Run for real:  ${env.LOCAL_LIVE_ACTIONS || 'none'} (LOCAL_LIVE_ACTIONS: they change only stand-ins here)
+Try it:  npm run send -- echo     or     npm run send -- restart-host     or     npm run send -- enrich     or     npm run send -- rollback     or     npm run send -- status-page (twice)
+         npm run send -- --event i_new   (the example event rules: enrich, status-page)`);
   const stop = async () => {
     await stack.stop();
     process.exit(0);
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+const STATUS_PAGE_WRITES = new Set(['/status-page/change/create', '/status-page/change/timeline/create', '/incident/field/reset']);
+
+/** Status page writes, so `npm run send -- status-page` shows the create and then the update. */
+function printWrite(standIn: string, request: string, status: number, body: unknown): void {
+  console.log(`\n── ${standIn} stand-in: ${request} (HTTP ${status}) ──\n${JSON.stringify(body)}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -3,6 +3,7 @@ import type { SecretRef } from '../config/secret';
 import type { FlashDutyApi } from '../flashduty/client';
 import type { HttpClient } from '../http/outbound';
 import type { Log } from '../observability';
+import type { Memory } from '../worker/memory';
 import type { QueueMessage } from '../queue/envelope';
 
 /** How a run ended. Every run ends in exactly one comment on the incident built from this. */
@@ -51,6 +52,13 @@ export interface ActionContext<Config> {
    * `waitSeconds` for it; throws a retryable BusyError if it stays taken.
    */
   exclusive: <T>(key: string, fn: () => Promise<T>, options?: { waitSeconds?: number; holdSeconds?: number }) => Promise<T>;
+  /**
+   * Durable notes for this action (DynamoDB, kept 14 days): write down an outside side effect
+   * (a dispatched run, a created page event) the moment it happens, and look for it first, so a
+   * run repeated after a crash or a lost answer reports what was done instead of doing it again.
+   * Keys are the action's own; include the event id for per-click notes.
+   */
+  memory: Memory;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface CommentOptions {
   marker?: string;
   /** Search the timeline before the first post too: an earlier delivery's post may have landed. */
   checkFirst?: boolean;
+  /** The query credentials; default: the app key. The change push authenticates with its integration key. */
+  auth?: () => Promise<Record<string, string>>;
 }
 
 /** The Open API calls the actions use. Requests follow FlashDuty's OpenAPI description. */
@@ -30,6 +32,33 @@ export interface FlashDutyApi {
     options?: { isActive?: boolean; limit?: number; page?: number },
     signal?: AbortSignal,
   ): Promise<{ items: Array<Record<string, unknown>>; total: number }>;
+  /**
+   * Records a change event (deploy, rollback) on the change integration whose key is given. Events
+   * with the same `change_key` merge into one change, so repeating a push is harmless.
+   */
+  pushChange(integrationKey: string, event: ChangeEvent, signal?: AbortSignal): Promise<void>;
+  /** A read-only GET (the newer status-page list endpoints); returns `data` from the envelope. */
+  get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<unknown>;
+  /**
+   * One attempt, never retried: for a write FlashDuty cannot deduplicate (a status page event), where
+   * a retry after a lost answer would publish twice. The caller decides what a failure means.
+   */
+  callOnce(path: string, body: object, signal?: AbortSignal): Promise<unknown>;
+}
+
+/** A change event for FlashDuty's change correlation (`/event/push/change/standard`). */
+export interface ChangeEvent {
+  /** The change's identity: events with the same key merge into one change. */
+  change_key: string;
+  title: string;
+  change_status: 'Planned' | 'Ready' | 'Processing' | 'Canceled' | 'Done';
+  /** Seconds. */
+  event_time?: number;
+  /** At most 2,048 characters. */
+  description?: string;
+  link?: string;
+  /** At most 50, keys at most 128 characters. */
+  labels?: Record<string, string>;
 }
 
 /** `api` with `signal` (the action's deadline) as the default of every call, so no call an action makes can outlast it. */
@@ -39,6 +68,9 @@ export function withDeadline(api: FlashDutyApi, signal: AbortSignal): FlashDutyA
     resetField: (incidentId, fieldName, value, callSignal = signal) => api.resetField(incidentId, fieldName, value, callSignal),
     incidentInfo: (incidentId, callSignal = signal) => api.incidentInfo(incidentId, callSignal),
     listAlerts: (incidentId, options, callSignal = signal) => api.listAlerts(incidentId, options, callSignal),
+    pushChange: (integrationKey, event, callSignal = signal) => api.pushChange(integrationKey, event, callSignal),
+    get: (path, params, callSignal = signal) => api.get(path, params, callSignal),
+    callOnce: (path, body, callSignal = signal) => api.callOnce(path, body, callSignal),
   };
 }
 
@@ -87,6 +119,10 @@ interface CallOptions {
   /** Says whether an earlier attempt of this write did land (one request, no retries). */
   landed?: (signal?: AbortSignal) => Promise<boolean>;
   checkFirst?: boolean;
+  /** The query credentials; default: the app key. The change push authenticates with its integration key. */
+  auth?: () => Promise<Record<string, string>>;
+  /** Query parameters, for a GET (no body). */
+  params?: Record<string, string>;
 }
 
 /** Shortest time worth starting another attempt in; a wait that leaves less gives up instead. */
@@ -158,11 +194,17 @@ export class FlashDutyClient implements FlashDutyApi {
     return { items: Array.isArray(data?.items) ? data.items : [], total: typeof data?.total === 'number' ? data.total : 0 };
   }
 
+  async pushChange(integrationKey: string, event: ChangeEvent, signal?: AbortSignal): Promise<void> {
+    // Same host and envelope as the Open API, but the integration key authenticates, not the app key.
+    // A repeat merges into the same change (same change_key), so retrying it is harmless.
+    await this.call('/event/push/change/standard', event, signal, { write: true, auth: async () => ({ integration_key: integrationKey }) });
+  }
+
   /**
    * One API call with retries; returns `data` from the envelope. With `landed`, a retry after an
    * ambiguous failure first asks whether the earlier attempt took effect, and stops if it did.
    */
-  async call(path: string, body: object, signal?: AbortSignal, options: CallOptions = {}): Promise<unknown> {
+  async call(path: string, body: object | undefined, signal?: AbortSignal, options: CallOptions = {}): Promise<unknown> {
     let lastError: FlashDutyError | undefined;
     let unsure = options.checkFirst === true && options.landed !== undefined;
     let attempt = 0;
@@ -175,7 +217,7 @@ export class FlashDutyClient implements FlashDutyApi {
           return null;
         }
         unsure = false;
-        return await this.limited(signal, () => this.attempt(path, body, signal, options.write ?? false));
+        return await this.limited(signal, () => this.attempt(path, body, signal, options.write ?? false, options.auth, options.params));
       } catch (error) {
         if (!(error instanceof FlashDutyError) || !error.retryable || signal?.aborted) throw error;
         unsure ||= error.ambiguous;
@@ -186,6 +228,16 @@ export class FlashDutyClient implements FlashDutyApi {
     const { code, httpStatus, requestId, networkCause } = lastError!;
     const maybe = unsure ? '; it may still have taken effect' : '';
     throw new FlashDutyError(`${path} failed after ${attempt} attempt(s): ${lastError!.message}${maybe}`, code, httpStatus, true, { requestId, networkCause, ambiguous: unsure });
+  }
+
+  /** A GET with query parameters (app_key is added); retried like any read. */
+  async get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<unknown> {
+    return this.call(path, undefined, signal, { params });
+  }
+
+  /** One attempt, never retried (see FlashDutyApi.callOnce). */
+  async callOnce(path: string, body: object, signal?: AbortSignal): Promise<unknown> {
+    return this.limited(signal, () => this.attempt(path, body, signal, true));
   }
 
   private async limited<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
@@ -205,9 +257,18 @@ export class FlashDutyClient implements FlashDutyApi {
     return true;
   }
 
-  private async attempt(path: string, body: object, signal: AbortSignal | undefined, write: boolean): Promise<unknown> {
+  private async attempt(
+    path: string,
+    body: object | undefined,
+    signal: AbortSignal | undefined,
+    write: boolean,
+    auth?: () => Promise<Record<string, string>>,
+    params: Record<string, string> = {},
+  ): Promise<unknown> {
     const url = new URL(`${this.options.baseUrl}${path}`);
-    url.searchParams.set('app_key', await this.options.appKey());
+    for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+    const credentials = auth ? await auth() : { app_key: await this.options.appKey() };
+    for (const [key, value] of Object.entries(credentials)) url.searchParams.set(key, value);
     const left = remainingMs(signal);
     if (left <= 0) throw networkError(path, undefined, 'deadline'); // never start a request that cannot finish
     const limitMs = Math.round(Math.min(this.attemptTimeoutMs, left));
@@ -216,9 +277,9 @@ export class FlashDutyClient implements FlashDutyApi {
     let text: string;
     try {
       response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
+        method: body === undefined ? 'GET' : 'POST',
+        headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
       text = await response.text();

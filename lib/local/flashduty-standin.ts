@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import Ajv2020 from 'ajv/dist/2020';
 import spec from '../flashduty/openapi-subset.json';
 import { listenLocal, LOCAL_HOST } from './listen';
+import { Refusal, StatusPageState } from './status-page-standin';
 
 /** A request the stand-in received and accepted or refused. */
 export interface RecordedCall {
@@ -55,8 +56,16 @@ export class FlashDutyStandIn {
   private readonly attempts = new Map<string, number>();
   private readonly timelines = new Map<string, FeedItem[]>();
   private readonly sockets = new Set<import('node:net').Socket>();
+  /** Status pages and their events (tests and the local stack add pages). */
+  readonly statusPages = new StatusPageState();
+  /** Custom field values per incident, as /incident/field/reset left them; /incident/info returns them. */
+  readonly fields = new Map<string, Record<string, unknown>>();
 
-  constructor(private readonly appKey: string) {}
+  constructor(
+    private readonly appKey: string,
+    /** The integration key the change push accepts (`/event/push/change/standard`). */
+    readonly changeIntegrationKey = 'local-change-integration-key',
+  ) {}
 
   /** Forgets every call and interceptor (attempt counts start again at 1). */
   reset(): void {
@@ -64,12 +73,28 @@ export class FlashDutyStandIn {
     this.attempts.clear();
     this.timelines.clear();
     this.intercept = undefined;
+    this.statusPages.reset();
+    this.fields.clear();
   }
 
   /** Comments stored so far (answered or not), oldest first: on one incident, or on all. */
   comments(incidentId?: string): string[] {
     const items = incidentId ? (this.timelines.get(incidentId) ?? []) : [...this.timelines.values()].flat().sort((a, b) => a.created_at - b.created_at);
     return items.filter((item) => item.type === 'i_comm').map((item) => String(item.detail.comment));
+  }
+
+  /**
+   * Custom field values as FlashDuty would hold them after the calls so far: `/incident/field/reset`
+   * sets a value outright, so the last accepted call per field wins.
+   */
+  fieldValues(incidentId: string): Record<string, unknown> {
+    const resets = this.calls.filter((c) => c.path === '/incident/field/reset' && c.status === 200 && c.body.incident_id === incidentId);
+    return Object.fromEntries(resets.map((c) => [String(c.body.field_name), c.body.field_value]));
+  }
+
+  /** Change events accepted so far, oldest first. */
+  changes(): Array<Record<string, unknown>> {
+    return this.calls.filter((c) => c.path === CHANGE_PATH && c.status === 200).map((c) => c.body);
   }
 
   async start(port = 0): Promise<string> {
@@ -116,7 +141,17 @@ export class FlashDutyStandIn {
   /** What FlashDuty would do with the call and answer; accepted comments go on the timeline. */
   private answer(req: IncomingMessage, url: URL, path: string, body: unknown): { status: number; text: string } {
     const fail = (status: number, code: string, message: string) => ({ status, text: JSON.stringify({ request_id: requestId(), error: { code, message } }) });
+    if (req.method === 'GET' && path.startsWith('/status-page/')) {
+      if (url.searchParams.get('app_key') !== this.appKey) return fail(401, 'Unauthorized', 'You are unauthorized.');
+      return this.ok(this.dataForGet(path, url.searchParams), fail);
+    }
     if (req.method !== 'POST') return fail(405, 'MethodNotAllowed', 'method not allowed');
+    if (path === CHANGE_PATH) {
+      if (url.searchParams.get('integration_key') !== this.changeIntegrationKey) return fail(401, 'Unauthorized', 'invalid integration_key');
+      const problem = changeProblem(body);
+      if (problem) return fail(400, 'InvalidParameter', problem);
+      return { status: 200, text: JSON.stringify({ request_id: requestId() }) };
+    }
     if (url.searchParams.get('app_key') !== this.appKey) return fail(401, 'Unauthorized', 'You are unauthorized.');
     if (!/^application\/json/i.test(req.headers['content-type'] ?? '')) return fail(400, 'InvalidContentType', 'Content-Type must be application/json');
     const validate = this.validators.get(path);
@@ -125,14 +160,23 @@ export class FlashDutyStandIn {
       const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message}`).join('; ');
       return fail(400, 'InvalidParameter', problems);
     }
-    return { status: 200, text: JSON.stringify({ request_id: requestId(), data: this.dataFor(path, body as Record<string, unknown>) }) };
+    return this.ok(this.dataFor(path, body as Record<string, unknown>), fail);
+  }
+
+  /** A 200 with `data` in the envelope, or the refusal the data stands for. */
+  private ok(data: unknown, fail: (status: number, code: string, message: string) => { status: number; text: string }): { status: number; text: string } {
+    if (data instanceof Refusal) return fail(data.status, data.code, data.message);
+    return { status: 200, text: JSON.stringify({ request_id: requestId(), data }) };
   }
 
   private dataFor(path: string, body: Record<string, unknown>): unknown {
     if (path === '/incident/comment') return this.store(body);
     if (path === '/incident/feed') return this.feed(body);
     if (path === '/incident/alert/list') return { items: [], total: 0 };
-    if (path === '/incident/info') return { incident_id: body.incident_id, title: 'stand-in incident', labels: {}, fields: {} };
+    if (path === '/incident/info') return { incident_id: body.incident_id, title: 'stand-in incident', labels: {}, fields: { ...this.fields.get(String(body.incident_id)) } };
+    if (path === '/incident/field/reset') return this.resetField(body);
+    if (path === '/status-page/change/create') return this.statusPages.create(body);
+    if (path === '/status-page/change/timeline/create') return this.statusPages.timeline(body);
     return {};
   }
 
@@ -157,6 +201,19 @@ export class FlashDutyStandIn {
     return { has_next_page: ordered.length > start + limit, items: ordered.slice(start, start + limit) };
   }
 
+  private resetField(body: Record<string, unknown>): unknown {
+    const incidentId = String(body.incident_id);
+    this.fields.set(incidentId, { ...this.fields.get(incidentId), [String(body.field_name)]: body.field_value });
+    return {};
+  }
+
+  /** The newer GET endpoints (not in the documented spec): their query is checked by hand. */
+  private dataForGet(path: string, params: URLSearchParams): unknown {
+    if (path === '/status-page/list') return this.statusPages.list();
+    if (path === '/status-page/change/active/list') return this.statusPages.activeList(params);
+    return new Refusal(404, 'RouteNotFound', `no route GET ${path}`);
+  }
+
   private reply(res: ServerResponse, path: string, body: unknown, status: number, text: string, headers: Record<string, string> = {}): void {
     if (res.destroyed) return; // the caller gave up before a late answer: nothing was answered
     const call = { path, body: (body ?? {}) as Record<string, unknown>, status, at: Date.now() };
@@ -166,6 +223,23 @@ export class FlashDutyStandIn {
     res.end(text);
   }
 
+}
+
+const CHANGE_PATH = '/event/push/change/standard';
+
+/**
+ * The change push is not in the OpenAPI subset; these are the rules its developer docs give
+ * (required fields, the status enum, the description and label limits).
+ */
+function changeProblem(body: unknown): string | undefined {
+  if (body === null || typeof body !== 'object') return 'body must be a JSON object';
+  const event = body as Record<string, unknown>;
+  for (const key of ['change_key', 'title', 'change_status']) if (typeof event[key] !== 'string' || event[key] === '') return `${key} is required`;
+  if (!['Planned', 'Ready', 'Processing', 'Canceled', 'Done'].includes(event.change_status as string)) return 'change_status is not one of Planned|Ready|Processing|Canceled|Done';
+  if (typeof event.description === 'string' && event.description.length > 2048) return 'description is longer than 2048';
+  const labels = (event.labels ?? {}) as Record<string, unknown>;
+  if (Object.keys(labels).length > 50 || Object.keys(labels).some((key) => key.length > 128)) return 'labels: at most 50, keys at most 128 characters';
+  return undefined;
 }
 
 type Validator = ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };

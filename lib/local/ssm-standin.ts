@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { listenLocal, LOCAL_HOST } from './listen';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { serveLocal } from './local-server';
 
 /** A managed instance as the stand-in knows it. */
 export interface FakeInstance {
@@ -51,7 +51,7 @@ export class SsmStandIn {
   throttle = new Map<string, number>();
   /** Custom command documents: each parameter's `allowedPattern`, which SendCommand enforces like SSM. */
   documents = new Map<string, Record<string, { allowedPattern?: string }>>();
-  private server?: Server;
+  private stopServer?: () => Promise<void>;
 
   reset(): void {
     this.commands.length = 0;
@@ -66,13 +66,13 @@ export class SsmStandIn {
   }
 
   async start(port = 0): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    return `http://${LOCAL_HOST}:${await listenLocal(this.server, port)}`;
+    const served = await serveLocal((req, res) => this.handle(req, res), port);
+    this.stopServer = served.stop;
+    return served.url;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.stopServer?.();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -3,7 +3,7 @@ import { TemplateSyntaxError } from './compile';
 import { compileHeader, compileJson, compileShell, compileText, compileUrl } from './places';
 
 /** Turns a template compiler into a config schema: a syntax error is a config issue at cold start. */
-function compiledBy<In, T>(base: v.GenericSchema<unknown, In>, compile: (source: In) => T) {
+export function compiledBy<In, T>(base: v.GenericSchema<unknown, In>, compile: (source: In) => T) {
   return v.pipe(
     base,
     v.rawTransform(({ dataset, addIssue, NEVER }) => {

@@ -11,6 +11,7 @@ import { clickKeyOf, decodeQueueMessage, type QueueMessage } from '../queue/enve
 import { commentMarker, formatComment } from './comment';
 import { type Cooldown, skippedOutcome } from './cooldown';
 import type { Exclusive } from './lock';
+import type { Memory } from './memory';
 import { wasReplayed } from './once';
 
 /** What the worker does to its own queue: acknowledge early, or push a retry into the future. */
@@ -30,6 +31,8 @@ export interface WorkerDeps {
   aws: AwsSettings;
   /** Locks owned by one click (its click key: action, incident, event id). */
   exclusiveFor: (owner: string) => Exclusive;
+  /** The action's durable notes (memory.ts). */
+  memory: Memory;
   actionConfig: unknown;
   /** Resolves a secret declared with secretVar or secretRef (SSM, cached with an expiry). */
   secret: SecretReader;
@@ -77,7 +80,10 @@ export function makeWorker(deps: WorkerDeps) {
   const { action, once } = deps;
 
   const cooldown = !deps.dryRun && action.sideEffects !== false ? deps.cooldown : undefined;
-  const cooldownKey = (message: QueueMessage) => ({ action: action.name, incidentId: message.payload.incident.incident_id, eventId: message.event_id });
+  // A run an event rule started is held back only by runs for the same kind of event: two rules on
+  // one event, or a flapping severity, are; the resolve that follows an open is not.
+  const cooldownScope = (message: QueueMessage) => (message.trigger ? `${action.name}@${message.trigger.event_type}` : action.name);
+  const cooldownKey = (message: QueueMessage) => ({ action: cooldownScope(message), incidentId: message.payload.incident.incident_id, eventId: message.event_id });
 
   const run = once.step('run', async (message: QueueMessage, extras: { log: Log; signal: AbortSignal }): Promise<Outcome> => {
     const key = cooldownKey(message);
@@ -98,6 +104,7 @@ export function makeWorker(deps: WorkerDeps) {
       aws: deps.aws,
       secret: deps.secret,
       exclusive: deps.exclusiveFor(clickKeyOf(message)),
+      memory: deps.memory,
       ...extras,
     });
     // A run that failed or refused frees the incident at once: clicking again is then deliberate.

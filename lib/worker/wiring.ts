@@ -6,6 +6,7 @@ import { FlashDutyClient } from '../flashduty/client';
 import type { WorkerDeps } from './handler';
 import { makeCooldown } from './cooldown';
 import { makeExclusive } from './lock';
+import { makeMemory } from './memory';
 import { makeOnce } from './once';
 
 /** Builds a worker's real dependencies from its configuration, once per cold start. */
@@ -26,6 +27,7 @@ export function workerDeps(config: WorkerConfig): WorkerDeps {
     aws: { region, endpoints },
     exclusiveFor: (owner) => makeExclusive(dynamodb, config.idempotencyTable, owner),
     actionConfig: config.actionConfig,
+    memory: makeMemory(dynamodb, config.idempotencyTable, config.action.name),
     secret,
     dryRun: config.dryRun,
     cooldown: config.cooldownSeconds > 0 ? makeCooldown(dynamodb, config.idempotencyTable, config.cooldownSeconds) : undefined,

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BUDGETS, budgetOf, bundleSizes, WORKER_BUDGET } from '../../deploy/budgets';
 import { restartHost } from '../../lib/actions/restart-host';
@@ -13,6 +14,7 @@ import { type Packaged, packageStack, readZipEntry } from '../../deploy/package-
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:oncall';
 const FACTS_FILE = 'tests/fixtures/config/echo-facts.yaml';
+const ROLLBACK_FILE = 'tests/fixtures/config/rollback-targets.yaml';
 const deployEnv = { ENABLED_ACTIONS: 'echo,restart-host', ALARM_TOPIC_ARN: TOPIC, ECHO_FACTS_FILE: FACTS_FILE, ECHO_SECRET_PARAM: '/team/echo-secret' };
 
 type Statement = { Effect: string; Action: string[]; Resource: unknown; Condition?: unknown };
@@ -24,6 +26,12 @@ type Statement = { Effect: string; Action: string[]; Resource: unknown; Conditio
 async function runBesideBundle(zip: string, entry: string, script: string, env: NodeJS.ProcessEnv): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'function-bundle-'));
   writeFileSync(join(dir, 'bundle.js'), await readZipEntry(zip, entry));
+  // Structured settings given as files ship in the zip at the same path; put them where Lambda would.
+  for (const [key, file] of Object.entries(env)) {
+    if (!key.endsWith('_FILE') || !file) continue;
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), await readZipEntry(zip, file));
+  }
   const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: dir, env: { PATH: process.env.PATH, ...env } });
   return stdout;
 }
@@ -34,7 +42,7 @@ describe('the CloudFormation template osls packages offline', () => {
   beforeAll(async () => {
     // One after the other: serverless-esbuild builds in the service's .esbuild folder.
     test = await packageStack('test', deployEnv);
-    prod = await packageStack('prod', { ENABLED_ACTIONS: 'echo' });
+    prod = await packageStack('prod', { ENABLED_ACTIONS: 'echo,rollback', ROLLBACK_TARGETS_FILE: ROLLBACK_FILE, FLASHDUTY_CHANGE_INTEGRATION_KEY_PARAM: '/team/change-key' });
   }, 180_000);
 
   const resources = () => test.template.Resources;
@@ -106,7 +114,7 @@ describe('the CloudFormation template osls packages offline', () => {
       EchoWorkerLambdaFunction: 'nodejs24.x arm64',
       RestartHostWorkerLambdaFunction: 'nodejs24.x arm64',
     });
-    expect(platforms(prod)).toEqual({ ReceiverLambdaFunction: 'nodejs24.x arm64', EchoWorkerLambdaFunction: 'nodejs24.x arm64' });
+    expect(platforms(prod)).toEqual({ ReceiverLambdaFunction: 'nodejs24.x arm64', EchoWorkerLambdaFunction: 'nodejs24.x arm64', RollbackWorkerLambdaFunction: 'nodejs24.x arm64' });
     for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
@@ -196,6 +204,20 @@ describe('the CloudFormation template osls packages offline', () => {
     const echoEnv = resources().EchoWorkerLambdaFunction!.Properties.Environment.Variables;
     expect(echoEnv).toMatchObject({ ECHO_SECRET_PARAM: '/team/echo-secret' });
     expect(resources().RestartHostWorkerLambdaFunction!.Properties.Environment.Variables).not.toHaveProperty('ECHO_FACTS_FILE');
+  });
+
+  it("lets the rollback worker read exactly its targets' tokens, the change key and the app key, and ships its targets file", async () => {
+    const role = prod.template.Resources.RollbackWorkerRole!.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement) as Statement[];
+    const readable = role
+      .filter((s) => s.Action.includes('ssm:GetParameter'))
+      .map((s) => (s.Resource as { 'Fn::Sub': string })['Fn::Sub'].replace('arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter', ''))
+      .sort();
+    expect(readable).toEqual(['/flashduty-actions/prod/flashduty-app-key', '/team/change-key', '/team/github-token', '/team/gitlab-read-token', '/team/gitlab-trigger-token', '/team/rollback-webhook-secret']);
+    expect(JSON.stringify(role)).not.toMatch(/ssm:SendCommand|"Resource":"\*"/);
+    // Shipped as validated JSON (function-env.ts), at the path the worker is told.
+    const path = prod.template.Resources.RollbackWorkerLambdaFunction!.Properties.Environment.Variables.ROLLBACK_TARGETS_FILE;
+    const shipped = JSON.parse((await readZipEntry(join(prod.dir, 'rollbackWorker.zip'), path)).toString('utf8'));
+    expect(shipped).toEqual(parseYaml(readFileSync(ROLLBACK_FILE, 'utf8')));
   });
 
   it('ships a structured setting given as a YAML file in its worker as JSON, which the bundle validates at cold start', async () => {

@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import * as v from 'valibot';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { echo } from '../../lib/actions/echo';
 import { defineAction } from '../../lib/actions/types';
+import { loadEnvFiles } from '../../lib/local/env-files';
 import { SAMPLE_CHANNEL, sampleEvent } from '../fixtures/events';
 import { sampleClick } from '../fixtures/clicks';
 import { click, depth, eventually, sendEvent, testEnv } from './helpers';
@@ -111,4 +113,46 @@ describe('event rules through the local stack (emulator, workers, stand-in Flash
     }
     for (const queue of stack.queues.values()) expect(await depth(stack.sqs, queue.url)).toBe(0);
   });
+});
+
+describe.each([
+  ['the cool-down on (60 s): the late i_new is held back by the i_new before it', '60', 'status-page skipped (not run again)'],
+  ['no cool-down: status-page\'s own order guard refuses it', '0', 'would reopen it'],
+])('the README example rules with status-page against the stand-in APIs (what npm start runs), %s', (_what, cooldown, lateOutcome) => {
+  const localEnv = () => loadEnvFiles([join(__dirname, '..', '..', 'deploy', 'local.env')], {});
+  let stack: LocalStack;
+  beforeAll(async () => {
+    stack = await startLocalStack({ env: { ...localEnv(), SQS_PORT: '0', DYNAMODB_PORT: '0', FLASHDUTY_PORT: '0', SSM_PORT: '0', COOLDOWN_SECONDS: cooldown }, port: 0 });
+  });
+  afterAll(() => stack.stop());
+
+  /** Sends the event and waits for the comment of its run of `rule`. */
+  async function run(event: ReturnType<typeof sampleEvent>, rule: string): Promise<string> {
+    const answer = await sendEvent(stack.receiverUrl, event, { token: localEnv().WEBHOOK_TOKENS!.split(',')[0]! });
+    expect(answer.status).toBe(200);
+    const runId = `${event.event_id}:${rule}`;
+    expect((answer.body.runs as Array<{ event_id: string }>).map((r) => r.event_id)).toContain(runId);
+    return eventually(() => stack.flashduty!.comments().find((c) => c.endsWith(` event ${runId}`)), 15_000, `the ${rule} comment`);
+  }
+
+  it('opens the public event on i_new, resolves it on i_rslv at once, and a late i_new older than the resolve never reopens it', async () => {
+    const incident = { incident_id: `f${process.pid.toString(16)}${cooldown}`.padEnd(24, '0'), progress: 'Triggered', incident_status: 'Critical' };
+    const t0 = Date.now() - 10_000;
+    const opened = await run(sampleEvent({ event_time: t0, incident }), 'status-page-open');
+    expect(opened).toContain('status-page succeeded — run automatically by rule "status-page-open" on i_new');
+    const event = stack.flashduty!.statusPages.changes.at(-1)!;
+    expect(event.status).toBe('investigating');
+
+    // Within the cool-down of the open: a run for another kind of event is not held back.
+    const closed = { ...incident, progress: 'Closed', incident_status: 'Ok' };
+    const resolved = await run(sampleEvent({ event_type: 'i_rslv', event_time: t0 + 2_000, incident: closed }), 'status-page-resolve');
+    expect(resolved).toContain('status-page succeeded — run automatically by rule "status-page-resolve" on i_rslv');
+    expect(event.status).toBe('resolved');
+
+    // Delivered last, but older than the resolve (FlashDuty does not guarantee order).
+    const late = await run(sampleEvent({ event_time: t0 + 1_000, incident }), 'status-page-open');
+    expect(late).toContain(lateOutcome);
+    expect(event.status).toBe('resolved');
+    expect(stack.flashduty!.statusPages.changes.filter((c) => c.change_id === event.change_id)).toHaveLength(1);
+  }, 60_000);
 });

@@ -33,6 +33,20 @@ describe('FlashDuty Open API client against a stand-in server', () => {
     expect(comment!.endsWith('🔥…')).toBe(true);
   });
 
+  it('reads a GET endpoint with its query and the app key, retrying a 5xx like any read', async () => {
+    standIn.statusPages.pages = [{ page_id: 7, name: 'P', url_name: 'p', components: [] }];
+    standIn.intercept = ({ attempt }) => (attempt === 1 ? { status: 502, body: 'bad gateway' } : undefined);
+    const data = await client().get('/status-page/change/active/list', { page_id: '7', type: 'incident' });
+    expect(data).toEqual({ items: [], total: 0 });
+    expect(standIn.calls.map((c) => c.status)).toEqual([502, 200]);
+  });
+
+  it('sends a callOnce write exactly once, even when the answer is a 5xx', async () => {
+    standIn.intercept = () => ({ status: 503, body: JSON.stringify({ request_id: 'r', error: { code: 'ServiceUnavailable', message: 'busy' } }) });
+    await expect(client().callOnce('/incident/comment', { incident_ids: [INCIDENT_ID], comment: 'x' })).rejects.toMatchObject({ code: 'ServiceUnavailable', retryable: true });
+    expect(standIn.calls).toHaveLength(1);
+  });
+
   it('retries 429 RequestTooFrequently with backoff, then succeeds', async () => {
     standIn.intercept = ({ attempt }) =>
       attempt <= 2 ? { status: 429, body: JSON.stringify({ request_id: 'r', error: { code: 'RequestTooFrequently', message: 'Request too frequently.' } }) } : undefined;

@@ -1,3 +1,4 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createConnection, createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import {
@@ -7,6 +8,29 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+
+import { startDynamoDbEmulator } from '../../lib/local/dynamodb-emulator';
+
+/** A DynamoDB emulator with one table shaped like the idempotency table (`id` hash key), for locks and memory. */
+export async function emulatedTable(tableName: string): Promise<{ dynamodb: DynamoDBClient; stop: () => Promise<void> }> {
+  const emulator = await startDynamoDbEmulator();
+  const dynamodb = new DynamoDBClient({ endpoint: emulator.endpoint, region: 'us-east-1' });
+  await dynamodb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    }),
+  );
+  return {
+    dynamodb,
+    stop: async () => {
+      dynamodb.destroy();
+      await emulator.stop();
+    },
+  };
+}
 
 export const TOKEN = 'integration-test-token-0123456789';
 

@@ -1,27 +1,49 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { listenLocal } from '../../lib/local/listen';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { loadEnvFiles } from '../../lib/local/env-files';
 import { sampleClick } from '../fixtures/clicks';
 import { click, eventually } from './helpers';
 
-/** npm start's own configuration (deploy/local.env), on free ports. */
-const exampleEnv = (): NodeJS.ProcessEnv => ({
-  ...loadEnvFiles([join(__dirname, '..', '..', 'deploy', 'local.env')], {}),
-  SQS_PORT: '0',
-  DYNAMODB_PORT: '0',
-  FLASHDUTY_PORT: '0',
-  SSM_PORT: '0',
-});
+const ROOT = join(__dirname, '..', '..');
+
+/** A port nobody listens on right now (the example enrich sources name their port in their URLs). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** npm start's own configuration (deploy/local.env, its example enrich sources), on free ports. */
+const exampleEnv = (sourcesPort = 0): NodeJS.ProcessEnv => {
+  const env = loadEnvFiles([join(ROOT, 'deploy', 'local.env')], {});
+  const sources = readFileSync(join(ROOT, env.ENRICH_SOURCES_FILE!), 'utf8').replaceAll('127.0.0.1:9328', `127.0.0.1:${sourcesPort}`);
+  return {
+    ...env,
+    SQS_PORT: '0',
+    DYNAMODB_PORT: '0',
+    FLASHDUTY_PORT: '0',
+    SSM_PORT: '0',
+    OBSERVABILITY_PORT: String(sourcesPort),
+    DEPLOY_PORT: '0',
+    STATUSPAGE_PORT: '0',
+    ENRICH_SOURCES_FILE: '',
+    ENRICH_SOURCES: JSON.stringify(parseYaml(sources)),
+  };
+};
 
 describe('the local stack with its example configuration (what npm start runs)', () => {
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStack({ env: exampleEnv(), port: 0 });
+    stack = await startLocalStack({ env: exampleEnv(await freePort()), port: 0 });
   });
   afterAll(() => stack.stop());
 
@@ -54,6 +76,40 @@ describe('the local stack with its example configuration (what npm start runs)',
     expect(await commentFor('echo')).toContain('echo succeeded');
   });
 
+  it('answers enrich for real (LOCAL_LIVE_ACTIONS): asks the three local sources, writes the fields and one comment from them', async () => {
+    const comment = await commentFor('enrich');
+    expect(comment).toContain('[flashduty-actions] enrich succeeded — clicked by zhangsan');
+    expect(comment).toContain('3 of 3 sources answered; set 5 fields');
+    expect(comment).toContain('• traces slowest: POST /search took 4210 ms');
+    expect(comment).toContain('• logs latest: ERROR search thread pool rejected execution');
+    expect(comment).toContain('• cmdb owner: search-platform / search-platform-primary');
+    expect(comment.length).toBeLessThanOrEqual(1024);
+    expect(stack.flashduty!.fieldValues('6551f3888713372ad1054d57')).toMatchObject({
+      trace_id: '2f3e0cee77ae5dc9c17ade3689eb2e54',
+      owner_team: 'search-platform',
+      impacted_services: ['order', 'passport'],
+      tier_1: true,
+    });
+    expect(stack.sources.calls.map((c) => c.rawPath)).toEqual(expect.arrayContaining(['/tempo/api/search', '/loki/api/v1/query_range', '/cmdb/api/v1/hosts/es.nj.01']));
+  });
+
+  it('answers the sample click on rollback with a dry-run comment showing the GitHub dispatch it would send to the stand-in', async () => {
+    const comment = await commentFor('rollback');
+    expect(comment).toContain('[flashduty-actions] rollback dry-run (nothing was changed) — clicked by zhangsan');
+    expect(comment).toContain(`POST ${stack.deploy!.origin}/github/repos/acme/shop/actions/workflows/rollback.yml/dispatches`);
+    expect(comment).toContain('authorization: ***');
+    expect(stack.deploy!.calls).toHaveLength(0);
+  });
+
+  it('opens a status page event on the first status-page click and updates it on the second (LOCAL_LIVE_ACTIONS)', async () => {
+    expect(await commentFor('status-page')).toContain('status-page succeeded');
+    const [event] = stack.flashduty!.statusPages.changes;
+    expect(event).toMatchObject({ status: 'investigating', title: 'Service disruption' });
+    expect(await commentFor('status-page')).toContain(`updated public event ${event!.change_id}`);
+    expect(stack.flashduty!.statusPages.changes).toHaveLength(1);
+    expect(event!.updates).toHaveLength(2);
+  });
+
   it('runs the example event rules on the sample i_new that `npm run send -- --event i_new` posts, each writing back', async () => {
     const root = join(__dirname, '..', '..');
     const send = [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'scripts', 'send.ts'), '--event', 'i_new', stack.receiverUrl];
@@ -65,12 +121,6 @@ describe('the local stack with its example configuration (what npm start runs)',
       expect(comment).toContain(`run automatically by rule "${run.rule}" on i_new`);
     }
   }, 40_000);
-
-  it.each(['enrich', 'rollback', 'status-page'])('answers %s, not built yet, with a failed comment', async (action) => {
-    const comment = await commentFor(action);
-    expect(comment).toContain(`${action} FAILED`);
-    expect(comment).toContain('not implemented yet');
-  });
 });
 
 /** Whether a TCP connection to host:port is accepted. */

@@ -1,15 +1,16 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { restartHost } from '../../lib/actions/restart-host';
 import type { ActionContext, Outcome } from '../../lib/actions/types';
 import type { RestartHostConfig } from '../../lib/actions/restart-host/config';
 import { actionConfig } from '../../lib/config/worker';
 import { validatePayload } from '../../lib/flashduty/payload';
-import { startDynamoDbEmulator } from '../../lib/local/dynamodb-emulator';
 import { type FakeInstance, SsmStandIn } from '../../lib/local/ssm-standin';
 import { log } from '../../lib/observability';
 import { clickKeyOf, type QueueMessage } from '../../lib/queue/envelope';
 import { makeExclusive } from '../../lib/worker/lock';
+import { makeMemory } from '../../lib/worker/memory';
 import { clickWithIncident } from '../fixtures/clicks';
+import { emulatedTable } from './helpers';
 
 const ALLOWED = { 'flashduty-actions:restart': 'allowed' };
 const WEB: FakeInstance = { InstanceId: 'i-0a1b2c3d4e5f60718', ComputerName: 'es.nj.01', IPAddress: '10.206.0.21', tags: { Name: 'es.nj.01', ...ALLOWED } };
@@ -25,20 +26,9 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
 
   beforeAll(async () => {
     endpoint = await ssm.start();
-    const emulator = await startDynamoDbEmulator();
-    stopDynamo = emulator.stop;
-    dynamodb = new DynamoDBClient({ endpoint: emulator.endpoint, region: 'us-east-1' });
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName: 'locks',
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      }),
-    );
+    ({ dynamodb, stop: stopDynamo } = await emulatedTable('locks'));
   });
   afterAll(async () => {
-    dynamodb.destroy();
     await stopDynamo();
     await ssm.stop();
   });
@@ -66,6 +56,7 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
         throw new Error('restart-host reads no secrets');
       },
       exclusive: makeExclusive(dynamodb, 'locks', clickKeyOf(message)),
+      memory: makeMemory(dynamodb, 'locks', 'restart-host'),
     };
   }
   const sendCommands = () => ssm.calls.filter((c) => c.operation === 'SendCommand');

@@ -1,6 +1,7 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import * as v from 'valibot';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
+import { notYetImplemented } from '../../lib/actions/not-yet';
 import { ACTIONS } from '../../lib/actions/registry';
 import { defineAction } from '../../lib/actions/types';
 import { workerConfig } from '../../lib/config/worker';
@@ -34,7 +35,8 @@ const flaky = defineAction({
     return { status: 'succeeded', summary: 'worked this time' };
   },
 });
-const actions = [...ACTIONS, counting, flaky];
+const unbuilt = notYetImplemented('unbuilt', 'an action not written yet');
+const actions = [...ACTIONS, counting, flaky, unbuilt];
 
 describe('workers: click -> queue -> action -> comment', () => {
   let stack: LocalStack;
@@ -42,7 +44,7 @@ describe('workers: click -> queue -> action -> comment', () => {
 
   beforeAll(async () => {
     stack = await startLocalStack({
-      env: testEnv({ ENABLED_ACTIONS: 'echo,counting,flaky,rollback', RETRY_BASE_SECONDS: '1', MAX_RECEIVE_COUNT: '3' }),
+      env: testEnv({ ENABLED_ACTIONS: 'echo,counting,flaky,unbuilt', RETRY_BASE_SECONDS: '1', MAX_RECEIVE_COUNT: '3' }),
       actions,
       port: 0,
     });
@@ -67,9 +69,9 @@ describe('workers: click -> queue -> action -> comment', () => {
 
   it('writes a failed outcome for an action that is not implemented, never a silent success', async () => {
     const body = clickOnNewIncident();
-    await click(stack.receiverUrl, 'rollback', body);
+    await click(stack.receiverUrl, 'unbuilt', body);
     const [comment] = await eventually(() => (comments(body.incident.incident_id).length ? comments(body.incident.incident_id) : undefined));
-    expect(comment).toContain('rollback FAILED');
+    expect(comment).toContain('unbuilt FAILED');
     expect(comment).toContain('not implemented yet');
   });
 

@@ -43,12 +43,13 @@ describe('what the package step derives from the declarations', () => {
   });
 
   it('ships EVENT_RULES_FILE in the receiver as JSON, and fails the package on a rule running an action it does not deploy', () => {
-    const receiver = functions({ ...base, EVENT_RULES_FILE: 'deploy/event-rules.yaml', ENABLED_ACTIONS: 'echo,probe,enrich,status-page' }).receiver;
+    const rulesFile = 'tests/fixtures/config/event-rules.yaml';
+    const receiver = functions({ ...base, EVENT_RULES_FILE: rulesFile }).receiver;
     const shipped = '.build/config/test/receiver/EVENT_RULES.json';
     expect(receiver).toMatchObject({ environment: { EVENT_RULES_FILE: shipped }, package: { patterns: [shipped] } });
-    expect(JSON.parse(readFileSync(join(ROOT, shipped), 'utf8'))).toEqual(parseYaml(readFileSync(join(ROOT, 'deploy/event-rules.yaml'), 'utf8')));
+    expect(JSON.parse(readFileSync(join(ROOT, shipped), 'utf8'))).toEqual(parseYaml(readFileSync(join(ROOT, rulesFile), 'utf8')));
     expect(receiver.events).toContainEqual({ httpApi: { method: 'POST', path: '/events' } });
-    expect(() => functions({ ...base, EVENT_RULES_FILE: 'deploy/event-rules.yaml' })).toThrow(
+    expect(() => functions({ ...base, EVENT_RULES: '[{"name":"enrich-new","on":["i_new"],"run":"enrich"}]' })).toThrow(
       'EVENT_RULES: rule "enrich-new" runs "enrich", which is not an enabled action (ENABLED_ACTIONS: echo, probe)',
     );
   });

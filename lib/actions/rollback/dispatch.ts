@@ -1,0 +1,123 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { OutboundError, type OutboundResponse } from '../../http/outbound';
+import type { Log } from '../../observability';
+import type { Memory } from '../../worker/memory';
+
+/** What a dispatch started, as far as the platform told us. */
+export interface Run {
+  id?: string;
+  url?: string;
+  /** When there is no id: what is known (e.g. "accepted, HTTP 202"). */
+  note?: string;
+}
+
+/** One provider's calls for one target and click (github.ts, gitlab.ts, webhook.ts). */
+export interface Dispatcher {
+  /** What is triggered, for the comment: workflow or pipeline, ref, inputs. */
+  facts: Array<[string, string]>;
+  /** The exact request(s), secrets as `***`, for a dry run. */
+  describe(): string;
+  /** Sends the dispatch once. Throws DispatchRefused (a 4xx: do not retry) or a retryable OutboundError. */
+  dispatch(): Promise<Run>;
+  /** The run this click started at or after `since` (ms), if it can be seen; 'cannot-look' when the platform offers no way. */
+  find(since: number): Promise<Run | undefined | 'cannot-look'>;
+  /** The far side dedupes repeated sends itself (webhook: on the delivery header), so an unclear send may be repeated. */
+  resendable: boolean;
+}
+
+/** The platform refused the dispatch (bad token, unknown repository, refused ref or inputs). Not retried. */
+export class DispatchRefused extends Error {
+  override readonly name = 'DispatchRefused';
+}
+
+/** A dispatch whose answer was lost, on a platform where we cannot look: not sent again. */
+export class DispatchUnknown extends Error {
+  override readonly name = 'DispatchUnknown';
+}
+
+/** The note kept per click: written before dispatching, completed with the run once it is known. */
+interface Note {
+  provider: string;
+  /** When the first dispatch attempt started (ms): runs created since may be ours. */
+  since: number;
+  run?: Run;
+}
+
+/** Attempts per run for timeouts, 429 and 5xx; the worker's own retries (with the note) come after. */
+const ATTEMPTS = 3;
+const BASE_DELAY_MS = 1000;
+
+/**
+ * Dispatches at most once per click. A note in the action's memory records the attempt before it
+ * is sent and the run as soon as it is known, so that a delivery after a crash, a lost answer or a
+ * timeout reports the recorded run, or looks for it, instead of starting a second rollback. Only
+ * timeouts, no answer, 429 and 5xx are retried, a few times here and then by the worker.
+ */
+export async function dispatchOnce(d: Dispatcher, memory: Memory, key: string, provider: string, log: Log, signal: AbortSignal): Promise<{ run: Run; earlier: boolean }> {
+  const known = await memory.recall<Note>(key);
+  if (known?.run) return { run: known.run, earlier: true };
+  const since = known?.since ?? Date.now();
+  const record = async (run: Run, earlier: boolean) => {
+    await memory.remember(key, { provider, since, run } satisfies Note);
+    return { run, earlier };
+  };
+  if (known) {
+    log.warn('an earlier delivery of this click started a dispatch and did not record its answer; looking for its run first');
+    const found = await lookFor(d, since);
+    if (found) return record(found, true);
+  } else {
+    await memory.remember(key, { provider, since } satisfies Note);
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await record(await d.dispatch(), false);
+    } catch (error) {
+      if (!(error instanceof OutboundError) || !error.retryable || attempt >= ATTEMPTS) throw error;
+      log.warn('rollback dispatch failed; will look for its run, then retry', { attempt, problem: error.message });
+      await sleep(BASE_DELAY_MS * 2 ** (attempt - 1), undefined, { signal });
+      // A 429 was certainly not dispatched; a timeout or a 5xx may have been.
+      const found = error.details.status === 429 ? undefined : await lookFor(d, since);
+      if (found) return record(found, false);
+    }
+  }
+}
+
+/** The run an unclear earlier attempt started, undefined to send (again), or DispatchUnknown when we cannot tell. */
+async function lookFor(d: Dispatcher, since: number): Promise<Run | undefined> {
+  const found = await d.find(since);
+  if (found !== 'cannot-look') return found;
+  if (d.resendable) return undefined;
+  throw new DispatchUnknown('an earlier attempt got no answer and this platform gives no way to look for its run (for GitLab, set read_token), so it was not sent again');
+}
+
+/** Retryable trouble stays an OutboundError; any other non-2xx answer is the platform's refusal, explained by `explain`. */
+export function checkAnswer(response: OutboundResponse, label: string, explain: (status: number, message: string) => string): void {
+  const { status } = response;
+  if (status >= 200 && status <= 299) return;
+  const message = platformMessage(response.text);
+  if (status === 429 || status >= 500) throw new OutboundError(`${label}: answered HTTP ${status}${message ? `: ${message}` : ''}`, 'status', { status });
+  throw new DispatchRefused(explain(status, message));
+}
+
+/** The platform's own words from an error body: `message` (GitHub, GitLab) or `error`, else the text, cut. */
+export function platformMessage(text: string): string {
+  let said: unknown = text;
+  try {
+    const body = JSON.parse(text) as Record<string, unknown>;
+    said = body?.message ?? body?.error ?? text;
+  } catch {
+    // not JSON: the text itself
+  }
+  const flat = (typeof said === 'string' ? said : JSON.stringify(said)).replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 299)}…` : flat;
+}
+
+/** Polls `find` a few times: a run may show up in the platform's list a moment after the dispatch. */
+export async function findSoon(find: () => Promise<Run | undefined>, signal: AbortSignal, delaysMs = [0, 1000, 2000, 3000]): Promise<Run | undefined> {
+  for (const delay of delaysMs) {
+    if (delay) await sleep(delay, undefined, { signal });
+    const run = await find();
+    if (run) return run;
+  }
+  return undefined;
+}

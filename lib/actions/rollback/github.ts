@@ -1,0 +1,85 @@
+import type { HttpClient, OutboundRequest, Secret } from '../../http/outbound';
+import type { GithubTarget } from './config';
+import { checkAnswer, type Dispatcher, findSoon, type Run } from './dispatch';
+
+export const GITHUB_API_VERSION = '2022-11-28';
+
+/** The web address next to an API URL: api.github.com -> github.com, https://ghe/api/v3 -> https://ghe. */
+function webBase(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  if (url.hostname === 'api.github.com') return 'https://github.com';
+  return `${url.origin}${url.pathname.replace(/\/api\/v3\/?$/, '').replace(/\/+$/, '')}`;
+}
+
+/**
+ * GitHub Actions: `POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches` with the
+ * configured ref and the rendered inputs. Asks for the run's details (`return_run_details`); a
+ * server that refuses that field is asked again without it, and the run is then found by listing
+ * `workflow_dispatch` runs created since the dispatch.
+ */
+export function githubDispatcher(target: GithubTarget, inputs: Record<string, string>, token: Secret, http: HttpClient, signal: AbortSignal): Dispatcher {
+  const [owner, repo] = target.repo.split('/') as [string, string];
+  const base = `${target.api_url}/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/actions/workflows/${encodeURIComponent(target.workflow)}`;
+  const headers = { authorization: token, accept: 'application/vnd.github+json', 'x-github-api-version': GITHUB_API_VERSION };
+  const request = (details: boolean): OutboundRequest => ({
+    method: 'POST',
+    timeoutMs: target.timeout_seconds * 1000,
+    url: `${base}/dispatches`,
+    headers,
+    json: { ref: target.ref, inputs, ...(details && { return_run_details: true }) },
+  });
+  const find = (since: number) => findRun(http, { url: `${base}/runs`, headers }, target.ref, since);
+
+  return {
+    facts: [
+      ['workflow', `${target.repo} ${target.workflow}`],
+      ['ref', target.ref],
+      ['inputs', JSON.stringify(inputs)],
+    ],
+    describe: () => http.describe(request(true)),
+    resendable: false,
+    find,
+    async dispatch() {
+      const since = Date.now();
+      let response = await http.request(request(true));
+      if ((response.status === 400 || response.status === 422) && /return_run_details/.test(response.text)) {
+        // An older GitHub Enterprise Server refuses the whole request, so nothing was dispatched yet.
+        // Not remembered across clicks: one extra round trip, and an upgraded server is used at once.
+        response = await http.request(request(false));
+      }
+      checkAnswer(response, `POST ${target.api_url}/repos/${target.repo}/…/dispatches`, (status, message) => refusal(target, status, message));
+      if (response.status === 200) {
+        const body = response.json<{ workflow_run_id?: number; html_url?: string }>();
+        if (body?.workflow_run_id) return { id: String(body.workflow_run_id), url: body.html_url };
+      }
+      const found = await findSoon(() => find(since), signal);
+      return found ?? { note: 'dispatched; the run did not show up in the list yet', url: `${webBase(target.api_url)}/${target.repo}/actions/workflows/${target.workflow}` };
+    },
+  };
+}
+
+/** What to fix, for an answer GitHub refused. */
+function refusal(target: GithubTarget, status: number, message: string): string {
+  const said = message ? ` (${message})` : '';
+  if (status === 401 || status === 403) {
+    return `GitHub refused the token with HTTP ${status}${said}: it needs the "actions: write" permission on ${target.repo} (fine-grained token or GitHub App; a classic token needs the repo scope)`;
+  }
+  if (status === 404) return `GitHub answered 404${said}: repository ${target.repo} or workflow ${target.workflow} not found, or the token cannot see it`;
+  if (status === 422) return `GitHub refused the ref or inputs with HTTP 422${said}`;
+  return `GitHub refused the dispatch with HTTP ${status}${said}`;
+}
+
+type Listed = { id: number; html_url?: string; created_at?: string; head_branch?: string };
+
+/** The oldest `workflow_dispatch` run on `ref` created at or after `since` (ms), from the workflow's run list. */
+async function findRun(http: HttpClient, list: { url: string; headers: Record<string, string | Secret> }, ref: string, since: number): Promise<Run | undefined> {
+  const second = Math.floor(since / 1000) * 1000;
+  const created = new Date(second).toISOString().replace('.000Z', 'Z');
+  const query = new URLSearchParams({ event: 'workflow_dispatch', created: `>=${created}`, per_page: '30' });
+  const response = await http.json<{ workflow_runs?: Listed[] }>({ url: `${list.url}?${query}`, headers: list.headers });
+  // A run on another branch was started by someone else; GitHub names the ref without refs/heads/.
+  const branch = ref.replace(/^refs\/(heads|tags)\//, '');
+  const ours = (response?.workflow_runs ?? []).filter((run) => run.head_branch === branch && Date.parse(run.created_at ?? '') >= second);
+  const oldest = ours.sort((a, b) => a.id - b.id)[0];
+  return oldest && { id: String(oldest.id), url: oldest.html_url };
+}

@@ -1,0 +1,199 @@
+import { FlashDutyError } from '../../flashduty/client';
+import { makeHttp } from '../../http/outbound';
+import { TemplateValueError } from '../../template/compile';
+import { templateContext } from '../../template/context';
+import { type ActionContext, defineAction, type Outcome } from '../types';
+import { type Component, resolveComponents, selectComponents } from './components';
+import { StatusPageConfig, type EventStatus } from './config';
+import { flashdutyProvider } from './flashduty';
+import { desiredStatus, formatLink, type Link, parseLink } from './link';
+import { type ComponentChange, markerFor, type Prepared, type Provider, ProviderError, type PublicEvent } from './provider';
+import { statuspageProvider } from './statuspage';
+
+type Ctx = ActionContext<StatusPageConfig>;
+const failed = (summary: string): Outcome => ({ status: 'failed', summary: `${summary}; nothing was published` });
+
+/**
+ * status-page: one public event per incident. The first click opens it, later clicks move it along
+ * (investigating -> identified/monitoring -> resolved, with every touched component back to
+ * operational on resolve). The incident's custom field links it to its event, so a redelivered
+ * first click never opens a second one.
+ */
+export const statusPage = defineAction({
+  name: 'status-page',
+  description: 'Opens, updates and resolves a public status page event for the incident (FlashDuty Status Page or Atlassian Statuspage).',
+  config: StatusPageConfig,
+  async run(ctx): Promise<Outcome> {
+    try {
+      return await publish(ctx);
+    } catch (error) {
+      if (error instanceof ProviderError) return failed(error.message);
+      if (error instanceof TemplateValueError) return failed(`the public text could not be written: ${error.message}`);
+      // A refused read (the incident's fields) will be refused again: say so now instead of retrying.
+      if (error instanceof FlashDutyError && !error.retryable) return failed(`FlashDuty refused a call: ${error.message}`);
+      throw error;
+    }
+  },
+});
+
+/** What this click wants published, before knowing whether an event exists. */
+interface Wanted {
+  status: EventStatus;
+  components: Component[];
+  why: string;
+  provider: Provider;
+  page: string;
+}
+
+async function publish(ctx: Ctx): Promise<Outcome> {
+  const { config, message } = ctx;
+  const incident = message.payload.incident as Record<string, unknown>;
+  const status = desiredStatus(incident, config.STATUS_PAGE_PROCESSING_STATUS);
+  if ('problem' in status) return failed(status.problem);
+  const selection = selectComponents(config.STATUS_PAGE_COMPONENTS, templateContext(message).labels);
+  if ('problem' in selection) return failed(selection.problem);
+  const made = await makeProvider(ctx);
+  if ('problem' in made) return failed(made.problem);
+  const current = await readLink(ctx);
+  if ('problem' in current) return failed(current.problem);
+  const link = 'link' in current ? current.link : undefined;
+  // On resolve every component the event ever touched goes back to operational, not only today's.
+  const refs = status.status === 'resolved' ? [...(link?.components ?? []), ...selection.refs] : selection.refs;
+  const resolved = await resolveComponents(refs, made.key, made.provider);
+  if ('problem' in resolved) return failed(resolved.problem);
+  const wanted: Wanted = { status: status.status, components: resolved.components, why: selection.why, provider: made.provider, page: config.STATUS_PAGE_ID! };
+  return link ? onExisting(ctx, wanted, link) : onNone(ctx, wanted);
+}
+
+async function makeProvider(ctx: Ctx): Promise<{ provider: Provider; key: string } | { problem: string }> {
+  const { config } = ctx;
+  const page = config.STATUS_PAGE_ID!;
+  if (config.STATUS_PAGE_PROVIDER === 'flashduty') return { provider: flashdutyProvider(ctx.flashduty, page, ctx.signal), key: `flashduty|${page}` };
+  if (!config.STATUS_PAGE_API_KEY) return { problem: 'STATUS_PAGE_PROVIDER=statuspage needs STATUS_PAGE_API_KEY (or STATUS_PAGE_API_KEY_PARAM)' };
+  const http = ctx.http ?? makeHttp({ signal: ctx.signal, log: ctx.log });
+  const provider = statuspageProvider(http, config.STATUS_PAGE_API_URL, page, await ctx.secret(config.STATUS_PAGE_API_KEY));
+  return { provider, key: `statuspage|${config.STATUS_PAGE_API_URL}|${page}` };
+}
+
+/** The link from the payload's fields, or from /incident/info when the payload does not carry it. */
+async function readLink(ctx: Ctx): Promise<ReturnType<typeof parseLink>> {
+  const field = ctx.config.STATUS_PAGE_FIELD;
+  const { incident } = ctx.message.payload;
+  const fields = incident.fields as Record<string, unknown> | undefined | null;
+  if (fields && Object.hasOwn(fields, field) && fields[field] !== null) return parseLink(fields[field], field);
+  const info = await ctx.flashduty.incidentInfo(incident.incident_id, ctx.signal);
+  const fresh = info.fields as Record<string, unknown> | undefined | null;
+  return parseLink(fresh && Object.hasOwn(fresh, field) ? fresh[field] : undefined, field);
+}
+
+async function onExisting(ctx: Ctx, wanted: Wanted, link: Link): Promise<Outcome> {
+  const { message, config } = ctx;
+  if (link.provider !== config.STATUS_PAGE_PROVIDER || link.page !== wanted.page) {
+    return failed(`the incident is linked to ${link.provider} page ${link.page} event ${link.id}, but the action is configured for ${config.STATUS_PAGE_PROVIDER} page ${wanted.page}`);
+  }
+  if (link.click === message.event_id) return done(ctx, wanted, link, `this click already updated public event ${link.id}; nothing new was published`);
+  if (link.status === 'resolved') {
+    if (wanted.status === 'resolved') return done(ctx, wanted, link, `public event ${link.id} is already resolved; nothing new was published`);
+    if (message.payload.event_time < link.at) {
+      return failed(`public event ${link.id} was resolved by a newer event (${new Date(link.at).toISOString()}); this older click (${new Date(message.payload.event_time).toISOString()}) would reopen it`);
+    }
+  }
+  return send(ctx, wanted, link, 'update');
+}
+
+async function onNone(ctx: Ctx, wanted: Wanted): Promise<Outcome> {
+  const marker = markerFor(ctx.message.payload.incident.incident_id);
+  // The field is empty, but a run whose answer (or field write) was lost may have opened the event.
+  const open = await wanted.provider.findOpen(marker);
+  if (open && open.status === wanted.status) {
+    // Most likely this very click opened it: record it rather than post the same update twice.
+    const link = newLink(ctx, wanted, open);
+    const problem = await record(ctx, link);
+    return outcome(ctx, wanted, link, `public event ${open.id} was already open (${open.status}); linked it to the incident`, [], problem);
+  }
+  if (open) {
+    const adopted: Link = { ...newLink(ctx, wanted, open), status: 'investigating', click: '', at: 0 };
+    return send(ctx, wanted, adopted, 'update');
+  }
+  if (wanted.status === 'resolved') return failed('the incident is resolved and has no open public event to resolve');
+  return send(ctx, wanted, undefined, 'create');
+}
+
+function newLink(ctx: Ctx, wanted: Wanted, event: PublicEvent, before?: Link): Link {
+  const { config, message } = ctx;
+  return {
+    provider: config.STATUS_PAGE_PROVIDER,
+    page: wanted.page,
+    id: event.id,
+    status: wanted.status,
+    at: Math.max(before?.at ?? 0, message.payload.event_time),
+    click: message.event_id,
+    components: [...new Set([...(before?.components ?? []), ...wanted.components.map((c) => c.id)])],
+    ...((event.url ?? before?.url) && { url: event.url ?? before?.url }),
+  };
+}
+
+/** Builds the create or update, describes it on dry-run, else sends it and records the link. */
+async function send(ctx: Ctx, wanted: Wanted, link: Link | undefined, kind: 'create' | 'update'): Promise<Outcome> {
+  const { config, message } = ctx;
+  const context = templateContext(message);
+  const changes = componentChanges(ctx, wanted);
+  if ('problem' in changes) return failed(changes.problem);
+  const update = { status: wanted.status, message: config.STATUS_PAGE_MESSAGES[wanted.status].render(context), components: changes.list, notify: config.STATUS_PAGE_NOTIFY };
+  const prepared: Prepared<PublicEvent | void> =
+    kind === 'create'
+      ? wanted.provider.create({ ...update, title: config.STATUS_PAGE_TITLE.render(context), marker: markerFor(message.payload.incident.incident_id) })
+      : wanted.provider.update(link!.id, update);
+  const verb = kind === 'create' ? 'open a public event' : wanted.status === 'resolved' ? `resolve public event ${link!.id}` : `update public event ${link!.id}`;
+  if (ctx.dryRun) {
+    return { status: 'dry-run', summary: `would ${verb} on ${config.STATUS_PAGE_PROVIDER} page ${wanted.page}: ${wanted.status}`, facts: [...facts(wanted, changes.list), ['request', prepared.describe]] };
+  }
+  const event = (await prepared.send()) ?? { id: link!.id };
+  const written = newLink(ctx, wanted, event, link);
+  const recorded = await record(ctx, written);
+  const did = kind === 'create' ? `opened public event ${event.id}` : wanted.status === 'resolved' ? `resolved public event ${event.id}` : `updated public event ${event.id}`;
+  return outcome(ctx, wanted, written, `${did} on ${config.STATUS_PAGE_PROVIDER} page ${wanted.page}: ${wanted.status}`, changes.list, recorded);
+}
+
+function componentChanges(ctx: Ctx, wanted: Wanted): { list: Array<ComponentChange & { name: string }> } | { problem: string } {
+  if (wanted.status === 'resolved') return { list: wanted.components.map((c) => ({ ...c, status: 'operational' })) };
+  const severity = ctx.message.payload.incident.incident_severity as string | undefined;
+  const status = severity ? ctx.config.STATUS_PAGE_SEVERITY_STATUS[severity as 'Critical' | 'Warning' | 'Info'] : undefined;
+  if (!status) return { problem: `the incident has no usable incident_severity (got ${JSON.stringify(severity ?? null)}), so the component status is unknown` };
+  return { list: wanted.components.map((c) => ({ ...c, status })) };
+}
+
+/** Writes the link to the incident's field. A refusal is reported, not retried: the event exists. */
+async function record(ctx: Ctx, link: Link): Promise<string | undefined> {
+  const field = ctx.config.STATUS_PAGE_FIELD;
+  try {
+    await ctx.flashduty.resetField(ctx.message.payload.incident.incident_id, field, formatLink(link), ctx.signal);
+    return undefined;
+  } catch (error) {
+    // Retryable: the retried run finds the event by its marker (or the field) and records it then.
+    if (!(error instanceof FlashDutyError) || error.retryable) throw error;
+    return `could not record it in custom field ${field} (${error.message}); create a text field named ${field}, or the next click cannot find this event`;
+  }
+}
+
+function facts(wanted: Wanted, changes: Array<ComponentChange & { name: string }>): Array<[string, string]> {
+  return [
+    ['status', wanted.status],
+    ['components', changes.map((c) => `${c.name || c.id}: ${c.status}`).join(', ')],
+    ['chosen by', wanted.why],
+  ];
+}
+
+function done(ctx: Ctx, wanted: Wanted, link: Link, summary: string): Outcome {
+  return outcome(ctx, { ...wanted, status: link.status }, link, summary, [], undefined);
+}
+
+function outcome(ctx: Ctx, wanted: Wanted, link: Link, summary: string, changes: Array<ComponentChange & { name: string }>, problem: string | undefined): Outcome {
+  const url = link.url ?? ctx.config.STATUS_PAGE_PUBLIC_URL;
+  return {
+    status: problem ? 'failed' : 'succeeded',
+    summary: problem ? `${summary}, but ${problem}` : summary,
+    facts: [['public event', `${link.id} (${link.provider} page ${link.page})`], ...(changes.length > 0 ? facts(wanted, changes) : [['status', link.status] as [string, string]])],
+    ...(url && { links: [{ label: 'status page', url }] }),
+  };
+}

@@ -1,0 +1,223 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A request the stand-in received. Headers are lower-case. */
+export interface DeployCall {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string>;
+  body: string;
+  status: number;
+}
+
+/** A test's answer to a call: a reply, `'hang'` (never answer), `'hang-after'` (act, then never answer), or undefined for normal handling. */
+export type DeployInterceptor = (call: { method: string; path: string; attempt: number }) => { status: number; body: unknown } | 'hang' | 'hang-after' | undefined;
+
+interface GithubRun {
+  id: number;
+  repo: string;
+  workflow: string;
+  head_branch: string;
+  event: 'workflow_dispatch';
+  created_at: string;
+  html_url: string;
+  inputs: Record<string, string>;
+}
+interface Pipeline {
+  id: number;
+  project: string;
+  ref: string;
+  source: 'trigger';
+  created_at: string;
+  web_url: string;
+  variables: Record<string, string>;
+}
+
+/**
+ * One local server standing in for the deploy platforms rollback talks to, each under its own
+ * prefix: GitHub's REST API at `/github` (workflow dispatch and run list; `runDetails = false`
+ * plays an older GitHub Enterprise that refuses `return_run_details`), GitLab's at `/gitlab`
+ * (pipeline trigger and pipeline list), and a generic webhook receiver at `/hook/...` that
+ * checks the signature. Tokens, repositories and workflows it knows are fields a test can change.
+ */
+export class DeployStandIn {
+  readonly calls: DeployCall[] = [];
+  readonly runs: GithubRun[] = [];
+  readonly pipelines: Pipeline[] = [];
+  intercept: DeployInterceptor | undefined;
+  /** Called after every answered call (the local stack prints dispatches). */
+  onCall: ((call: DeployCall) => void) | undefined;
+  githubToken = 'local-github-token';
+  /** `owner/repo/workflow` -> the inputs the workflow declares. */
+  workflows = new Map<string, string[]>([['acme/shop/rollback.yml', ['service', 'incident', 'reason']]]);
+  runDetails = true;
+  gitlabTriggerToken = 'local-gitlab-trigger-token';
+  gitlabReadToken = 'local-gitlab-read-token';
+  projects = new Set(['acme/shop', '42']);
+  refs = new Set(['main', 'production']);
+  /** Signature key the webhook receiver checks, when set. */
+  webhookSecret: string | undefined = 'local-webhook-secret';
+  origin = '';
+  private server?: Server;
+  private readonly attempts = new Map<string, number>();
+  private nextId = 9_000_000_001;
+
+  reset(): void {
+    this.calls.length = 0;
+    this.runs.length = 0;
+    this.pipelines.length = 0;
+    this.attempts.clear();
+    this.intercept = undefined;
+    this.runDetails = true;
+  }
+
+  /** Dispatch, trigger and webhook calls (not lookups). */
+  dispatches(): DeployCall[] {
+    return this.calls.filter((c) => c.method !== 'GET');
+  }
+
+  async start(port = 0): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.origin;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections(); // also the requests a test left hanging
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+    const call: DeployCall = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body: Buffer.concat(chunks).toString('utf8'), status: 0 };
+    const attempt = (this.attempts.get(call.path) ?? 0) + 1;
+    this.attempts.set(call.path, attempt);
+    const intercepted = this.intercept?.({ method: call.method, path: call.path, attempt });
+    if (intercepted === 'hang') return void this.calls.push(call);
+    let answer: { status: number; body: unknown };
+    try {
+      answer = intercepted && intercepted !== 'hang-after' ? intercepted : this.route(call);
+    } catch (error) {
+      answer = { status: 500, body: { message: (error as Error).message } };
+    }
+    call.status = intercepted === 'hang-after' ? 0 : answer.status;
+    this.calls.push(call);
+    if (intercepted === 'hang-after') return;
+    this.onCall?.(call);
+    res.writeHead(answer.status, { 'content-type': 'application/json' });
+    res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+  }
+
+  private route(call: DeployCall): { status: number; body: unknown } {
+    const github = /^\/github\/repos\/([^/]+)\/([^/]+)\/actions\/workflows\/([^/]+)\/(dispatches|runs)$/.exec(call.path);
+    if (github) return this.github(call, `${decodeURIComponent(github[1]!)}/${decodeURIComponent(github[2]!)}`, decodeURIComponent(github[3]!), github[4]!);
+    const gitlab = /^\/gitlab\/projects\/([^/]+)\/(trigger\/pipeline|pipelines)$/.exec(call.path);
+    if (gitlab) return this.gitlab(call, decodeURIComponent(gitlab[1]!), gitlab[2]!);
+    if (call.path.startsWith('/hook/')) return this.webhook(call);
+    return { status: 404, body: { message: 'Not Found' } };
+  }
+
+  private github(call: DeployCall, repo: string, workflow: string, what: string): { status: number; body: unknown } {
+    if (call.headers.authorization !== `Bearer ${this.githubToken}`) return { status: 401, body: { message: 'Bad credentials' } };
+    if (call.headers['x-github-api-version'] === undefined || call.headers.accept !== 'application/vnd.github+json') return { status: 400, body: { message: 'missing API version or accept header' } };
+    const declared = this.workflows.get(`${repo}/${workflow}`);
+    if (!declared) return { status: 404, body: { message: 'Not Found' } };
+    if (what === 'runs') {
+      const since = Date.parse((call.query.get('created') ?? '>=1970-01-01T00:00:00Z').replace('>=', ''));
+      const runs = this.runs.filter((r) => r.repo === repo && r.workflow === workflow && r.event === call.query.get('event') && Date.parse(r.created_at) >= since);
+      return { status: 200, body: { total_count: runs.length, workflow_runs: [...runs].reverse() } };
+    }
+    const body = JSON.parse(call.body || '{}') as { ref?: string; inputs?: Record<string, string>; return_run_details?: boolean };
+    if (body.return_run_details !== undefined && !this.runDetails) return { status: 400, body: { message: 'Invalid request.\n\n"return_run_details" is not a permitted key.' } };
+    if (!body.ref || !this.refs.has(body.ref)) return { status: 422, body: { message: `No ref found for: ${body.ref}` } };
+    const unexpected = Object.keys(body.inputs ?? {}).filter((name) => !declared.includes(name));
+    if (unexpected.length) return { status: 422, body: { message: `Unexpected inputs provided: ${JSON.stringify(unexpected)}` } };
+    const id = this.nextId++;
+    const run: GithubRun = {
+      id,
+      repo,
+      workflow,
+      head_branch: body.ref,
+      event: 'workflow_dispatch',
+      created_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      html_url: `${this.origin}/github-web/${repo}/actions/runs/${id}`,
+      inputs: body.inputs ?? {},
+    };
+    this.runs.push(run);
+    if (!body.return_run_details) return { status: 204, body: undefined };
+    return { status: 200, body: { workflow_run_id: id, run_url: `${this.origin}/github/repos/${repo}/actions/runs/${id}`, html_url: run.html_url } };
+  }
+
+  private gitlab(call: DeployCall, project: string, what: string): { status: number; body: unknown } {
+    if (!this.projects.has(project)) return { status: 404, body: { message: '404 Project Not Found' } };
+    if (what === 'pipelines') {
+      if (call.headers['private-token'] !== this.gitlabReadToken) return { status: 401, body: { message: '401 Unauthorized' } };
+      const after = Date.parse(call.query.get('updated_after') ?? '1970-01-01T00:00:00Z');
+      return { status: 200, body: this.pipelines.filter((p) => p.project === project && p.ref === call.query.get('ref') && Date.parse(p.created_at) >= after) };
+    }
+    const form = new URLSearchParams(call.body);
+    if (form.get('token') !== this.gitlabTriggerToken) return { status: 404, body: { message: '404 Not Found' } };
+    const ref = form.get('ref') ?? '';
+    if (!this.refs.has(ref)) return { status: 400, body: { message: { base: ['Reference not found'] } } };
+    const variables = Object.fromEntries([...form].filter(([key]) => /^variables\[.+\]$/.test(key)).map(([key, value]) => [key.slice(10, -1), value]));
+    const id = this.nextId++;
+    const pipeline: Pipeline = { id, project, ref, source: 'trigger', created_at: new Date().toISOString(), web_url: `${this.origin}/gitlab-web/${project}/-/pipelines/${id}`, variables };
+    this.pipelines.push(pipeline);
+    return { status: 201, body: { id, ref, status: 'created', web_url: pipeline.web_url } };
+  }
+
+  private webhook(call: DeployCall): { status: number; body: unknown } {
+    if (this.webhookSecret !== undefined && !verifySignature(this.webhookSecret, call.headers, call.body)) return { status: 401, body: { message: 'bad signature' } };
+    const delivery = call.headers['x-flashduty-actions-delivery'] ?? '';
+    return { status: 202, body: { id: `deploy-${delivery.slice(0, 12)}`, url: `${this.origin}/hook-web/deploys/${delivery}` } };
+  }
+}
+
+/** The receiver's check, as the README shows it: HMAC over "<timestamp>.<body>", five minutes of skew at most. */
+export function verifySignature(secret: string, headers: Record<string, string | undefined>, body: string, nowSeconds = Date.now() / 1000): boolean {
+  const timestamp = headers['x-flashduty-actions-timestamp'] ?? '';
+  const given = headers['x-flashduty-actions-signature'] ?? '';
+  if (!/^\d+$/.test(timestamp) || Math.abs(nowSeconds - Number(timestamp)) > 300) return false;
+  const expected = `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+  return given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+}
+
+/**
+ * The rollback targets `npm start` uses when ROLLBACK_TARGETS is not set, all pointing at the
+ * stand-in: the sample click (service=engine) dispatches the GitHub workflow; payments goes to the
+ * GitLab pipeline; anything else to the signed webhook.
+ */
+export function localRollbackTargets(stand: DeployStandIn): unknown[] {
+  const { origin } = stand;
+  return [
+    {
+      provider: 'github',
+      name: 'shop (GitHub stand-in)',
+      match: { service: 'engine' },
+      repo: 'acme/shop',
+      workflow: 'rollback.yml',
+      ref: 'main',
+      inputs: { service: '{{ labels.service }}', incident: '{{ incident.incident_id }}', reason: 'FlashDuty: {{ incident.title }}' },
+      api_url: `${origin}/github`,
+      token: stand.githubToken,
+    },
+    {
+      provider: 'gitlab',
+      name: 'payments (GitLab stand-in)',
+      match: { service: ['payments', 'billing'] },
+      project: 'acme/shop',
+      ref: 'production',
+      variables: { SERVICE: '{{ labels.service }}', INCIDENT: '{{ incident.incident_id }}' },
+      api_url: `${origin}/gitlab`,
+      token: stand.gitlabTriggerToken,
+      read_token: stand.gitlabReadToken,
+    },
+    { provider: 'webhook', name: 'anything else (webhook stand-in)', url: `${origin}/hook/rollback`, secret: stand.webhookSecret },
+  ];
+}

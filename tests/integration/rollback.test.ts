@@ -1,0 +1,458 @@
+import { createHmac } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import fc from 'fast-check';
+import { rollback } from '../../lib/actions/rollback';
+import type { RollbackConfig } from '../../lib/actions/rollback/config';
+import type { ActionContext, Outcome } from '../../lib/actions/types';
+import { makeSecretReader } from '../../lib/aws/secrets';
+import { actionConfig } from '../../lib/config/worker';
+import { FlashDutyClient } from '../../lib/flashduty/client';
+import { validatePayload } from '../../lib/flashduty/payload';
+import { makeHttp } from '../../lib/http/outbound';
+import { DeployStandIn } from '../../lib/local/deploy-standin';
+import { FlashDutyStandIn } from '../../lib/local/flashduty-standin';
+import { log } from '../../lib/observability';
+import type { QueueMessage } from '../../lib/queue/envelope';
+import { makeMemory } from '../../lib/worker/memory';
+import { clickWithIncident } from '../fixtures/clicks';
+import { emulatedTable } from './helpers';
+
+const APP_KEY = 'rollback-test-app-key';
+const WEBHOOK_SECRET = 'whsec-test-0123456789';
+
+describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty servers', () => {
+  const platform = new DeployStandIn();
+  const flashdutyStandIn = new FlashDutyStandIn(APP_KEY);
+  let origin: string;
+  let flashduty: FlashDutyClient;
+  let dynamodb: DynamoDBClient;
+  let stopDynamo: () => Promise<void>;
+
+  beforeAll(async () => {
+    origin = await platform.start();
+    flashduty = new FlashDutyClient({ baseUrl: await flashdutyStandIn.start(), appKey: async () => APP_KEY, baseDelayMs: 10, attemptTimeoutMs: 1000 });
+    ({ dynamodb, stop: stopDynamo } = await emulatedTable('memory'));
+  });
+  afterAll(async () => {
+    await stopDynamo();
+    await platform.stop();
+    await flashdutyStandIn.stop();
+  });
+  beforeEach(() => {
+    platform.reset();
+    flashdutyStandIn.reset();
+    platform.webhookSecret = WEBHOOK_SECRET;
+  });
+
+  const github = (extra: Record<string, unknown> = {}) => ({
+    provider: 'github',
+    name: 'shop rollback',
+    match: { service: 'engine' },
+    repo: 'acme/shop',
+    workflow: 'rollback.yml',
+    ref: 'main',
+    inputs: { service: '{{ labels.service }}', incident: '{{ incident.incident_id }}' },
+    api_url: `${origin}/github`,
+    token: platform.githubToken,
+    timeout_seconds: 1,
+    ...extra,
+  });
+  const gitlab = (extra: Record<string, unknown> = {}) => ({
+    provider: 'gitlab',
+    match: { service: 'engine' },
+    project: 'acme/shop',
+    ref: 'production',
+    variables: { SERVICE: '{{ labels.service }}', INCIDENT: '{{ incident.incident_id }}' },
+    api_url: `${origin}/gitlab`,
+    token: platform.gitlabTriggerToken,
+    read_token: platform.gitlabReadToken,
+    timeout_seconds: 1,
+    ...extra,
+  });
+  const webhook = (extra: Record<string, unknown> = {}) => ({
+    provider: 'webhook',
+    match: { service: 'engine' },
+    url: `${origin}/hook/deploys/rollback`,
+    body: { service: '{{ labels.service }}', incident: '{{ incident.incident_id }}', by: '{{ person.email }}' },
+    secret: WEBHOOK_SECRET,
+    timeout_seconds: 1,
+    ...extra,
+  });
+
+  let eventSeq = 0;
+  interface Options {
+    targets?: unknown[];
+    env?: NodeJS.ProcessEnv;
+    dryRun?: boolean;
+    eventId?: string;
+    labels?: Record<string, string>;
+    alerts?: unknown[];
+    person?: unknown;
+  }
+  function context(options: Options = {}): ActionContext<RollbackConfig> {
+    const changes: Record<string, unknown> = { labels: options.labels ?? { service: 'engine', env: 'prod' } };
+    if (options.alerts) changes.alerts = options.alerts;
+    const click = clickWithIncident(changes, options.person === undefined ? {} : { person: options.person });
+    const payload = validatePayload(click);
+    const message: QueueMessage = { version: 1, action: 'rollback', event_id: options.eventId ?? `rb-${process.pid}-${++eventSeq}`, received_at: Date.now(), payload };
+    const signal = AbortSignal.timeout(30_000);
+    return {
+      config: actionConfig(rollback, {
+        ROLLBACK_TARGETS: JSON.stringify(options.targets ?? [github()]),
+        FLASHDUTY_CHANGE_INTEGRATION_KEY: flashdutyStandIn.changeIntegrationKey,
+        ...options.env,
+      }),
+      message,
+      dryRun: options.dryRun ?? false,
+      log,
+      flashduty,
+      signal,
+      aws: { region: 'us-east-1', endpoints: {} },
+      http: makeHttp({ signal, log, baseDelayMs: 10 }),
+      secret: makeSecretReader({ region: 'us-east-1', maxAgeSeconds: 0 }),
+      exclusive: async (_key, fn) => fn(),
+      memory: makeMemory(dynamodb, 'memory', 'rollback'),
+    };
+  }
+  const fact = (outcome: Outcome, label: string) => outcome.facts?.find(([l]) => l === label)?.[1];
+  const dispatches = () => platform.dispatches();
+
+  describe('GitHub Actions', () => {
+    it('dispatches the configured workflow with Bearer auth, the API version and return_run_details, and links the run it answers with', async () => {
+      const ctx = context();
+      const outcome = await rollback.run(ctx);
+      expect(outcome.status).toBe('succeeded');
+      const [call] = dispatches();
+      expect(call).toMatchObject({ method: 'POST', path: '/github/repos/acme/shop/actions/workflows/rollback.yml/dispatches', status: 200 });
+      expect(call!.headers).toMatchObject({ authorization: `Bearer ${platform.githubToken}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' });
+      expect(JSON.parse(call!.body)).toEqual({ ref: 'main', inputs: { service: 'engine', incident: ctx.message.payload.incident.incident_id }, return_run_details: true });
+      const [run] = platform.runs;
+      expect(fact(outcome, 'run id')).toBe(String(run!.id));
+      expect(outcome.links).toEqual([{ label: 'run', url: run!.html_url }]);
+      expect(fact(outcome, 'provider')).toBe('github');
+      expect(fact(outcome, 'target')).toBe('shop rollback');
+      expect(fact(outcome, 'workflow')).toBe('acme/shop rollback.yml');
+      expect(fact(outcome, 'ref')).toBe('main');
+    });
+
+    it('on a server without return_run_details (older GHE: 400 naming the field) dispatches without it and finds the run among workflow_dispatch runs since', async () => {
+      platform.runDetails = false;
+      const outcome = await rollback.run(context());
+      expect(outcome.status).toBe('succeeded');
+      const posts = dispatches();
+      expect(posts.map((c) => c.status)).toEqual([400, 204]);
+      expect(JSON.parse(posts[1]!.body)).not.toHaveProperty('return_run_details');
+      const list = platform.calls.find((c) => c.method === 'GET');
+      expect(list!.path).toBe('/github/repos/acme/shop/actions/workflows/rollback.yml/runs');
+      expect(list!.query.get('event')).toBe('workflow_dispatch');
+      expect(list!.query.get('created')).toMatch(/^>=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect(fact(outcome, 'run id')).toBe(String(platform.runs[0]!.id));
+      expect(outcome.links?.[0]?.url).toBe(platform.runs[0]!.html_url);
+    });
+
+    it.each([
+      [401, 'Bad credentials', /needs the "actions: write" permission on acme\/shop/],
+      [403, 'Resource not accessible by personal access token', /needs the "actions: write" permission/],
+      [404, 'Not Found', /repository acme\/shop or workflow rollback.yml not found/],
+      [422, 'No ref found for: nope', /refused the ref or inputs with HTTP 422 \(No ref found for: nope\)/],
+    ])('turns HTTP %i into a failed outcome that says what to fix, without retrying', async (status, message, expected) => {
+      platform.intercept = ({ method }) => (method === 'POST' ? { status, body: { message } } : undefined);
+      const outcome = await rollback.run(context());
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toMatch(expected);
+      expect(outcome.summary).toContain(message);
+      expect(outcome.summary).toContain('nothing was rolled back');
+      expect(dispatches()).toHaveLength(1);
+    });
+
+    it('reports a refused input with GitHub\'s own message', async () => {
+      const outcome = await rollback.run(context({ targets: [github({ inputs: { unknown_input: 'x' } })] }));
+      expect(outcome.summary).toContain('Unexpected inputs provided: ["unknown_input"]');
+    });
+
+    it('retries 503 and 429 a bounded number of times, then dispatches once', async () => {
+      platform.intercept = ({ method, attempt }) => (method === 'POST' && attempt <= 2 ? { status: attempt === 1 ? 503 : 429, body: { message: 'busy' } } : undefined);
+      const outcome = await rollback.run(context());
+      expect(outcome.status).toBe('succeeded');
+      expect(dispatches().map((c) => c.status)).toEqual([503, 429, 200]);
+      expect(platform.runs).toHaveLength(1);
+    });
+
+    it('gives up after three failing attempts by throwing, so the worker retries later', async () => {
+      platform.intercept = ({ method }) => (method === 'POST' ? { status: 502, body: { message: 'bad gateway' } } : undefined);
+      await expect(rollback.run(context())).rejects.toThrow(/HTTP 502/);
+      expect(dispatches()).toHaveLength(3);
+    });
+
+    it('when the dispatch times out, finds the run it started instead of dispatching again', async () => {
+      platform.intercept = ({ method, attempt }) => (method === 'POST' && attempt === 1 ? 'hang-after' : undefined);
+      const outcome = await rollback.run(context());
+      expect(outcome.status).toBe('succeeded');
+      expect(platform.runs).toHaveLength(1);
+      expect(dispatches()).toHaveLength(1);
+      expect(fact(outcome, 'run id')).toBe(String(platform.runs[0]!.id));
+    });
+  });
+
+  describe('GitLab CI', () => {
+    it('triggers the pipeline with the token, the configured ref and variables[KEY]=value, and links its web_url', async () => {
+      const ctx = context({ targets: [gitlab()] });
+      const outcome = await rollback.run(ctx);
+      expect(outcome.status).toBe('succeeded');
+      const [call] = dispatches();
+      expect(call).toMatchObject({ method: 'POST', path: '/gitlab/projects/acme%2Fshop/trigger/pipeline', status: 201 });
+      expect(call!.headers['content-type']).toBe('application/x-www-form-urlencoded');
+      expect([...new URLSearchParams(call!.body)]).toEqual([
+        ['token', platform.gitlabTriggerToken],
+        ['ref', 'production'],
+        ['variables[SERVICE]', 'engine'],
+        ['variables[INCIDENT]', ctx.message.payload.incident.incident_id],
+      ]);
+      expect(outcome.links).toEqual([{ label: 'run', url: platform.pipelines[0]!.web_url }]);
+      expect(fact(outcome, 'pipeline')).toBe('acme/shop (trigger)');
+    });
+
+    it.each([
+      [{ token: 'wrong-trigger-token' }, /project acme\/shop not found, or the trigger token does not belong to it/],
+      [{ project: 'acme/gone' }, /project acme\/gone not found/],
+      [{ ref: 'no-such-branch' }, /refused the ref or variables with HTTP 400 \(\{"base":\["Reference not found"\]\}\)/],
+    ])('turns a refusal (%o) into a failed outcome with GitLab\'s message', async (change, expected) => {
+      const outcome = await rollback.run(context({ targets: [gitlab(change)] }));
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toMatch(expected);
+    });
+
+    it('names the trigger token when GitLab answers 401 or 403', async () => {
+      platform.intercept = ({ method }) => (method === 'POST' ? { status: 403, body: { message: '403 Forbidden' } } : undefined);
+      const outcome = await rollback.run(context({ targets: [gitlab()] }));
+      expect(outcome.summary).toMatch(/GitLab refused the pipeline trigger token with HTTP 403 \(403 Forbidden\)/);
+    });
+
+    it('when the trigger times out, finds the pipeline by ref with the read token instead of triggering again', async () => {
+      platform.intercept = ({ method, attempt }) => (method === 'POST' && attempt === 1 ? 'hang-after' : undefined);
+      const outcome = await rollback.run(context({ targets: [gitlab()] }));
+      expect(outcome.status).toBe('succeeded');
+      expect(platform.pipelines).toHaveLength(1);
+      const list = platform.calls.find((c) => c.method === 'GET')!;
+      expect(list.query.get('ref')).toBe('production');
+      expect(list.headers['private-token']).toBe(platform.gitlabReadToken);
+      expect(outcome.links?.[0]?.url).toBe(platform.pipelines[0]!.web_url);
+    });
+
+    it('without a read token, does not trigger again after a timeout and says it cannot tell', async () => {
+      platform.intercept = ({ method, attempt }) => (method === 'POST' && attempt === 1 ? 'hang-after' : undefined);
+      const outcome = await rollback.run(context({ targets: [gitlab({ read_token: undefined })] }));
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('set read_token');
+      expect(dispatches()).toHaveLength(1);
+    });
+  });
+
+  describe('generic webhook', () => {
+    it('sends the rendered body with the delivery id and a signature the receiver verifies with the documented scheme', async () => {
+      const ctx = context({ targets: [webhook()] });
+      const outcome = await rollback.run(ctx);
+      expect(outcome.status).toBe('succeeded');
+      const [call] = dispatches();
+      expect(call).toMatchObject({ method: 'POST', path: '/hook/deploys/rollback', status: 202 });
+      expect(JSON.parse(call!.body)).toEqual({ service: 'engine', incident: ctx.message.payload.incident.incident_id, by: 'zhangsan@toutie.com' });
+      expect(call!.headers['x-flashduty-actions-delivery']).toBe(ctx.message.event_id);
+      // The README's verification, done here independently of the code under test.
+      const timestamp = call!.headers['x-flashduty-actions-timestamp']!;
+      const expected = `v1=${createHmac('sha256', WEBHOOK_SECRET).update(`${timestamp}.${call!.body}`).digest('hex')}`;
+      expect(call!.headers['x-flashduty-actions-signature']).toBe(expected);
+      expect(Math.abs(Date.now() / 1000 - Number(timestamp))).toBeLessThan(300);
+      expect(outcome.links?.[0]?.url).toContain(`/hook-web/deploys/${ctx.message.event_id}`);
+    });
+
+    it('is refused by the receiver when signed with another secret, and says to check the secret', async () => {
+      const outcome = await rollback.run(context({ targets: [webhook({ secret: 'some-other-secret' })] }));
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toMatch(/refused the request with HTTP 401 \(bad signature\): check the shared secret/);
+    });
+
+    it('after a timeout sends again with the same delivery id, for the receiver to dedupe', async () => {
+      platform.intercept = ({ attempt }) => (attempt === 1 ? 'hang-after' : undefined);
+      const ctx = context({ targets: [webhook()] });
+      const outcome = await rollback.run(ctx);
+      expect(outcome.status).toBe('succeeded');
+      const ids = dispatches().map((c) => c.headers['x-flashduty-actions-delivery']);
+      expect(ids).toEqual([ctx.message.event_id, ctx.message.event_id]);
+    });
+  });
+
+  describe('choosing the target', () => {
+    const targets = () => [
+      github({ name: 'payments', match: { service: ['payments', 'billing'] } }),
+      gitlab({ name: 'engine in prod', match: { service: 'engine', env: 'prod' } }),
+      webhook({ name: 'anything else', match: {} }),
+    ];
+
+    it('takes the first target whose match fits the incident labels (a value, or one of a list)', async () => {
+      expect(fact(await rollback.run(context({ targets: targets(), labels: { service: 'billing' } })), 'target')).toBe('payments');
+      expect(fact(await rollback.run(context({ targets: targets(), labels: { service: 'engine', env: 'prod' } })), 'target')).toBe('engine in prod');
+      expect(fact(await rollback.run(context({ targets: targets(), labels: { service: 'engine', env: 'staging' } })), 'target')).toBe('anything else');
+    });
+
+    it("falls back to the alerts' labels for keys the incident lacks", async () => {
+      const [alert] = clickWithIncident({}).incident.alerts!;
+      const alerts = [{ ...alert, labels: { env: 'prod' } }];
+      const outcome = await rollback.run(context({ targets: targets(), labels: { service: 'engine' }, alerts }));
+      expect(fact(outcome, 'target')).toBe('engine in prod');
+    });
+
+    it('fetches the alerts from FlashDuty when the payload carries none', async () => {
+      await rollback.run(context({ targets: targets(), labels: { service: 'engine' }, alerts: [] }));
+      expect(flashdutyStandIn.calls.map((c) => c.path)).toContain('/incident/alert/list');
+    });
+
+    it('fails, listing the labels it looked at, when no target matches', async () => {
+      const outcome = await rollback.run(context({ targets: [github()], labels: { service: 'search', cluster: 'nj' } }));
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toBe('no target in ROLLBACK_TARGETS matches this incident; nothing was rolled back');
+      expect(fact(outcome, 'labels looked at')).toContain('service=search');
+      expect(fact(outcome, 'labels looked at')).toContain('cluster=nj');
+      expect(dispatches()).toHaveLength(0);
+    });
+
+    it('fails naming the missing label when an input needs one the incident lacks', async () => {
+      const outcome = await rollback.run(context({ targets: [github({ match: {}, inputs: { service: '{{ labels.app }}' } })] }));
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('labels.app');
+      expect(dispatches()).toHaveLength(0);
+    });
+
+    it('a hostile label value can neither choose another repository, project or ref nor add an input or variable', async () => {
+      const hostile = fc.oneof(
+        fc.constantFrom('../../evil/repo', 'main","inputs":{"x":"y"}', 'x&ref=evil&variables[PWN]=1', '%2e%2e/evil', 'a\r\nX-Evil: 1', 'x/../../../repos/evil/x'),
+        fc.string({ maxLength: 40 }),
+      );
+      await fc.assert(
+        fc.asyncProperty(hostile, async (value) => {
+          platform.reset();
+          platform.workflows.set('acme/shop/rollback.yml', ['service', 'incident']);
+          const labels = { service: 'engine', env: 'prod', app: value };
+          const inputs = { service: '{{ labels.app }}', incident: '{{ incident.incident_id }}' };
+          const variables = { SERVICE: '{{ labels.app }}' };
+          await rollback.run(context({ targets: [github({ inputs })], labels }));
+          await rollback.run(context({ targets: [gitlab({ variables })], labels }));
+          const [gh, gl] = dispatches();
+          expect(gh!.path).toBe('/github/repos/acme/shop/actions/workflows/rollback.yml/dispatches');
+          expect(JSON.parse(gh!.body)).toEqual({ ref: 'main', inputs: { service: value, incident: expect.any(String) }, return_run_details: true });
+          expect(gl!.path).toBe('/gitlab/projects/acme%2Fshop/trigger/pipeline');
+          const form = [...new URLSearchParams(gl!.body)];
+          expect(form).toEqual([['token', platform.gitlabTriggerToken], ['ref', 'production'], ['variables[SERVICE]', value]]);
+        }),
+        { numRuns: 15 },
+      );
+    });
+  });
+
+  describe('never twice', () => {
+    it('a redelivered click reports the recorded run and does not dispatch again', async () => {
+      const eventId = `redelivered-${Date.now()}`;
+      const first = await rollback.run(context({ eventId }));
+      const second = await rollback.run(context({ eventId }));
+      expect(dispatches()).toHaveLength(1);
+      expect(second.status).toBe('succeeded');
+      expect(second.summary).toContain('already started for this click (not started again)');
+      expect(fact(second, 'run id')).toBe(fact(first, 'run id'));
+      expect(second.links).toEqual(first.links);
+    });
+
+    it('a delivery after a crash between dispatch and record finds the run instead of dispatching again', async () => {
+      const ctx = context();
+      // The crashed delivery: it noted the attempt, the run started, and no answer was recorded.
+      await ctx.memory.remember(`dispatch#${ctx.message.event_id}`, { provider: 'github', since: Date.now() - 1000 });
+      await fetch(`${origin}/github/repos/acme/shop/actions/workflows/rollback.yml/dispatches`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${platform.githubToken}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
+        body: JSON.stringify({ ref: 'main', inputs: {} }),
+      });
+      const outcome = await rollback.run(ctx);
+      expect(outcome.status).toBe('succeeded');
+      expect(platform.runs).toHaveLength(1);
+      expect(fact(outcome, 'run id')).toBe(String(platform.runs[0]!.id));
+    });
+    it.each([
+      ['webhook', () => webhook(), 1, 'succeeded'],
+      ['gitlab without a read token', () => gitlab({ read_token: undefined }), 0, 'failed'],
+    ])('after a crash mid-dispatch, %s: resends only where the receiver dedupes, never guesses', async (_what, target, sends, status) => {
+      const ctx = context({ targets: [target()] });
+      await ctx.memory.remember(`dispatch#${ctx.message.event_id}`, { provider: 'x', since: Date.now() - 1000 });
+      const outcome = await rollback.run(ctx);
+      expect(outcome.status).toBe(status);
+      expect(dispatches()).toHaveLength(sends);
+      if (status === 'failed') expect(outcome.summary).toContain('was not sent again');
+      else expect(dispatches()[0]!.headers['x-flashduty-actions-delivery']).toBe(ctx.message.event_id);
+    });
+  });
+
+  describe('guardrails and dry run', () => {
+    it('refuses a person not in ROLLBACK_ALLOWED_PERSONS, naming the rule', async () => {
+      const outcome = await rollback.run(context({ env: { ROLLBACK_ALLOWED_PERSONS: 'oncall-lead@toutie.com,12345' } }));
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toBe('zhangsan is not in ROLLBACK_ALLOWED_PERSONS; nothing was rolled back');
+      expect(platform.calls).toHaveLength(0);
+    });
+
+    it('allows a listed person by email (any case) or by person id', async () => {
+      expect((await rollback.run(context({ env: { ROLLBACK_ALLOWED_PERSONS: 'ZhangSan@Toutie.com' } }))).status).toBe('succeeded');
+      expect((await rollback.run(context({ env: { ROLLBACK_ALLOWED_PERSONS: '1999632289504' } }))).status).toBe('succeeded');
+    });
+
+    it('refuses a click without a person when the allowlist is set', async () => {
+      const ctx = context({ env: { ROLLBACK_ALLOWED_PERSONS: '12345' } });
+      delete (ctx.message.payload as { person?: unknown }).person;
+      expect((await rollback.run(ctx)).summary).toContain('names no person');
+    });
+
+    it('in a dry run describes the exact request, secrets as ***, and dispatches nothing', async () => {
+      const shown: string[] = [];
+      for (const target of [github(), gitlab(), webhook()]) {
+        const outcome = await rollback.run(context({ targets: [target], dryRun: true }));
+        expect(outcome.status).toBe('dry-run');
+        const request = fact(outcome, 'request')!;
+        expect(request).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+\//);
+        expect(request).not.toContain(platform.githubToken);
+        expect(request).not.toContain(platform.gitlabTriggerToken);
+        expect(request).not.toContain(WEBHOOK_SECRET);
+        expect(fact(outcome, 'change record')).toMatch(/^would push change rollback-/);
+        shown.push(request);
+      }
+      expect(shown[0]).toContain('authorization: ***');
+      expect(shown[0]).toContain('"return_run_details":true');
+      expect(shown[1]).toContain('token=***&ref=production');
+      expect(shown[2]).toContain('x-flashduty-actions-signature: v1=<signature>');
+      expect(platform.calls).toHaveLength(0);
+      expect(flashdutyStandIn.changes()).toHaveLength(0);
+    });
+  });
+
+  describe('change record', () => {
+    it('pushes one Processing change per click, keyed by the event id, linking the run, with service, environment and incident labels', async () => {
+      const ctx = context();
+      const outcome = await rollback.run(ctx);
+      await rollback.run(context({ eventId: ctx.message.event_id }));
+      const changes = flashdutyStandIn.changes();
+      const key = `rollback-${ctx.message.event_id}`;
+      expect(changes.map((c) => c.change_key)).toEqual([key, key]);
+      expect(changes[0]).toMatchObject({
+        change_key: key,
+        change_status: 'Processing',
+        link: platform.runs[0]!.html_url,
+        labels: { service: 'engine', environment: 'prod', incident_id: ctx.message.payload.incident.incident_id },
+      });
+      expect(String(changes[0]!.title)).toContain('shop rollback');
+      expect(fact(outcome, 'change record')).toBe(key);
+      const push = flashdutyStandIn.calls.find((c) => c.path === '/event/push/change/standard');
+      expect(push?.status).toBe(200);
+    });
+
+    it('still reports the started rollback when the change push is refused', async () => {
+      const outcome = await rollback.run(context({ env: { FLASHDUTY_CHANGE_INTEGRATION_KEY: 'wrong-key' } }));
+      expect(outcome.status).toBe('succeeded');
+      expect(fact(outcome, 'change record')).toMatch(/^NOT recorded \(.*Unauthorized.*\); key rollback-/);
+    });
+  });
+});
