@@ -88,6 +88,11 @@ export interface Action<Config = unknown> {
    * same incident is written back as skipped instead of run again.
    */
   sideEffects?: boolean;
+  /**
+   * Whether that cool-down applies (default: when it has side effects). An action whose repeat is
+   * harmless by design (status-page: each click moves the one public event along) turns it off.
+   */
+  cooldown?: boolean;
   /** Schema of this action's environment variables, read at the worker's cold start. */
   config: v.GenericSchema<unknown, Config>;
   /** Lambda settings for this action's worker. */

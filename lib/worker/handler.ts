@@ -79,7 +79,7 @@ function deadlinesFor(context: Context): { action: AbortSignal; writeBack: Abort
 export function makeWorker(deps: WorkerDeps) {
   const { action, once } = deps;
 
-  const cooldown = !deps.dryRun && action.sideEffects !== false ? deps.cooldown : undefined;
+  const cooldown = !deps.dryRun && (action.cooldown ?? action.sideEffects !== false) ? deps.cooldown : undefined;
   // A run an event rule started is held back only by runs for the same kind of event: two rules on
   // one event, or a flapping severity, are; the resolve that follows an open is not.
   const cooldownScope = (message: QueueMessage) => (message.trigger ? `${action.name}@${message.trigger.event_type}` : action.name);

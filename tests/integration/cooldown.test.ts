@@ -28,13 +28,15 @@ const bump = defineAction({
     return { status: 'succeeded', summary: 'bumped' };
   },
 });
-const actions = [...ACTIONS, bump];
+/** The same side effect, from an action whose repeat is harmless by design (like status-page). */
+const nudge = defineAction({ ...bump, name: 'nudge', description: 'side effects, but a repeat is harmless', cooldown: false });
+const actions = [...ACTIONS, bump, nudge];
 const id = (body: { event_id?: unknown }) => String(body.event_id);
 
 describe('cool-down: a second click on the same incident and action', () => {
   let stack: LocalStack;
   const start = (env: NodeJS.ProcessEnv = {}) =>
-    startLocalStack({ env: testEnv({ ENABLED_ACTIONS: 'bump,echo', DRY_RUN: 'false', RETRY_BASE_SECONDS: '0', ...env }), actions, port: 0, workers: false });
+    startLocalStack({ env: testEnv({ ENABLED_ACTIONS: 'bump,nudge,echo', DRY_RUN: 'false', RETRY_BASE_SECONDS: '0', ...env }), actions, port: 0, workers: false });
   const worker = (name: string, env: NodeJS.ProcessEnv = {}) => makeWorker(workerDeps(workerConfig({ ...stack.workerEnv.get(name)!, ...env }, actions)));
 
   /** Clicks `action` once per body, each handed to a worker invocation of its own after the one before finished. */
@@ -54,7 +56,7 @@ describe('cool-down: a second click on the same incident and action', () => {
   });
   afterAll(() => stack.stop());
   afterEach(async () => {
-    for (const action of ['bump', 'echo']) await drain(stack.sqs, stack.queues.get(action)!.url);
+    for (const action of ['bump', 'nudge', 'echo']) await drain(stack.sqs, stack.queues.get(action)!.url);
   });
   beforeEach(() => {
     stack.flashduty!.reset();
@@ -168,6 +170,7 @@ describe('cool-down: a second click on the same incident and action', () => {
 
   it.each([
     ['an action without side effects (echo)', 'echo', {}],
+    ['an action that turns it off (cooldown: false)', 'nudge', {}],
     ['a dry run', 'bump', { DRY_RUN: 'true' }],
     ['COOLDOWN_SECONDS=0', 'bump', { COOLDOWN_SECONDS: '0' }],
   ])('does not apply to %s: both clicks run', async (_label, action, env) => {

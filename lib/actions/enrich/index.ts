@@ -26,6 +26,8 @@ export const enrich = defineAction({
   name: 'enrich',
   description: 'Adds traces, logs and topology to the incident: custom fields and one comment, from configured sources.',
   config: EnrichConfig,
+  // A repeat asks the sources again and overwrites the same fields: harmless, so no cool-down.
+  cooldown: false,
   worker: { timeoutSeconds: TIMEOUT_SECONDS },
   async run(ctx): Promise<Outcome> {
     const { config, message, dryRun, log } = ctx;

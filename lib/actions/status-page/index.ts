@@ -23,6 +23,9 @@ export const statusPage = defineAction({
   name: 'status-page',
   description: 'Opens, updates and resolves a public status page event for the incident (FlashDuty Status Page or Atlassian Statuspage).',
   config: StatusPageConfig,
+  // Each click moves the incident's one public event along (its link lives on the incident), so a
+  // second click is an update, never a second event: no cool-down.
+  cooldown: false,
   async run(ctx): Promise<Outcome> {
     try {
       return await publish(ctx);
