@@ -66,7 +66,7 @@ export function checkRules(rules: readonly Rule[], enabledActions: readonly stri
     if (seen.has(rule.name)) throw new ConfigError(`EVENT_RULES: two rules are named "${rule.name}"; names must be unique (they key each run)`);
     seen.add(rule.name);
     if (!enabledActions.includes(rule.run)) {
-      throw new ConfigError(`EVENT_RULES: rule "${rule.name}" runs "${rule.run}", which is not an enabled action (ENABLED_ACTIONS: ${enabledActions.join(', ')})`);
+      throw new ConfigError(`EVENT_RULES: rule "${rule.name}" runs "${rule.run}", which is not an enabled action (ENABLED_ACTIONS: ${enabledActions.join(', ')}); enable it or remove the rule`);
     }
     const risky = rule.on.filter((type) => SELF_RAISED.has(type));
     if (risky.length > 0 && selfPersonIds.length === 0) {
