@@ -237,6 +237,11 @@ function stageThrottles(settings: StackSettings, deploy: v.InferOutput<typeof Se
   };
 }
 
+/** WAF: requests to an action route (`/actions/...`), the only ones the edge rate-limits per IP. */
+const ACTION_PATHS = {
+  ByteMatchStatement: { SearchString: '/actions/', FieldToMatch: { UriPath: {} }, TextTransformations: [{ Priority: 0, Type: 'NONE' }], PositionalConstraint: 'STARTS_WITH' },
+};
+
 /** CloudFront's managed policies: no caching; forward every viewer header (Authorization too) but Host. */
 const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
 const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
@@ -269,8 +274,17 @@ function edgeResources(settings: StackSettings, allowedIps: string[]): Record<st
         DefaultAction: { Block: {} },
         VisibilityConfig: visibility('edge'),
         Rules: [
-          // Even an allowed address may not flood: 300 requests in 5 minutes is far above any click rate.
-          { Name: 'rate-limit', Priority: 0, Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 300, AggregateKeyType: 'IP' } }, VisibilityConfig: visibility('rate-limit') },
+          // Even an allowed address may not flood the action routes: 300 requests in 5 minutes is far
+          // above any click rate. Not /events: every subscribed event of every incident comes from
+          // FlashDuty's few addresses, a storm is far more, and a blocked event is lost (its route
+          // has its own API Gateway throttle, EVENT_THROTTLE_RATE).
+          {
+            Name: 'rate-limit',
+            Priority: 0,
+            Action: { Block: {} },
+            Statement: { RateBasedStatement: { Limit: 300, AggregateKeyType: 'IP', ScopeDownStatement: ACTION_PATHS } },
+            VisibilityConfig: visibility('rate-limit'),
+          },
           { Name: 'flashduty-ips', Priority: 1, Action: { Allow: {} }, Statement: { IPSetReferenceStatement: { Arn: arn('EdgeAllowedIps') } }, VisibilityConfig: visibility('flashduty-ips') },
         ],
       },

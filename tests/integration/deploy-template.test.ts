@@ -326,6 +326,8 @@ describe('the CloudFormation template osls packages offline', () => {
       expect(r.EdgeAllowedIps!.Properties).toMatchObject({ Scope: 'CLOUDFRONT', IPAddressVersion: 'IPV4', Addresses: ['47.94.95.118/32', '123.56.8.0/24'] });
       expect(r.EdgeWebAcl!.Properties.DefaultAction).toEqual({ Block: {} });
       expect(r.EdgeWebAcl!.Properties.Rules.map((rule: any) => [rule.Name, Object.keys(rule.Action)[0]])).toEqual([['rate-limit', 'Block'], ['flashduty-ips', 'Allow']]);
+      // The per-IP rate limit covers the action routes only: an Incident Webhook storm to /events must not be blocked.
+      expect(r.EdgeWebAcl!.Properties.Rules[0].Statement.RateBasedStatement.ScopeDownStatement.ByteMatchStatement).toMatchObject({ SearchString: '/actions/', PositionalConstraint: 'STARTS_WITH' });
       expect(r.EdgeDistribution!.Properties.DistributionConfig.WebACLId).toEqual({ 'Fn::GetAtt': ['EdgeWebAcl', 'Arn'] });
     });
 
