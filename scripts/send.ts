@@ -2,7 +2,8 @@
  * `npm run send -- <action> [receiver-url]`: posts FlashDuty's sample Custom Action payload to the
  * local receiver, with a fresh event_time and event_id and the first configured token, the way
  * FlashDuty would. `npm run send -- --event <type> [receiver-url]` posts FlashDuty's sample
- * Incident Webhook event of that type to `/events` instead. Prints the answer.
+ * Incident Webhook event of that type to `/events` instead, its incident labelled like the sample
+ * click's (resource=es.nj.01, service=engine), which the local stand-ins know. Prints the answer.
  */
 import { randomUUID } from 'node:crypto';
 import { INCIDENT_EVENT_TYPES } from '../lib/flashduty/facts';
@@ -20,7 +21,8 @@ function request(args: string[], enabled: string): { path: string; body: object;
     const type = args[1];
     if (!type) fail(`${USAGE}\n  event types: ${INCIDENT_EVENT_TYPES.join(', ')}`);
     if (!(INCIDENT_EVENT_TYPES as readonly string[]).includes(type)) console.error(`note: ${type} is not one of FlashDuty's documented event types; sending it anyway`);
-    return { path: '/events', body: { ...sampleEvent, ...fresh, event_type: type }, rest: args.slice(2) };
+    const incident = { ...sampleEvent.incident, labels: { ...sampleEvent.incident.labels, ...sampleClick.incident.labels } };
+    return { path: '/events', body: { ...sampleEvent, ...fresh, event_type: type, incident }, rest: args.slice(2) };
   }
   const action = args[0];
   if (!action) fail(`${USAGE}\n  actions enabled locally: ${enabled}`);
