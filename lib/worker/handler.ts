@@ -93,7 +93,7 @@ export function makeWorker(deps: WorkerDeps) {
       const claim = await cooldown.claim(key, runSeconds + deps.cooldownSeconds);
       if (claim.held) {
         log.info('another click on this incident holds the cool-down; not running the action again', { holder_event_id: claim.by.eventId });
-        return skippedOutcome(action.name, claim.by, deps.cooldownSeconds);
+        return skippedOutcome(action.name, claim.by, deps.cooldownSeconds, message.trigger);
       }
     }
     const outcome = await action.run({

@@ -117,7 +117,11 @@ describe('event rules through the local stack (emulator, workers, stand-in Flash
     await sendEvent(stack.receiverUrl, onNewIncident({ event_type: 'i_ack', incident }));
     const acked = await commentsFor(incident.incident_id, 2);
     expect(acked.filter((c) => c.startsWith('[flashduty-actions] tally succeeded'))).toHaveLength(1);
-    expect(acked.filter((c) => c.startsWith('[flashduty-actions] tally skipped (not run again)'))).toHaveLength(1);
+    const skipped = acked.filter((c) => c.startsWith('[flashduty-actions] tally skipped (not run again)'));
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]).toMatch(/tally (just ran|is already running \(or retrying\)) on this incident for another i_ack event, so it was not run again/);
+    expect(skipped[0]).toContain('• previous run: event ');
+    expect(skipped[0]).not.toContain('click again');
     await sendEvent(stack.receiverUrl, onNewIncident({ event_type: 'i_unack', incident }));
     const [unacked] = (await commentsFor(incident.incident_id, 3)).slice(2);
     expect(unacked).toContain('tally succeeded — run automatically by rule "tally-unack" on i_unack');
