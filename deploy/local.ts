@@ -170,7 +170,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     cleanup.push(() => sources.stop());
     const deploy = await startDeployStandIn(options.env, ports.DEPLOY_PORT);
     if (deploy) cleanup.push(() => deploy.stand.stop());
-    const live = new Set(ports.LOCAL_LIVE_ACTIONS);
+    // rollback dispatches for real only to the local stand-in platforms, never to configured targets.
+    const live = new Set([...ports.LOCAL_LIVE_ACTIONS, ...(deploy ? ['rollback'] : [])]);
     const statuspage = await startStatuspage(ports.STATUSPAGE_PORT);
     cleanup.push(() => statuspage.standIn.stop());
 

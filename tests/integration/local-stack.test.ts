@@ -93,12 +93,12 @@ describe('the local stack with its example configuration (what npm start runs)',
     expect(stack.sources.calls.map((c) => c.rawPath)).toEqual(expect.arrayContaining(['/tempo/api/search', '/loki/api/v1/query_range', '/cmdb/api/v1/hosts/es.nj.01']));
   });
 
-  it('answers the sample click on rollback with a dry-run comment showing the GitHub dispatch it would send to the stand-in', async () => {
+  it('dispatches the sample rollback to the local GitHub stand-in for real (it touches only stand-ins) and writes back the run', async () => {
     const comment = await commentFor('rollback');
-    expect(comment).toContain('[flashduty-actions] rollback dry-run (nothing was changed) — clicked by zhangsan');
-    expect(comment).toContain(`POST ${stack.deploy!.origin}/github/repos/acme/shop/actions/workflows/rollback.yml/dispatches`);
-    expect(comment).toContain('authorization: ***');
-    expect(stack.deploy!.calls).toHaveLength(0);
+    expect(comment).toContain('[flashduty-actions] rollback succeeded — clicked by zhangsan');
+    expect(comment).toContain('started the rollback shop (GitHub stand-in) on github');
+    expect(comment).toContain(`• run: ${stack.deploy!.origin}/github-web/acme/shop/actions/runs/`);
+    expect(stack.deploy!.calls.filter((c) => c.method === 'POST')).toHaveLength(1);
   });
 
   it('opens a status page event on the first status-page click and updates it on the second (LOCAL_LIVE_ACTIONS)', async () => {
@@ -140,6 +140,19 @@ function connects(host: string, port: number): Promise<boolean> {
     socket.connect(port, host);
   });
 }
+
+describe('the local stack with rollback targets of your own', () => {
+  it('keeps rollback in dry-run: only the local stand-in platforms are dispatched to for real', async () => {
+    const targets = JSON.stringify([{ name: 'real', provider: 'webhook', url: 'https://deploy.example.com/rollback' }]);
+    const stack = await startLocalStack({ env: { ...exampleEnv(), ROLLBACK_TARGETS: targets }, port: 0, workers: false });
+    try {
+      expect(stack.deploy).toBeUndefined();
+      expect(stack.workerEnv.get('rollback')).toMatchObject({ DRY_RUN: 'true', ROLLBACK_TARGETS: targets });
+    } finally {
+      await stack.stop();
+    }
+  });
+});
 
 describe('the local stack when a port is taken', () => {
   let busy: Server;
