@@ -113,7 +113,10 @@ export interface LocalStackOptions {
  * by a poller that does what Lambda's SQS event source mapping does. Workers default to dry-run.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const settings = stackSettings(options.env, 'local', options.actions);
+  // Locally every registered action is on unless ENABLED_ACTIONS narrows it, so a new action shows
+  // up in npm start without touching any other file.
+  const enabled = options.env.ENABLED_ACTIONS?.trim() || (options.actions ?? ACTIONS).map((a) => a.name).join(',');
+  const settings = stackSettings({ ...options.env, ENABLED_ACTIONS: enabled }, 'local', options.actions);
   // Lambda always has credentials and a region in its environment; locally any value will do (the
   // emulators accept every key), and the SDK must not go looking for real ones.
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
@@ -178,6 +181,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const env: NodeJS.ProcessEnv = {
       ...statuspage.env,
       ...options.env,
+      ENABLED_ACTIONS: enabled,
       ...deploy?.env,
       ...(flashduty && !options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY_PARAM && { FLASHDUTY_CHANGE_INTEGRATION_KEY: options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY ?? flashduty.changeIntegrationKey }),
       AWS_REGION: LOCAL_REGION,

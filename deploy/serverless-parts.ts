@@ -11,6 +11,8 @@ import { secretParameters } from '../lib/config/secret';
 import { WorkerEnv } from '../lib/config/worker';
 import { checkEnvSize, functionEnv } from './function-env';
 import { queueUrlVariable } from '../lib/queue/names';
+import { METRICS_NAMESPACE, type MetricName } from '../lib/telemetry-names';
+import { operationsResources } from './operations';
 import {
   dlqLogicalId,
   IDEMPOTENCY_TABLE_ID,
@@ -202,6 +204,9 @@ export function serverlessResources(settings: StackSettings, env: NodeJS.Process
     resources[workerRoleId(action.name)] = role(functionName(settings, workerFunctionKey(action.name)), workerStatements(settings, env, action));
   }
   Object.assign(resources, alarms(settings, deploy.ALARM_TOPIC_ARN));
+  // The dashboard and saved queries (deploy/operations.ts); osls names a function's log group <Key>LogGroup.
+  const functionKeys = ['receiver', ...settings.actions.map((a) => workerFunctionKey(a.name))];
+  Object.assign(resources, operationsResources(settings, functionKeys, functionKeys.map((key) => `${logicalName(key)}LogGroup`)));
   if (deploy.EDGE_FIREWALL) Object.assign(resources, edgeResources(settings, deploy.ALLOWED_IPS));
   const endpoint = deploy.EDGE_FIREWALL ? 'https://${EdgeDistribution.DomainName}' : '${HttpApi.ApiEndpoint}';
   return {
@@ -343,8 +348,8 @@ function alarms(settings: StackSettings, topicArn: string | undefined): Json {
   const result: Json = {
     ReceiverErrorsAlarm: alarm('The receiver Lambda is failing: FlashDuty clicks may be lost.', lambdaErrors(RECEIVER_FUNCTION_ID)),
     ReceiverQueueUnavailableAlarm: alarm('The receiver could not put clicks on their queue (answered 503).', {
-      Namespace: 'FlashdutyActions',
-      MetricName: 'ClickRefused',
+      Namespace: METRICS_NAMESPACE,
+      MetricName: 'ClickRefused' satisfies MetricName,
       Dimensions: [
         { Name: 'service', Value: settings.service },
         { Name: 'reason', Value: 'queue_unavailable' },

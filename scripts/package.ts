@@ -11,6 +11,8 @@ import { bundleSizes } from '../deploy/budgets';
 import { validateTemplate } from '../deploy/validate-template';
 import { ROOT } from './local-env';
 
+import { checkNode } from './node-check';
+
 const OSLS = join(ROOT, 'node_modules', 'osls', 'bin', 'serverless.js');
 
 /** The value after `flag` in argv, if any. */
@@ -34,6 +36,7 @@ function check(dir: string, stage: string): boolean {
   return problems.length === 0 && sizes.every((s) => s.ok);
 }
 
+checkNode();
 const argv = process.argv.slice(2);
 const stage = option(argv, '--stage') ?? option(argv, '-s') ?? 'dev';
 const osls = spawnSync(process.execPath, [OSLS, 'package', ...argv], { cwd: ROOT, stdio: 'inherit' });

@@ -2,6 +2,7 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ACTIONS } from '../lib/actions/registry';
 import { queueNames } from '../lib/queue/names';
 import { SERVICE } from '../deploy/stack';
+import { checkNode } from './node-check';
 
 export interface StageQueues {
   action: string;
@@ -54,6 +55,7 @@ export class ScriptError extends Error {
  * running, no AWS credentials for a deployed stage.
  */
 export function runScript(main: () => Promise<void>, where: { stage: string; sqsPort: string }): void {
+  checkNode();
   main().catch((error: unknown) => {
     console.error(explain(error, where));
     process.exit(error instanceof ScriptError ? error.exitCode : 1);

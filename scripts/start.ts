@@ -5,8 +5,10 @@
  * which is the deploy configuration).
  */
 import { localEnv } from './local-env';
+import { checkNode } from './node-check';
 
 async function main(): Promise<void> {
+  checkNode();
   const env = localEnv();
   // The functions run in this process, and Lambda's settings (log level, metrics) live in its
   // environment: put the configuration there before any function code loads.
@@ -38,7 +40,8 @@ async function main(): Promise<void> {
     if (call.method !== 'GET') printWrite('Statuspage', `${call.method} ${call.path}`, call.status, call.body);
   };
   const dryRun = (env.DRY_RUN ?? 'true') !== 'false';
-  console.log(`flashduty-actions running locally (${dryRun ? 'dry-run: nothing outside FlashDuty is changed' : 'DRY_RUN=false: actions run for real'})
+  const real = stack.ssm ? 'DRY_RUN=false: actions run for real, but against the local stand-ins below, not real machines' : 'DRY_RUN=false: actions run for real';
+  console.log(`flashduty-actions running locally (${dryRun ? 'dry-run: nothing outside FlashDuty is changed' : real})
   receiver:      ${stack.receiverUrl}/actions/{action}   (actions: ${stack.settings.actions.map((a) => a.name).join(', ')})
                  ${stack.receiverUrl}/events             (Incident Webhook; rules: ${env.EVENT_RULES_FILE ?? (env.EVENT_RULES ? 'EVENT_RULES' : 'none')})
   SQS emulator:  ${stack.sqsEndpoint}

@@ -85,18 +85,45 @@ class NodeSha256 {
 
 /**
  * Loads a value once and keeps it, but forgets a failed load so the next caller tries again (a
- * parameter store hiccup at cold start must not break the function for its whole life).
+ * parameter store hiccup at cold start must not break the function for its whole life). After
+ * `maxAgeMs` the next caller starts a reload in the background and is still served the kept value,
+ * so no request waits on SSM after the first, yet a rotated secret (a token removed after a
+ * rotation) takes effect without a cold start. A failed reload keeps the old value and is tried
+ * again `RELOAD_RETRY_MS` later.
  */
-export function cachedUntilFailure<T>(load: () => Promise<T>): () => Promise<T> {
+export function cachedUntilFailure<T>(load: () => Promise<T>, maxAgeMs = Infinity, now: () => number = Date.now): () => Promise<T> {
   let cached: Promise<T> | undefined;
-  return () => {
-    if (!cached) {
-      const current = load();
-      cached = current;
-      current.catch(() => {
+  let loadedAt: number | undefined;
+  let reloading = false;
+  const first = () => {
+    const current = load();
+    cached = current;
+    current.then(
+      () => (loadedAt = now()),
+      () => {
         if (cached === current) cached = undefined;
-      });
-    }
+      },
+    );
+    return current;
+  };
+  const reload = () => {
+    reloading = true;
+    load()
+      .then(
+        (value) => {
+          cached = Promise.resolve(value);
+          loadedAt = now();
+        },
+        () => (loadedAt = now() - maxAgeMs + RELOAD_RETRY_MS),
+      )
+      .finally(() => (reloading = false));
+  };
+  return () => {
+    if (!cached) return first();
+    if (!reloading && loadedAt !== undefined && now() - loadedAt >= maxAgeMs) reload();
     return cached;
   };
 }
+
+/** How soon a failed background reload is tried again. */
+export const RELOAD_RETRY_MS = 10_000;

@@ -6,6 +6,13 @@ import { intVar, listVar, setBy, stringVar } from './env';
  */
 export const ENABLED_ACTIONS = listVar(['echo'], 'Comma-separated actions to deploy and accept; others answer 404. Locally: all of them.');
 
+export const SECRET_MAX_AGE_SECONDS = intVar(
+  300,
+  1,
+  86_400,
+  'How long a secret read from SSM is kept before it is read again (the receiver reloads its tokens in the background), so a rotation needs no redeploy.',
+);
+
 export const MAX_RECEIVE_COUNT = intVar(3, 1, 100, 'Deliveries before a click goes to the dead-letter queue (the redrive policy and the worker agree).');
 
 /** Where the AWS SDK clients point. Lambda sets the region; the endpoint overrides are for the local stack and tests. */

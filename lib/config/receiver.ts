@@ -5,7 +5,7 @@ import { MIN_MESSAGE_BYTES } from '../queue/compact';
 import { ACTION_NAME_PATTERN, queueUrlVariable } from '../queue/names';
 import { checkRules, type Rule, Rules } from '../triggers/rules';
 import { intVar, listVar, readConfig, secretVar, setBy, stringVar } from './env';
-import { AwsEnv, ENABLED_ACTIONS, PowertoolsEnv } from './platform';
+import { AwsEnv, ENABLED_ACTIONS, PowertoolsEnv, SECRET_MAX_AGE_SECONDS } from './platform';
 import { inlineSecret } from './secret';
 import { jsonVar } from './structured';
 
@@ -22,13 +22,14 @@ export const EventRulesEnv = v.object({
 export const ReceiverEnv = v.object({
   ENABLED_ACTIONS,
   ALLOWED_IPS: listVar(FLASHDUTY_SOURCE_IPS, "Source IPs and CIDRs allowed to call (default: FlashDuty's); checked against the address API Gateway saw."),
-  WEBHOOK_TOKENS: secretVar('Comma-separated bearer tokens callers must present; read at cold start and cached.', { required: true, parameter: 'webhook-tokens' }),
+  WEBHOOK_TOKENS: secretVar('Comma-separated bearer tokens callers must present; read at cold start, then again in the background every `SECRET_MAX_AGE_SECONDS`.', { required: true, parameter: 'webhook-tokens' }),
   EDGE_SECRET: secretVar('Secret CloudFront adds behind the edge (`EDGE_FIREWALL`); when set, requests must carry it (header `x-flashduty-actions-edge`) instead of coming from `ALLOWED_IPS`.'),
   MAX_EVENT_AGE_SECONDS: intVar(300, 1, 86_400, 'Clicks whose `event_time` is older are refused (replay protection); more than 60 s ahead is refused too.'),
   MAX_MESSAGE_BYTES: intVar(256 * 1024, MIN_MESSAGE_BYTES, 1024 * 1024, 'Largest queue message; bigger incidents are compacted (alerts trimmed, counts kept), never refused.'),
   // Whatever is configured, the answer must leave room inside FlashDuty's deadline.
   ENQUEUE_TIMEOUT_MS: intVar(500, 50, PUSH_DEADLINE_MS - 100, 'Time allowed to put a click on its queue before answering 503.'),
   ...EventRulesEnv.entries,
+  SECRET_MAX_AGE_SECONDS,
   ...AwsEnv,
   ...PowertoolsEnv,
 });
@@ -54,6 +55,8 @@ export interface ReceiverConfig {
   selfPersonIds: number[];
   maxMessageBytes: number;
   enqueueTimeoutMs: number;
+  /** How long the tokens (and edge secret) read from SSM are kept before a background reload. */
+  secretMaxAgeMs: number;
   region: string;
   /** Endpoint overrides (the AWS SDK's standard variables); set only locally and in tests. */
   ssmEndpoint?: string;
@@ -87,6 +90,7 @@ export function receiverConfig(env: NodeJS.ProcessEnv, root?: string): ReceiverC
     selfPersonIds: c.EVENT_SELF_PERSON_IDS,
     maxMessageBytes: c.MAX_MESSAGE_BYTES,
     enqueueTimeoutMs: c.ENQUEUE_TIMEOUT_MS,
+    secretMaxAgeMs: c.SECRET_MAX_AGE_SECONDS * 1000,
     region: c.AWS_REGION ?? 'us-east-1',
     ssmEndpoint: c.AWS_ENDPOINT_URL_SSM,
     sqsEndpoint: c.AWS_ENDPOINT_URL_SQS,

@@ -3,7 +3,7 @@ import type { Action } from '../actions/types';
 import { ConfigError } from '../errors';
 import { OPEN_API_URL } from '../flashduty/facts';
 import { boolVar, intVar, readConfig, secretVar, setBy, stringVar, urlVar } from './env';
-import { AwsEnv, MAX_RECEIVE_COUNT, PowertoolsEnv } from './platform';
+import { AwsEnv, MAX_RECEIVE_COUNT, PowertoolsEnv, SECRET_MAX_AGE_SECONDS } from './platform';
 import type { SecretRef } from './secret';
 
 export const WorkerEnv = v.object({
@@ -19,7 +19,7 @@ export const WorkerEnv = v.object({
   FLASHDUTY_RETRY_BASE_MS: intVar(1000, 10, 30_000, 'First backoff before retrying FlashDuty (429, 5xx, no answer); doubles, at most 4 attempts.'),
   FLASHDUTY_MUTE_REPLY: boolVar(false, 'Set `mute_reply` on our comments, keeping them out of the team\'s IM and ticket syncs (see "Writing back exactly once").'),
   COOLDOWN_SECONDS: intVar(60, 0, 86_400, 'After a click of an action with side effects, further clicks on that incident are written back as skipped this long; 0 turns it off.'),
-  SECRET_MAX_AGE_SECONDS: intVar(300, 1, 86_400, 'How long a worker keeps a secret read from SSM before reading it again (so a rotation needs no redeploy).'),
+  SECRET_MAX_AGE_SECONDS,
   ...AwsEnv,
   AWS_ENDPOINT_URL_DYNAMODB: setBy('local', stringVar(undefined, 'DynamoDB endpoint override (the local stack and tests).')),
   ...PowertoolsEnv,

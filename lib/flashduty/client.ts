@@ -1,6 +1,6 @@
 import { remainingMs } from '../deadline';
 import { networkCause, ValidationError } from '../errors';
-import { log } from '../observability';
+import { emitMetric, log } from '../observability';
 import { truncate } from '../text';
 import { COMMENT_MAX_CHARS, FEED_PAGE_MAX, INCIDENT_ID_PATTERN, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_PER_SECOND, SUCCESS_CODES } from './facts';
 import { RateLimiter, sleep } from './rate-limit';
@@ -219,6 +219,8 @@ export class FlashDutyClient implements FlashDutyApi {
         unsure = false;
         return await this.limited(signal, () => this.attempt(path, body, signal, options.write ?? false, options.auth, options.params));
       } catch (error) {
+        // Every failed attempt counts, retried or not: a rising line is FlashDuty (or the key) in trouble.
+        if (error instanceof FlashDutyError) emitMetric('FlashDutyApiError', {});
         if (!(error instanceof FlashDutyError) || !error.retryable || signal?.aborted) throw error;
         unsure ||= error.ambiguous;
         lastError = error;

@@ -36,12 +36,14 @@ interface FakeCommand {
  * A local stand-in for AWS Systems Manager speaking its JSON protocol (`X-Amz-Target: AmazonSSM.*`),
  * for the real `@aws-sdk/client-ssm` to talk to through its endpoint setting. It knows the calls
  * restart-host makes (DescribeInstanceInformation, SendCommand, ListCommands, GetCommandInvocation)
- * and GetParameter. Tests set the fleet, what commands do, throttling, and documents whose
+ * and GetParameter, PutParameter (npm run setup). Tests set the fleet, what commands do, throttling, and documents whose
  * parameters carry an allowedPattern.
  */
 export class SsmStandIn {
   instances: FakeInstance[] = [];
   parameters = new Map<string, string>();
+  /** The type PutParameter gave each parameter (GetParameter answers SecureString for the others). */
+  readonly types = new Map<string, string>();
   readonly commands: FakeCommand[] = [];
   /** Every call received, in order: the operation and its input. */
   readonly calls: Array<{ operation: string; input: Record<string, unknown> }> = [];
@@ -49,6 +51,8 @@ export class SsmStandIn {
   nextScript: CommandScript = { status: 'Success', exitCode: 0, stdout: '' };
   /** Answers this many calls of an operation with ThrottlingException first. */
   throttle = new Map<string, number>();
+  /** Carries out this many calls of an operation, then answers them with InternalServerError: a lost answer. */
+  loseAnswers = new Map<string, number>();
   /** Custom command documents: each parameter's `allowedPattern`, which SendCommand enforces like SSM. */
   documents = new Map<string, Record<string, { allowedPattern?: string }>>();
   private stopServer?: () => Promise<void>;
@@ -57,6 +61,7 @@ export class SsmStandIn {
     this.commands.length = 0;
     this.calls.length = 0;
     this.throttle.clear();
+    this.loseAnswers.clear();
     this.documents.clear();
     this.nextScript = { status: 'Success', exitCode: 0, stdout: '' };
   }
@@ -98,7 +103,13 @@ export class SsmStandIn {
     try {
       const handler = this.operations[operation];
       if (!handler) return fail('InvalidAction', `${operation} is not supported by the stand-in`);
-      send(200, handler(input));
+      const answer = handler(input);
+      const lost = this.loseAnswers.get(operation) ?? 0;
+      if (lost > 0) {
+        this.loseAnswers.set(operation, lost - 1);
+        return send(500, { __type: 'InternalServerError', message: 'the request was carried out, but this answer is lost' });
+      }
+      send(200, answer);
     } catch (error) {
       const { type, message } = error as { type?: string; message: string };
       fail(type ?? 'InternalServerError', message);
@@ -109,7 +120,17 @@ export class SsmStandIn {
     GetParameter: (input) => {
       const value = this.parameters.get(String(input.Name));
       if (value === undefined) throw Object.assign(new Error(`Parameter ${input.Name} not found.`), { type: 'ParameterNotFound' });
-      return { Parameter: { Name: input.Name, Type: 'SecureString', Value: value, Version: 1 } };
+      return { Parameter: { Name: input.Name, Type: this.types.get(String(input.Name)) ?? 'SecureString', Value: value, Version: 1 } };
+    },
+    // As SSM: an existing name is refused unless Overwrite is true, so a create never clobbers.
+    PutParameter: (input) => {
+      const name = String(input.Name);
+      if (this.parameters.has(name) && input.Overwrite !== true) {
+        throw Object.assign(new Error('The parameter already exists. To overwrite this value, set the overwrite option in the request to true.'), { type: 'ParameterAlreadyExists' });
+      }
+      this.parameters.set(name, String(input.Value));
+      this.types.set(name, String(input.Type ?? this.types.get(name) ?? 'String'));
+      return { Version: 1, Tier: 'Standard' };
     },
     DescribeInstanceInformation: (input) => {
       const filters = (input.Filters ?? []) as Array<{ Key: string; Values: string[] }>;

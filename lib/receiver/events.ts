@@ -3,6 +3,7 @@ import { ValidationError } from '../errors';
 import { describeError } from '../errors';
 import { json } from '../http/responses';
 import { emitMetric } from '../observability';
+import { LOG_MESSAGES } from '../telemetry-names';
 import type { QueueMessage } from '../queue/envelope';
 import { matchingRules, ownWrite, type Rule } from '../triggers/rules';
 import { type Click, parseClick } from './click';
@@ -11,15 +12,6 @@ import { refuse, refuseInvalid, type Result } from './result';
 /** The Incident Webhook's route: `POST /events`, verified like an action's. */
 export const EVENTS_PATH = '/events';
 
-/** Metric names for events: a dashboard counts them. Refusals share ClickRefused (and its alarm) with clicks. */
-export const EVENT_METRICS = {
-  /** One per run an event started; dimensions rule and action. */
-  matched: 'EventRuleMatched',
-  /** An event no rule wanted; dimension event_type. */
-  unmatched: 'EventUnmatched',
-  /** An event we caused ourselves (our comment, our field write); dimension event_type. */
-  ownWrite: 'EventOwnWrite',
-} as const;
 
 export interface EventDeps {
   /** Enabled action name -> queue URL. */
@@ -54,24 +46,25 @@ export async function receiveEvent(deps: EventDeps, event: APIGatewayProxyEventV
   const { payload, eventId } = click;
   const eventType = payload.event_type!;
   const keys = { event_id: eventId, incident_id: payload.incident.incident_id };
-  const dropped = (metric: string, reason: string): Result => {
+  // Refusals share ClickRefused (and its alarm) with clicks; these are the events' own metrics.
+  const dropped = (metric: 'EventUnmatched' | 'EventOwnWrite', reason: string): Result => {
     emitMetric(metric, { event_type: eventType });
-    return { response: json(200, { status: 'ignored', reason, event_id: eventId }), keys, note: { message: 'event ignored', extra: { event_type: eventType, reason } } };
+    return { response: json(200, { status: 'ignored', reason, event_id: eventId }), keys, note: { message: LOG_MESSAGES.eventIgnored, extra: { event_type: eventType, reason } } };
   };
 
   const own = ownWrite(payload, click.raw, deps.selfPersonIds);
-  if (own) return dropped(EVENT_METRICS.ownWrite, own);
+  if (own) return dropped('EventOwnWrite', own);
   const rules = matchingRules(deps.rules, payload);
-  if (rules.length === 0) return dropped(EVENT_METRICS.unmatched, 'no rule matched');
+  if (rules.length === 0) return dropped('EventUnmatched', 'no rule matched');
 
   const messages = rules.map((rule) => runOf(rule, click, receivedAt));
   const signal = AbortSignal.timeout(deps.enqueueTimeoutMs);
   const sent = await Promise.allSettled(messages.map((message) => deps.enqueue(queueOf(deps, message.action), message, signal)));
   const failed = sent.flatMap((result, i) => (result.status === 'rejected' ? [`${rules[i]!.name}: ${describeError(result.reason)}`] : []));
   if (failed.length > 0) return { ...refuse('queue_unavailable', json(503, { error: EVENT_QUEUE_UNKNOWN }), failed.join('; ')), keys };
-  for (const rule of rules) emitMetric(EVENT_METRICS.matched, { rule: rule.name, action: rule.run });
+  for (const rule of rules) emitMetric('EventRuleMatched', { rule: rule.name, action: rule.run });
   const runs = messages.map((message) => ({ rule: message.trigger!.rule, action: message.action, event_id: message.event_id }));
-  return { response: json(200, { status: 'queued', event_id: eventId, runs }), keys, note: { message: 'event queued', extra: { event_type: eventType, runs } } };
+  return { response: json(200, { status: 'queued', event_id: eventId, runs }), keys, note: { message: LOG_MESSAGES.eventQueued, extra: { event_type: eventType, runs } } };
 }
 
 /**

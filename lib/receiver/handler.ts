@@ -5,6 +5,7 @@ import type { TokenVerifier } from '../auth/tokens';
 import { describeError } from '../errors';
 import { type HttpResponse, json } from '../http/responses';
 import { emitMetric, log } from '../observability';
+import { LOG_MESSAGES, type Refusal } from '../telemetry-names';
 import type { QueueMessage } from '../queue/envelope';
 import { truncate } from '../text';
 import type { Rule } from '../triggers/rules';
@@ -123,12 +124,12 @@ export function makeReceiver(deps: ReceiverDeps) {
     // AsyncContextFrame and no longer does, so this now saves little, but still costs nothing.)
     const keys = { ...(action === undefined ? { route: 'events' } : { action: truncate(action, 64) }), ...result.keys };
     if (result.refusal) {
-      log.warn(action === undefined ? 'event refused' : 'click refused', { ...keys, ...line });
+      log.warn(action === undefined ? LOG_MESSAGES.eventRefused : LOG_MESSAGES.clickRefused, { ...keys, ...line });
       emitMetric('ClickRefused', { reason: result.refusal });
     } else if (result.note) {
       log.info(result.note.message, { ...keys, ...line, ...result.note.extra });
     } else {
-      log.info('click queued', { ...keys, ...line });
+      log.info(LOG_MESSAGES.clickQueued, { ...keys, ...line });
       emitMetric('ClickAccepted', { action: action ?? '' });
     }
     return result.response;

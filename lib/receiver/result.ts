@@ -1,16 +1,6 @@
 import { ValidationError } from '../errors';
 import { type HttpResponse, json } from '../http/responses';
-
-/** Why the receiver refused a request: the `reason` dimension of the ClickRefused metric and alarm. */
-export type Refusal =
-  | 'method_not_allowed'
-  | 'ip_not_allowed'
-  | 'bad_token'
-  | 'unknown_action'
-  | 'invalid_payload'
-  | 'token_store_unavailable'
-  | 'queue_unavailable'
-  | 'internal_error';
+import type { Refusal } from '../telemetry-names';
 
 /** What one request came to: the answer, and what its one log line says. */
 export interface Result {

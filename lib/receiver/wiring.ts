@@ -7,8 +7,9 @@ import type { ReceiverDeps } from './handler';
 
 /**
  * Builds the receiver's real dependencies from its configuration: runs once per cold start. The
- * token parameter is fetched at once (overlapping the rest of the cold start) and cached; a failed
- * fetch is retried on the next request instead of being cached.
+ * token parameter is fetched at once (overlapping the rest of the cold start) and cached, then
+ * reloaded in the background after SECRET_MAX_AGE_SECONDS (a rotation takes effect without a cold
+ * start); a failed first fetch is retried on the next request instead of being cached.
  */
 export function receiverDeps(config: ReceiverConfig): ReceiverDeps {
   // Two attempts that each give up well inside the enqueue budget: the worst case stays under it.
@@ -40,6 +41,7 @@ function secretLoader(config: ReceiverConfig, secrets: { inline: string } | { pa
   const read = makeParameterReader({ region: config.region, endpoint: config.ssmEndpoint, timeoutMs: 400 });
   const verifier = cachedUntilFailure(() =>
     read(secrets.parameter).then((value) => new TokenVerifier(parseTokenList(value), `${variable}_PARAM (${secrets.parameter})`)),
+    config.secretMaxAgeMs,
   );
   verifier().catch(() => undefined); // start now, overlapping the cold start; a failure is retried per request
   return verifier;

@@ -7,6 +7,7 @@ import { deadlineSignal, remainingMs } from '../deadline';
 import { type CommentOptions, type FlashDutyApi, withDeadline } from '../flashduty/client';
 import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
 import { emitMetric, log, type Log, withCorrelation } from '../observability';
+import { LOG_MESSAGES } from '../telemetry-names';
 import { clickKeyOf, decodeQueueMessage, type QueueMessage } from '../queue/envelope';
 import { commentMarker, formatComment } from './comment';
 import { type Cooldown, skippedOutcome } from './cooldown';
@@ -144,7 +145,7 @@ export function makeWorker(deps: WorkerDeps) {
         log.info('duplicate delivery: the action already ran for this event; not running it again');
       } else {
         const ms = performance.now() - started;
-        log.info('action finished', { status: outcome.status, summary: outcome.summary, duration_ms: Math.round(ms), attempt: receiveCount });
+        log.info(LOG_MESSAGES.actionFinished, { status: outcome.status, summary: outcome.summary, duration_ms: Math.round(ms), attempt: receiveCount });
         emitMetric('ActionOutcome', { action: action.name, status: outcome.status });
         emitMetric('ActionDuration', { action: action.name }, ms, 'Milliseconds');
       }

@@ -112,7 +112,7 @@ describe('the local stack with its example configuration (what npm start runs)',
 
   it('runs the example event rules on the sample i_new that `npm run send -- --event i_new` posts, each writing back', async () => {
     const root = join(__dirname, '..', '..');
-    const send = [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'scripts', 'send.ts'), '--event', 'i_new', stack.receiverUrl];
+    const send = [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'scripts', 'send.ts'), '--event', 'i_new', '--url', stack.receiverUrl];
     const { stdout } = await promisify(execFile)(process.execPath, send, { cwd: root, timeout: 30_000 });
     const answer = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { event_id: string; runs: Array<{ rule: string; event_id: string }> };
     expect(answer.runs.map((run) => run.rule)).toEqual(['enrich-new', 'status-page-open']);

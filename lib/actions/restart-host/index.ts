@@ -108,7 +108,7 @@ export const restartHost = defineAction({
             ...(inv.StandardErrorContent?.trim() ? [[`errors ${inv.InstanceId}`, outputExcerpt(inv.StandardErrorContent)] as [string, string]] : []),
           ]),
         ],
-        links: [{ label: 'AWS console', url: `https://${aws.region}.console.aws.amazon.com/systems-manager/run-command/${commandId}?region=${aws.region}` }],
+        links: [consoleLink(aws, commandId)],
       };
     };
     return holding(0);
@@ -136,3 +136,14 @@ async function sendOnce(ssm: SSMClient, input: SendCommandCommandInput, since: D
 function describeTarget(target: Target): string {
   return target.name && target.name !== target.instanceId ? `${target.instanceId} (${target.name})` : target.instanceId;
 }
+
+/**
+ * Where to see the command in the AWS console. Against an SSM endpoint override (the local stand-in
+ * of `npm start`, DRY_RUN=false), no such command exists in AWS, and the link says so.
+ */
+function consoleLink(aws: AwsSettings, commandId: string): { label: string; url: string } {
+  const url = `https://${aws.region}.console.aws.amazon.com/systems-manager/run-command/${commandId}?region=${aws.region}`;
+  if (aws.endpoints.ssm) return { label: `AWS console (not in AWS: this command ran on the local stand-in ${aws.endpoints.ssm})`, url };
+  return { label: 'AWS console', url };
+}
+
