@@ -1,6 +1,7 @@
 import { ACTIONS } from '../lib/actions/registry';
 import type { Action } from '../lib/actions/types';
 import { describeSchema, type EnvDoc, envNames } from '../lib/config/env';
+import { actionSchemas } from '../lib/config/guardrails';
 import { ReceiverEnv, ReceiverQueueEnv } from '../lib/config/receiver';
 import { WorkerEnv } from '../lib/config/worker';
 import { ConfigError } from '../lib/errors';
@@ -20,7 +21,7 @@ export function configGroups(actions: ReadonlyArray<Action<any>> = ACTIONS): Con
   return [
     { title: 'Receiver', intro: 'The receiver function.', schemas: [ReceiverEnv, ReceiverQueueEnv] },
     { title: 'Every worker', intro: 'Every worker function, whatever its action.', schemas: [WorkerEnv] },
-    ...actions.map((a) => ({ title: `Action \`${a.name}\``, intro: `The ${a.name} worker. ${a.description}`, schemas: [a.config] })),
+    ...actions.map((a) => ({ title: `Action \`${a.name}\``, intro: `The ${a.name} worker. ${a.description}`, schemas: actionSchemas(a).map(([, schema]) => schema) })),
     { title: 'Deploy time', intro: 'Read by `npm run package` and `osls deploy`; copied into the functions that read them.', schemas: [DeployEnv, ServerlessEnv] },
     { title: 'Local stack and scripts', intro: '`npm start`, `npm run send`, `status`, `redrive`.', schemas: [LocalEnv] },
   ];

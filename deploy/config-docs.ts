@@ -1,6 +1,7 @@
 import { ACTIONS } from '../lib/actions/registry';
 import type { Action } from '../lib/actions/types';
 import { describeSchema, envNames } from '../lib/config/env';
+import { actionSchemas } from '../lib/config/guardrails';
 import { configGroups, type DeclaredKey, declaredKeys } from './config-catalog';
 import { SERVICE } from './stack';
 
@@ -69,7 +70,7 @@ export function renderLocalEnv(current: string, actions: ReadonlyArray<Action<an
   const set = new Set([...written.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
   const lines: string[] = [];
   for (const action of actions) {
-    const keys = describeSchema(action.config, action.name).filter(([key, doc]) => !envNames(key, doc).some((name) => set.has(name)));
+    const keys = actionSchemas(action).flatMap(([what, schema]) => describeSchema(schema, what)).filter(([key, doc]) => !envNames(key, doc).some((name) => set.has(name)));
     if (keys.length === 0) continue;
     lines.push(`# ${action.name}`);
     for (const [key, doc] of keys) {

@@ -1,3 +1,4 @@
+import { guardrailKeys } from '../lib/config/guardrails';
 import type { Outcome } from '../lib/actions/types';
 import { queueNames } from '../lib/queue/names';
 import {
@@ -60,6 +61,7 @@ function widgets(settings: StackSettings): Widget[] {
           ours(settings, 'ActionRetried', { action }, 'retried'),
           ours(settings, 'ActionDeadLettered', { action }, 'dead-lettered'),
           ours(settings, 'PoisonMessage', { action }, 'unreadable message'),
+          ...Object.values(guardrailKeys(action)).map((rule) => ours(settings, 'ActionRefused', { action, rule }, `refused: ${rule}`)),
         ],
       }),
     ),

@@ -5,6 +5,7 @@ import { boolVar, intVar, readConfig, stringVar } from '../lib/config/env';
 import { ConfigError } from '../lib/errors';
 import { EDGE_HEADER } from '../lib/auth/edge';
 import { EventRulesEnv, ReceiverEnv } from '../lib/config/receiver';
+import { actionSchemas, guardrailConfig } from '../lib/config/guardrails';
 import { EVENTS_PATH } from '../lib/receiver/events';
 import { checkRules } from '../lib/triggers/rules';
 import { secretParameters } from '../lib/config/secret';
@@ -50,10 +51,7 @@ export const receiverEnv = (settings: StackSettings, env: NodeJS.ProcessEnv) => 
 
 /** A worker's: the worker schema and its action's. */
 export const workerEnv = (settings: StackSettings, env: NodeJS.ProcessEnv, action: Action<unknown>) =>
-  functionEnv(settings, env, [
-    ['worker', WorkerEnv],
-    [action.name, action.config],
-  ]);
+  functionEnv(settings, env, [['worker', WorkerEnv], ...actionSchemas(action)]);
 
 /** The SSM String parameter holding the secret CloudFront adds (EDGE_FIREWALL only). */
 export function edgeSecretParameter(settings: StackSettings): string {
@@ -99,7 +97,9 @@ export function serverlessFunctions(settings: StackSettings, env: NodeJS.Process
 }
 
 function workerFunction(settings: StackSettings, env: NodeJS.ProcessEnv, action: Action<unknown>): Json {
-  actionConfig(action, env); // a bad action setting (or _FILE) fails the package, naming the key, not the first click
+  // A bad action setting (or _FILE, or guardrail) fails the package, naming the key, not the first click.
+  actionConfig(action, env);
+  guardrailConfig(action.name, env);
   const derived = workerEnv(settings, env, action);
   const environment = {
     ...derived.environment,

@@ -17,6 +17,8 @@ export const METRIC_DIMENSIONS = {
   ActionRetried: ['action'],
   ActionDeadLettered: ['action'],
   PoisonMessage: ['action'],
+  /** A click a guardrail refused; `rule` is the guardrail's key (`<ACTION>_ALLOWED_PERSONS`, `<ACTION>_MAX_RUNS_PER_HOUR`). */
+  ActionRefused: ['action', 'rule'],
   /** One failed FlashDuty Open API attempt (error answer, timeout, no answer), retried or not. */
   FlashDutyApiError: [],
   /** One run an Incident Webhook event started (`POST /events`): per rule and its action. */

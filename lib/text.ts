@@ -8,3 +8,8 @@ export function truncate(text: string, max: number): string {
   if (points.length <= max && text.length <= max * 2) return text;
   return `${points.slice(0, max - 1).join('')}…`;
 }
+
+/** A time (ms since the epoch) as responders read it in a comment: `2026-11-30 03:12:05 UTC`. */
+export function utc(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}

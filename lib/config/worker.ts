@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import type { Action } from '../actions/types';
 import { ConfigError } from '../errors';
 import { OPEN_API_URL } from '../flashduty/facts';
+import { type GuardrailConfig, guardrailConfig } from './guardrails';
 import { boolVar, intVar, readConfig, secretVar, setBy, stringVar, urlVar } from './env';
 import { AwsEnv, MAX_RECEIVE_COUNT, PowertoolsEnv, SECRET_MAX_AGE_SECONDS } from './platform';
 import type { SecretRef } from './secret';
@@ -29,6 +30,8 @@ export interface WorkerConfig<ActionConfig = unknown> {
   action: Action<ActionConfig>;
   /** The action's own settings, validated with its schema. */
   actionConfig: ActionConfig;
+  /** The platform's guardrails for the action: `<ACTION>_ALLOWED_PERSONS`, `<ACTION>_MAX_RUNS_PER_HOUR`. */
+  guardrails: GuardrailConfig;
   queueUrl: string;
   idempotencyTable: string;
   dryRun: boolean;
@@ -64,6 +67,7 @@ export function workerConfig(env: NodeJS.ProcessEnv, actions: ReadonlyArray<Acti
   return {
     action,
     actionConfig: actionConfig(action, env),
+    guardrails: guardrailConfig(action.name, env),
     queueUrl: required('QUEUE_URL', c.QUEUE_URL),
     idempotencyTable: required('IDEMPOTENCY_TABLE', c.IDEMPOTENCY_TABLE),
     dryRun: c.DRY_RUN,

@@ -2,6 +2,7 @@ import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand,
 import type { Outcome } from '../actions/types';
 import { describeError } from '../errors';
 import { log } from '../observability';
+import { utc } from '../text';
 import { isConditionFailed } from './lock';
 
 /** One action on one incident, claimed by one click (its event id). */
@@ -115,8 +116,4 @@ export function skippedOutcome(action: string, by: CooldownHolder, cooldownSecon
     ? `${action} just ran on this incident for ${other}, so it was not run again${again}`
     : `${action} is already running (or retrying) on this incident for ${other}, so it was not run again; watch the timeline for its result`;
   return { status: 'skipped', summary, facts };
-}
-
-function utc(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }

@@ -11,6 +11,7 @@ import { LOG_MESSAGES } from '../telemetry-names';
 import { clickKeyOf, decodeQueueMessage, type QueueMessage } from '../queue/envelope';
 import { commentMarker, formatComment } from './comment';
 import { type Cooldown, skippedOutcome } from './cooldown';
+import type { Guardrails } from './guardrails';
 import type { Exclusive } from './lock';
 import type { Memory } from './memory';
 import { wasReplayed } from './once';
@@ -41,6 +42,8 @@ export interface WorkerDeps {
   /** Per incident and action, for actions with side effects; undefined when COOLDOWN_SECONDS is 0. */
   cooldown: Cooldown | undefined;
   cooldownSeconds: number;
+  /** Who may click the action, and its run budget across incidents (guardrails.ts). */
+  guardrails: Guardrails;
   maxReceiveCount: number;
   retryBaseSeconds: number;
   flashduty: FlashDutyApi;
@@ -87,6 +90,9 @@ export function makeWorker(deps: WorkerDeps) {
   const cooldownKey = (message: QueueMessage) => ({ action: cooldownScope(message), incidentId: message.payload.incident.incident_id, eventId: message.event_id });
 
   const run = once.step('run', async (message: QueueMessage, extras: { log: Log; signal: AbortSignal }): Promise<Outcome> => {
+    // A refused person takes neither the cool-down nor the budget; a dry run is refused the same way.
+    const notAllowed = deps.guardrails.checkPerson(message);
+    if (notAllowed) return notAllowed;
     const key = cooldownKey(message);
     if (cooldown) {
       // Held through the run (as long as this invocation may last), then for the cool-down.
@@ -96,6 +102,12 @@ export function makeWorker(deps: WorkerDeps) {
         log.info('another click on this incident holds the cool-down; not running the action again', { holder_event_id: claim.by.eventId });
         return skippedOutcome(action.name, claim.by, deps.cooldownSeconds, message.trigger);
       }
+    }
+    // After the cool-down claim, so a click skipped for another click's run does not spend a run.
+    const overBudget = deps.dryRun ? undefined : await deps.guardrails.spend(message);
+    if (overBudget) {
+      await cooldown?.release(key);
+      return overBudget;
     }
     const outcome = await action.run({
       config: deps.actionConfig,
@@ -111,7 +123,7 @@ export function makeWorker(deps: WorkerDeps) {
     // A run that failed or refused frees the incident at once: clicking again is then deliberate.
     if (outcome.status === 'succeeded') await cooldown?.finish(key);
     else await cooldown?.release(key);
-    return outcome;
+    return deps.dryRun ? { ...outcome, facts: [...(outcome.facts ?? []), ...(await deps.guardrails.dryRunFacts())] } : outcome;
   });
   const writeBack = async (message: QueueMessage, text: string, options: CommentOptions) => {
     await deps.flashduty.comment(message.payload.incident.incident_id, text, options);

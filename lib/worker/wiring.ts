@@ -5,6 +5,7 @@ import type { WorkerConfig } from '../config/worker';
 import { FlashDutyClient } from '../flashduty/client';
 import type { WorkerDeps } from './handler';
 import { makeCooldown } from './cooldown';
+import { makeGuardrails, makeRunBudget } from './guardrails';
 import { makeExclusive } from './lock';
 import { makeMemory } from './memory';
 import { makeOnce } from './once';
@@ -32,6 +33,11 @@ export function workerDeps(config: WorkerConfig): WorkerDeps {
     dryRun: config.dryRun,
     cooldown: config.cooldownSeconds > 0 ? makeCooldown(dynamodb, config.idempotencyTable, config.cooldownSeconds) : undefined,
     cooldownSeconds: config.cooldownSeconds,
+    guardrails: makeGuardrails(
+      config.action.name,
+      config.guardrails,
+      config.guardrails.maxRunsPerHour > 0 ? makeRunBudget(dynamodb, config.idempotencyTable, config.action.name, config.guardrails.maxRunsPerHour) : undefined,
+    ),
     maxReceiveCount: config.maxReceiveCount,
     retryBaseSeconds: config.retryBaseSeconds,
     flashduty,

@@ -1,4 +1,3 @@
-import * as v from 'valibot';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { ACTIONS } from '../../lib/actions/registry';
 import { defineAction } from '../../lib/actions/types';
@@ -11,23 +10,11 @@ import { receiverDeps } from '../../lib/receiver/wiring';
 import { makeWorker } from '../../lib/worker/handler';
 import { workerDeps } from '../../lib/worker/wiring';
 import { clickOnNewIncident } from '../fixtures/clicks';
+import { countingAction } from '../fixtures/counting-action';
 import { click, depth, drain, eventually, lateAnswerProxy, receive, testEnv } from './helpers';
 
 /** An action with side effects that counts its runs per event; throws for events in `failing`, refuses those in `refusing`. */
-const runs = new Map<string, number>();
-const failing = new Set<string>();
-const refusing = new Set<string>();
-const bump = defineAction({
-  name: 'bump',
-  description: 'counts runs; has side effects',
-  config: v.object({}),
-  async run({ message }) {
-    runs.set(message.event_id, (runs.get(id(message)) ?? 0) + 1);
-    if (failing.has(message.event_id)) throw new Error('downstream timed out');
-    if (refusing.has(message.event_id)) return { status: 'failed', summary: 'no target; nothing was bumped' };
-    return { status: 'succeeded', summary: 'bumped' };
-  },
-});
+const { action: bump, runs, failing, refusing } = countingAction('bump');
 /** The same side effect, from an action whose repeat is harmless by design (like status-page). */
 const nudge = defineAction({ ...bump, name: 'nudge', description: 'side effects, but a repeat is harmless', cooldown: false });
 const actions = [...ACTIONS, bump, nudge];

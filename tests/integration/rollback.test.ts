@@ -388,25 +388,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
     });
   });
 
-  describe('guardrails and dry run', () => {
-    it('refuses a person not in ROLLBACK_ALLOWED_PERSONS, naming the rule', async () => {
-      const outcome = await rollback.run(context({ env: { ROLLBACK_ALLOWED_PERSONS: 'oncall-lead@toutie.com,12345' } }));
-      expect(outcome.status).toBe('failed');
-      expect(outcome.summary).toBe('zhangsan is not in ROLLBACK_ALLOWED_PERSONS; nothing was rolled back');
-      expect(platform.calls).toHaveLength(0);
-    });
-
-    it('allows a listed person by email (any case) or by person id', async () => {
-      expect((await rollback.run(context({ env: { ROLLBACK_ALLOWED_PERSONS: 'ZhangSan@Toutie.com' } }))).status).toBe('succeeded');
-      expect((await rollback.run(context({ env: { ROLLBACK_ALLOWED_PERSONS: '1999632289504' } }))).status).toBe('succeeded');
-    });
-
-    it('refuses a click without a person when the allowlist is set', async () => {
-      const ctx = context({ env: { ROLLBACK_ALLOWED_PERSONS: '12345' } });
-      delete (ctx.message.payload as { person?: unknown }).person;
-      expect((await rollback.run(ctx)).summary).toContain('names no person');
-    });
-
+  describe('dry run', () => {
     it('in a dry run describes the exact request, secrets as ***, and dispatches nothing', async () => {
       const shown: string[] = [];
       for (const target of [github(), gitlab(), webhook()]) {

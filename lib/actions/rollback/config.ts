@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { listVar, secretVar } from '../../config/env';
+import { secretVar } from '../../config/env';
 import { SecretRef } from '../../config/secret';
 import { jsonVar } from '../../config/structured';
 import { templateSchema } from '../../template/schema';
@@ -125,7 +125,6 @@ export const RollbackConfig = v.object({
     'Where a rollback goes: a list of `{provider: github|gitlab|webhook, match, ...}`; the first whose `match` fits the incident is used (see "rollback in detail").',
     [],
   ),
-  ROLLBACK_ALLOWED_PERSONS: listVar([], 'FlashDuty person ids or emails allowed to click rollback; empty lets anyone who can see the button (restrict it).'),
   FLASHDUTY_CHANGE_INTEGRATION_KEY: secretVar('Integration key of a FlashDuty change integration; when set, each rollback is recorded there as a change.'),
 });
 

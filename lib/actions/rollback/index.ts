@@ -28,8 +28,6 @@ export const rollback = defineAction({
   // Three dispatch attempts of up to 10 s each, the run lookups between them, and the change push.
   worker: { timeoutSeconds: 90 },
   async run(ctx): Promise<Outcome> {
-    const refusal = checkPerson(ctx);
-    if (refusal) return failed(`${refusal}; nothing was rolled back`);
     const alerts = await alertsOf(ctx);
     const labels = labelView(ctx.message.payload.incident.labels, alerts);
     const target = selectTarget(ctx.config.ROLLBACK_TARGETS, labels);
@@ -73,17 +71,6 @@ async function dispatchAndRecord(ctx: Context, target: Target, dispatcher: Dispa
     facts: [...facts, ...runFacts, ...recorded],
     links: run.url ? [{ label: 'run', url: run.url }] : undefined,
   };
-}
-
-/** ROLLBACK_ALLOWED_PERSONS: when set, only those person ids or emails may start a rollback. */
-function checkPerson(ctx: Context): string | undefined {
-  const allowed = ctx.config.ROLLBACK_ALLOWED_PERSONS.map((entry) => entry.toLowerCase());
-  if (allowed.length === 0) return undefined;
-  const person = ctx.message.payload.person;
-  if (!person) return 'the click names no person, and ROLLBACK_ALLOWED_PERSONS allows only listed people';
-  const ids = [String(person.person_id), person.email?.toLowerCase()].filter(Boolean);
-  if (ids.some((id) => allowed.includes(id!))) return undefined;
-  return `${person.person_name || person.email || person.person_id} is not in ROLLBACK_ALLOWED_PERSONS`;
 }
 
 /** The payload's alerts; fetched when it carries none (manual incidents, incident webhooks). */
