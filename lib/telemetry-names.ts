@@ -21,12 +21,16 @@ export const METRIC_DIMENSIONS = {
   ActionRefused: ['action', 'rule'],
   /** One failed FlashDuty Open API attempt (error answer, timeout, no answer), retried or not. */
   FlashDutyApiError: [],
-  /** One run an Incident Webhook event started (`POST /events`): per rule and its action. */
-  EventRuleMatched: ['rule', 'action'],
+  /**
+   * One run an Incident Webhook event started (`POST /events`), by its action. Rule names and event
+   * types are on the `event queued` / `event ignored` log lines: as dimensions they would need the
+   * operator's rules (and 20 event types) to draw.
+   */
+  EventRuleMatched: ['action'],
   /** An event no rule wanted: acknowledged and dropped, never queued. */
-  EventUnmatched: ['event_type'],
+  EventUnmatched: [],
   /** An event our own comment or field write raised: acknowledged and dropped. */
-  EventOwnWrite: ['event_type'],
+  EventOwnWrite: [],
 } as const satisfies Record<string, readonly string[]>;
 
 export type MetricName = keyof typeof METRIC_DIMENSIONS;

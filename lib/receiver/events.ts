@@ -46,23 +46,30 @@ export async function receiveEvent(deps: EventDeps, event: APIGatewayProxyEventV
   const { payload, eventId } = click;
   const eventType = payload.event_type!;
   const keys = { event_id: eventId, incident_id: payload.incident.incident_id };
-  // Refusals share ClickRefused (and its alarm) with clicks; these are the events' own metrics.
-  const dropped = (metric: 'EventUnmatched' | 'EventOwnWrite', reason: string): Result => {
-    emitMetric(metric, { event_type: eventType });
-    return { response: json(200, { status: 'ignored', reason, event_id: eventId }), keys, note: { message: LOG_MESSAGES.eventIgnored, extra: { event_type: eventType, reason } } };
-  };
+  // Refusals share ClickRefused (and its alarm) with clicks; EventUnmatched and EventOwnWrite count the rest.
+  const dropped = (reason: string): Result => ({
+    response: json(200, { status: 'ignored', reason, event_id: eventId }),
+    keys,
+    note: { message: LOG_MESSAGES.eventIgnored, extra: { event_type: eventType, reason } },
+  });
 
   const own = ownWrite(payload, click.raw, deps.selfPersonIds);
-  if (own) return dropped('EventOwnWrite', own);
+  if (own) {
+    emitMetric('EventOwnWrite', {});
+    return dropped(own);
+  }
   const rules = matchingRules(deps.rules, payload);
-  if (rules.length === 0) return dropped('EventUnmatched', 'no rule matched');
+  if (rules.length === 0) {
+    emitMetric('EventUnmatched', {});
+    return dropped('no rule matched');
+  }
 
   const messages = rules.map((rule) => runOf(rule, click, receivedAt));
   const signal = AbortSignal.timeout(deps.enqueueTimeoutMs);
   const sent = await Promise.allSettled(messages.map((message) => deps.enqueue(queueOf(deps, message.action), message, signal)));
   const failed = sent.flatMap((result, i) => (result.status === 'rejected' ? [`${rules[i]!.name}: ${describeError(result.reason)}`] : []));
   if (failed.length > 0) return { ...refuse('queue_unavailable', json(503, { error: EVENT_QUEUE_UNKNOWN }), failed.join('; ')), keys };
-  for (const rule of rules) emitMetric('EventRuleMatched', { rule: rule.name, action: rule.run });
+  for (const rule of rules) emitMetric('EventRuleMatched', { action: rule.run });
   const runs = messages.map((message) => ({ rule: message.trigger!.rule, action: message.action, event_id: message.event_id }));
   return { response: json(200, { status: 'queued', event_id: eventId, runs }), keys, note: { message: LOG_MESSAGES.eventQueued, extra: { event_type: eventType, runs } } };
 }
