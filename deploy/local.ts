@@ -5,6 +5,7 @@ import * as v from 'valibot';
 import { ACTIONS } from '../lib/actions/registry';
 import { ConfigError } from '../lib/errors';
 import { intVar, listVar, readConfig, setBy, stringVar } from '../lib/config/env';
+import { readStructuredFile, structuredFilePath } from '../lib/config/structured';
 import type { Action } from '../lib/actions/types';
 import { receiverConfig } from '../lib/config/receiver';
 import { workerConfig } from '../lib/config/worker';
@@ -182,6 +183,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...statuspage.env,
       ...options.env,
       ENABLED_ACTIONS: enabled,
+      ...exampleSourcesAt(options.env, sourcesUrl),
       ...deploy?.env,
       ...(flashduty && !options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY_PARAM && { FLASHDUTY_CHANGE_INTEGRATION_KEY: options.env.FLASHDUTY_CHANGE_INTEGRATION_KEY ?? flashduty.changeIntegrationKey }),
       AWS_REGION: LOCAL_REGION,
@@ -260,6 +262,24 @@ async function onPort<T>(variable: string, port: number, start: (port: number) =
       `port ${port} (${variable}) on 127.0.0.1 is already in use, perhaps by another \`npm start\`; stop that, or set ${variable} to a free port in .env.local or the environment`,
     );
   }
+}
+
+/** The example enrich sources npm start uses, and the stand-in address (deploy/local.env's OBSERVABILITY_PORT) their URLs name. */
+const EXAMPLE_SOURCES = { file: 'deploy/enrich-sources.local.yaml', host: '127.0.0.1:9328' };
+
+/**
+ * The example enrich sources name the stand-in's usual port in their URLs. When OBSERVABILITY_PORT
+ * moved it (another `npm start` holds 9328), enrich would ask that port and fail, or ask someone
+ * else's stand-in; so the example is handed to the worker inline, pointing at the port the
+ * stand-in really got. Any other sources are the operator's and stay as given.
+ */
+function exampleSourcesAt(env: NodeJS.ProcessEnv, sourcesUrl: string): NodeJS.ProcessEnv {
+  const file = env.ENRICH_SOURCES_FILE?.trim();
+  if (!file || env.ENRICH_SOURCES?.trim() || structuredFilePath(file) !== EXAMPLE_SOURCES.file) return {};
+  const loaded = readStructuredFile(process.cwd(), 'ENRICH_SOURCES', file);
+  if ('problem' in loaded) return {}; // the worker's config check reports it, naming the file
+  const inline = JSON.stringify(loaded.data).replaceAll(EXAMPLE_SOURCES.host, new URL(sourcesUrl).host);
+  return { ENRICH_SOURCES_FILE: '', ENRICH_SOURCES: inline };
 }
 
 /** The deploy stand-in and the example ROLLBACK_TARGETS pointing at it, unless targets are configured. */

@@ -2,8 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { readConfig } from '../lib/config/env';
+import { inlineSecretPaths, SecretRef } from '../lib/config/secret';
+import { actionConfig } from '../lib/config/worker';
 import { declaredKeys } from './config-catalog';
-import { DeployEnv } from './stack';
+import { DeployEnv, stackSettings } from './stack';
 import { ConfigError } from '../lib/errors';
 
 /**
@@ -49,17 +51,15 @@ export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDi
   const problems: string[] = [];
   const warnings: string[] = [];
   if (stage === LOCAL_STAGE) problems.push(`stage "${LOCAL_STAGE}" is the one \`npm start\` runs, and osls would read its overrides from .env.local; deploy under another name`);
-  // Every secret any function or action declares (secretVar), not only the two the platform has.
-  for (const { key } of declaredKeys().filter(({ doc }) => doc.kind === 'secret')) {
-    if (!env[key]?.trim() || allowed('plaintext-secrets')) continue;
-    problems.push(
-      `${from(key)} sets ${key} in plain text, which would be written into the CloudFormation template; ` +
-        `remove it and keep the secret in an SSM SecureString (${key}_PARAM), or set DEPLOY_ALLOW=plaintext-secrets to package it anyway`,
-    );
+  // A risk DEPLOY_ALLOW takes on purpose is still said out loud, so nobody takes it unawares.
+  for (const secret of plaintextSecrets(env, stage, serviceDir, from)) {
+    if (allowed('plaintext-secrets')) warnings.push(`${secret.subject} in plain text; DEPLOY_ALLOW=plaintext-secrets lets it into the template or the worker's zip`);
+    else problems.push(`${secret.subject} in plain text, ${secret.refusal}, or set DEPLOY_ALLOW=plaintext-secrets to package it anyway`);
   }
   // WAF web ACLs for CloudFront exist only in us-east-1, so the stack holding one must live there.
   if (isTrue(env.EDGE_FIREWALL) && region !== 'us-east-1') problems.push(`EDGE_FIREWALL=true needs the stack in us-east-1 (a CloudFront web ACL exists only there), not ${region}`);
-  if (isTrue(env.DRY_RUN) && !allowed('dry-run')) {
+  if (isTrue(env.DRY_RUN) && allowed('dry-run')) warnings.push(`DEPLOY_ALLOW=dry-run: the workers of stage "${stage}" describe what they would do and change nothing`);
+  else if (isTrue(env.DRY_RUN)) {
     problems.push(`${from('DRY_RUN')} sets DRY_RUN=${env.DRY_RUN}, so the deployed workers would change nothing; remove it, or set DEPLOY_ALLOW=dry-run to deploy a dry-run stage on purpose`);
   }
   if (!env.ALARM_TOPIC_ARN?.trim()) warnings.push('ALARM_TOPIC_ARN is not set: the alarms (dead-lettered clicks, failing workers, queue unavailable) will notify no one');
@@ -67,6 +67,33 @@ export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDi
     if (/\b(127\.0\.0\.1|localhost)\b|::1/.test(env[key] ?? '')) warnings.push(`${from(key)} sets ${key}=${env[key]}, which looks like a local setting`);
   }
   return { problems, warnings };
+}
+
+/**
+ * Every secret the deploy would carry in plain text: a declared secret (secretVar) given inline,
+ * and a secret inline inside an enabled action's structured setting (a rollback target's `token`,
+ * an enrich header's `secret_value`), which would ship in the template or the worker's zip. Named
+ * by key and path, never by value.
+ */
+function plaintextSecrets(env: NodeJS.ProcessEnv, stage: string, serviceDir: string, from: (key: string) => string): Array<{ subject: string; refusal: string }> {
+  const declared = declaredKeys()
+    .filter(({ key, doc }) => doc.kind === 'secret' && env[key]?.trim())
+    .map(({ key }) => ({
+      subject: `${from(key)} sets ${key}`,
+      refusal: `which would be written into the CloudFormation template; remove it and keep the secret in an SSM SecureString (${key}_PARAM)`,
+    }));
+  const structured = stackSettings(env, stage).actions.flatMap((action) =>
+    Object.entries(actionConfig(action, env, serviceDir) as Record<string, unknown>)
+      // A top-level secret (ECHO_SECRET) is a declared one, above; this looks inside values.
+      .filter(([, value]) => !(value instanceof SecretRef))
+      .map(([key, value]) => ({ key, paths: inlineSecretPaths(value) }))
+      .filter(({ paths }) => paths.length > 0)
+      .map(({ key, paths }) => ({
+        subject: `${env[key]?.trim() ? key : `${key}_FILE (${env[`${key}_FILE`]})`} gives a secret at ${paths.join(', ')}`,
+        refusal: `which would ship in the template or the worker's zip; name an SSM SecureString instead (secret_param, token_param, read_token_param)`,
+      })),
+  );
+  return [...declared, ...structured];
 }
 
 /** The same reading of a boolean the builders use (lib/config/env.ts boolVar). */

@@ -54,11 +54,23 @@ export const secretRef = () =>
     }),
   );
 
-/** Every SSM parameter a parsed config refers to, found by walking it for SecretRefs. */
-export function secretParameters(value: unknown, seen = new Set<unknown>()): string[] {
-  if (value instanceof SecretRef) return value.parameter ? [value.parameter] : [];
+/** Every SecretRef in a parsed config, with its path inside it (`0.headers.authorization`). */
+function secretRefs(value: unknown, path = '', seen = new Set<unknown>()): Array<{ path: string; ref: SecretRef }> {
+  if (value instanceof SecretRef) return [{ path, ref: value }];
   if (value === null || typeof value !== 'object' || seen.has(value)) return [];
   seen.add(value);
-  const children = value instanceof Map ? [...value.values()] : Object.values(value);
-  return [...new Set(children.flatMap((child) => secretParameters(child, seen)))];
+  const entries = value instanceof Map ? [...value.entries()] : Object.entries(value);
+  return entries.flatMap(([key, child]) => secretRefs(child, path ? `${path}.${String(key)}` : String(key), seen));
+}
+
+/** Every SSM parameter a parsed config refers to, found by walking it for SecretRefs. */
+export function secretParameters(value: unknown): string[] {
+  return [...new Set(secretRefs(value).flatMap(({ ref }) => (ref.parameter ? [ref.parameter] : [])))];
+}
+
+/** Where a parsed config gives a secret inline (local use only), as paths inside it. */
+export function inlineSecretPaths(value: unknown): string[] {
+  return secretRefs(value)
+    .filter(({ ref }) => inlineSecret(ref) !== undefined)
+    .map(({ path }) => path);
 }

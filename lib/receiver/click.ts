@@ -12,6 +12,15 @@ export interface Click {
 }
 
 /**
+ * A numeric event_id is kept as its digits as written: past 2^53 a JavaScript number drops the
+ * last ones, so two clicks with Go int64 ids could share one deduplication key and the second
+ * would be silently dropped. (A reviver's `context.source`: Node 21 and later.)
+ */
+function eventIdAsWritten(key: string, value: unknown, context?: { source?: string }): unknown {
+  return key === 'event_id' && typeof value === 'number' && context?.source !== undefined ? context.source : value;
+}
+
+/**
  * Decodes, parses and validates a FlashDuty push body (a Custom Action click or an Incident Webhook
  * event: the same envelope), and refuses stale or far-future events (replay protection). Throws
  * ValidationError whose message names what was wrong.
@@ -25,7 +34,7 @@ export function parseClick(
   if (raw.trim() === '') throw new ValidationError('request body is empty; expected a FlashDuty JSON payload', []);
   let value: unknown;
   try {
-    value = JSON.parse(raw);
+    value = JSON.parse(raw, eventIdAsWritten);
   } catch {
     throw new ValidationError('request body is not valid JSON', []);
   }

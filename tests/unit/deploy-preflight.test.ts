@@ -25,15 +25,39 @@ describe('the checks before a package or deploy', () => {
     expect(problems.join('\n')).not.toContain('local-dev-token-change-me');
   });
 
+  it('refuses a secret given inline inside an action\'s structured setting, naming the key and where in it', () => {
+    const target = { provider: 'github', match: {}, repo: 'acme/shop', workflow: 'rollback.yml', ref: 'main' };
+    const env = {
+      ENABLED_ACTIONS: 'rollback,enrich',
+      ALARM_TOPIC_ARN: TOPIC,
+      ROLLBACK_TARGETS: JSON.stringify([{ ...target, token_param: '/prod/github' }, { ...target, token: 'ghp_plaintext' }]),
+      ENRICH_SOURCES_FILE: 'sources.json',
+    };
+    const dir = serviceDir({ 'sources.json': JSON.stringify([{ name: 'cmdb', url: 'https://cmdb.internal/x', headers: { authorization: { secret_value: 'cmdb-plaintext' } } }]) });
+    const { problems } = deployPreflight(env, 'prod', dir);
+    expect(problems).toEqual([
+      expect.stringMatching(/^ROLLBACK_TARGETS gives a secret at 1\.token in plain text, .*DEPLOY_ALLOW=plaintext-secrets/),
+      expect.stringMatching(/^ENRICH_SOURCES_FILE \(sources\.json\) gives a secret at 0\.headers\.authorization in plain text, /),
+    ]);
+    expect(problems.join('\n')).not.toMatch(/ghp_plaintext|cmdb-plaintext/);
+    expect(deployPreflight({ ...env, DEPLOY_ALLOW: 'plaintext-secrets' }, 'prod', dir).problems).toEqual([]);
+  });
+
   it('names .env.<stage> when osls would read that file instead of .env', () => {
     const dir = serviceDir({ '.env': 'DRY_RUN=false\n', '.env.prod': 'DRY_RUN=true\n' });
     const { problems } = deployPreflight({ DRY_RUN: 'true', ALARM_TOPIC_ARN: TOPIC }, 'prod', dir);
     expect(problems).toEqual([expect.stringMatching(/^\.env\.prod sets DRY_RUN=true, so the deployed workers would change nothing; .*DEPLOY_ALLOW=dry-run/)]);
   });
 
-  it('lets DEPLOY_ALLOW take each risk on purpose, and only the ones it names', () => {
+  it('lets DEPLOY_ALLOW take each risk on purpose, and only the ones it names, still warning of each', () => {
     const env = { WEBHOOK_TOKENS: 't', DRY_RUN: 'yes', ALARM_TOPIC_ARN: TOPIC };
-    expect(deployPreflight({ ...env, DEPLOY_ALLOW: 'plaintext-secrets,dry-run' }, 'staging', serviceDir()).problems).toEqual([]);
+    expect(deployPreflight({ ...env, DEPLOY_ALLOW: 'plaintext-secrets,dry-run' }, 'staging', serviceDir())).toEqual({
+      problems: [],
+      warnings: [
+        "the environment sets WEBHOOK_TOKENS in plain text; DEPLOY_ALLOW=plaintext-secrets lets it into the template or the worker's zip",
+        'DEPLOY_ALLOW=dry-run: the workers of stage "staging" describe what they would do and change nothing',
+      ],
+    });
     expect(deployPreflight({ ...env, DEPLOY_ALLOW: 'dry-run' }, 'staging', serviceDir()).problems).toEqual([expect.stringContaining('WEBHOOK_TOKENS')]);
     expect(() => deployPreflight({ DEPLOY_ALLOW: 'everything' }, 'prod', serviceDir())).toThrow('DEPLOY_ALLOW: unknown "everything"; known: plaintext-secrets, dry-run');
   });

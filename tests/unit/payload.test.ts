@@ -35,6 +35,15 @@ describe('Custom Action payload', () => {
     expect(eventIdOf(validatePayload(click), `${raw} `)).not.toBe(first);
   });
 
+  it('keeps every digit of a numeric event_id past 2^53, so neighbouring int64 ids stay two clicks', () => {
+    const body = (id: string) => JSON.stringify(sampleClick()).replace(/"event_id":"[^"]*"/, `"event_id":${id}`);
+    expect(parse(body('1999632289504123456')).eventId).toBe('1999632289504123456');
+    expect(parse(body('1999632289504123457')).eventId).toBe('1999632289504123457');
+    const { event_id: _dropped, ...click } = sampleClick();
+    const nested = JSON.stringify({ ...click, incident: { ...click.incident, event_id: 0 } }).replace('"event_id":0', '"event_id":18446744073709551615');
+    expect(parse(nested).eventId).toBe('18446744073709551615');
+  });
+
   it('decodes a base64-encoded body as API Gateway may hand it over', () => {
     expect(parse(sampleClick({ event_id: EVENT_ID }), { base64: true }).eventId).toBe(EVENT_ID);
   });

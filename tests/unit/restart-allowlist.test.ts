@@ -25,6 +25,15 @@ describe('restart-host label allowlist', () => {
     );
   });
 
+  it('refuses the systemd services that power off, reboot or suspend the host, with or without .service, whatever the patterns say', () => {
+    const config = configWith({ RESTART_ALLOWED_SERVICES: '*' });
+    for (const unit of ['systemd-poweroff', 'systemd-reboot.service', 'systemd-halt', 'systemd-kexec.service', 'systemd-suspend', 'SYSTEMD-HIBERNATE.SERVICE', 'rescue', 'emergency.service']) {
+      const rendered = renderCommand(config, () => unit);
+      expect(rendered).toEqual({ ok: false, problem: expect.stringMatching(new RegExp(`^label "service" is "${unit}", refused by the built-in rule`)) });
+    }
+    expect(renderCommand(config, () => 'systemd-journald')).toMatchObject({ ok: true });
+  });
+
   it('matches globs on the whole value, with regular-expression characters taken literally', () => {
     expect(globMatches('api-*.service', 'api-orders.service')).toBe(true);
     expect(globMatches('api-*.service', 'api-orders.service.evil')).toBe(false);

@@ -89,7 +89,7 @@ const Sources = v.pipe(
 export const EnrichConfig = v.object({
   ENRICH_SOURCES: jsonVar(
     Sources,
-    'Where enrich asks about the incident: a list of sources (`name`, `url`, `method`, `headers`, `body`, `timeout_ms`, `fields`, `show`, `link`; see "Action enrich").',
+    'Where enrich asks about the incident: a list of sources (`name`, `url`, `method`, `headers`, `body`, `timeout_ms`, `fields`, `show`, `link`; see "enrich in detail").',
   ),
 });
 

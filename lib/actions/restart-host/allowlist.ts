@@ -12,6 +12,13 @@ export type AllowedValues = ReadonlyMap<string, readonly string[]>;
 /** Refused for every placeholder, even when a pattern (say `*`) matches them. */
 export const ALWAYS_REFUSED: ReadonlyArray<{ glob: string; why: string }> = [
   { glob: '*.target', why: 'a systemd target switches the whole machine (poweroff.target, reboot.target, rescue.target)' },
+  // The services those targets pull in do the switching themselves: starting one (as `restart` does
+  // for a unit that is not running) powers off, reboots or suspends the host. systemctl adds
+  // `.service` to a bare name, so each is matched with or without it.
+  ...['poweroff', 'reboot', 'halt', 'kexec', 'soft-reboot', 'suspend', 'hibernate', 'hybrid-sleep', 'suspend-then-hibernate'].flatMap((unit) =>
+    [`systemd-${unit}`, `systemd-${unit}.service`].map((glob) => ({ glob, why: `systemd-${unit}.service is what powers off, reboots or suspends the machine` })),
+  ),
+  ...['rescue', 'emergency'].flatMap((unit) => [unit, `${unit}.service`].map((glob) => ({ glob, why: `${unit}.service drops the machine to a ${unit} shell` }))),
   { glob: 'amazon-ssm-agent', why: 'the SSM agent runs this very command; restarting it cuts the command off' },
   { glob: 'amazon-ssm-agent.*', why: 'the SSM agent runs this very command; restarting it cuts the command off' },
   { glob: 'snap.amazon-ssm-agent.*', why: 'the SSM agent (snap) runs this very command; restarting it cuts the command off' },
@@ -42,7 +49,7 @@ const placeholderGlobsVar = (meaning: string) =>
   );
 
 export const AllowlistConfig = {
-  RESTART_ALLOWED_SERVICES: listVar([], 'Glob patterns the `{service}` placeholder may take from a label; empty: no service may come from a label. `*.target` and the SSM agent are always refused.'),
+  RESTART_ALLOWED_SERVICES: listVar([], 'Glob patterns the `{service}` placeholder may take from a label; empty: no service may come from a label. `*.target`, the services that power off or reboot the host, and the SSM agent are always refused.'),
   RESTART_ALLOWED_VALUES: placeholderGlobsVar('`placeholder=glob` entries for every other placeholder (and more `service=` patterns), e.g. `unit=app-*.service`.'),
 };
 
