@@ -52,6 +52,15 @@ function widgets(settings: StackSettings): Widget[] {
     { title: 'Clicks accepted, by action', stat: 'Sum', lines: actions.map((action) => ours(settings, 'ClickAccepted', { action }, action)) },
     { title: 'Clicks refused, by reason', stat: 'Sum', lines: REFUSAL_REASONS.map((reason) => ours(settings, 'ClickRefused', { reason }, reason)) },
     { title: 'FlashDuty API errors (failed attempts)', stat: 'Sum', lines: [ours(settings, 'FlashDutyApiError', {}, 'failed attempts')] },
+    {
+      title: 'Incident Webhook events: runs by action, unmatched, our own writes',
+      stat: 'Sum',
+      lines: [
+        ...actions.map((action) => ours(settings, 'EventRuleMatched', { action }, `runs: ${action}`)),
+        ours(settings, 'EventUnmatched', {}, 'no rule matched'),
+        ours(settings, 'EventOwnWrite', {}, 'our own writes'),
+      ],
+    },
     ...actions.map(
       (action): Widget => ({
         title: `Outcomes: ${action}`,

@@ -5,8 +5,10 @@ import { boolVar, intVar, readConfig, stringVar } from '../lib/schema/env';
 import { ConfigError } from '../lib/errors';
 import { cloudWatchMetric, type Refusal, SERVICE_NAME as SERVICE } from '../lib/telemetry-names';
 import { EDGE_HEADER } from '../lib/auth/edge';
-import { ReceiverEnv } from '../lib/config/receiver';
+import { EventRulesEnv, ReceiverEnv } from '../lib/config/receiver';
 import { actionSchemas, guardrailConfig } from '../lib/config/guardrails';
+import { EVENTS_PATH } from '../lib/receiver/events';
+import { checkRules } from '../lib/triggers/rules';
 import { secretParameters } from '../lib/schema/secret';
 import { flashdutyAccountLimits, WorkerEnv } from '../lib/config/worker';
 import { instanceWindows } from '../lib/flashduty/rate-limit';
@@ -61,8 +63,12 @@ export function edgeSecretParameter(settings: StackSettings): string {
 export function serverlessFunctions(settings: StackSettings, env: NodeJS.ProcessEnv): Json {
   instanceWindows(flashdutyAccountLimits(env), flashdutyRateShare(settings)); // too many instances for FlashDuty's rate fails the package
   const { EDGE_FIREWALL } = readConfig(ServerlessEnv, env, 'deploy configuration');
+  // A bad rule (or one running an action this stack does not deploy) fails the package, not the cold start.
+  const { EVENT_RULES, EVENT_SELF_PERSON_IDS } = readConfig(EventRulesEnv, env, 'receiver configuration');
+  checkRules(EVENT_RULES, settings.actions.map((a) => a.name), EVENT_SELF_PERSON_IDS);
+  const derived = receiverEnv(settings, env);
   const environment = {
-    ...receiverEnv(settings, env).environment,
+    ...derived.environment,
     ENABLED_ACTIONS: settings.actions.map((a) => a.name).join(','),
     ...Object.fromEntries(settings.actions.map((a) => [queueUrlVariable(a.name), ref(queueLogicalId(a.name))])),
     ...(EDGE_FIREWALL && { EDGE_SECRET_PARAM: edgeSecretParameter(settings) }),
@@ -77,9 +83,13 @@ export function serverlessFunctions(settings: StackSettings, env: NodeJS.Process
       ...receiverConcurrency(env),
       role: 'ReceiverRole',
       environment,
+      // EVENT_RULES_FILE ships in the receiver's zip, as JSON (function-env.ts).
+      ...(derived.files.length > 0 && { package: { patterns: derived.files } }),
       events: [
         // One route per action, so each gets its own throttle bucket (see API_THROTTLE_RATE).
         ...settings.actions.map((a) => ({ httpApi: { method: 'POST', path: actionPath(a.name) } })),
+        // FlashDuty's Incident Webhook, with a bucket of its own (EVENT_THROTTLE_RATE).
+        { httpApi: { method: 'POST', path: EVENTS_PATH } },
         // Anything else (another method, an unknown action) still reaches the receiver, which answers
         // 403/405/404 instead of a bare 404, through a small bucket of its own.
         { httpApi: { method: '*', path: CATCH_ALL_PATH } },
@@ -158,6 +168,7 @@ export const actionPath = (action: string) => `/actions/${action}`;
 export const CATCH_ALL_PATH = '/actions/{action}';
 export const actionRouteKey = (action: string) => `POST ${actionPath(action)}`;
 export const CATCH_ALL_ROUTE_KEY = `ANY ${CATCH_ALL_PATH}`;
+export const EVENTS_ROUTE_KEY = `POST ${EVENTS_PATH}`;
 
 /**
  * The logical id osls gives a route (its naming.getHttpApiRouteLogicalId): the stage must depend on
@@ -183,6 +194,9 @@ export const ServerlessEnv = v.object({
   // on-call team clicking one button at once is a burst of a few; 5/s with a burst of 10 is ample.
   API_THROTTLE_RATE: intVar(5, 1, 10_000, 'Requests per second each action route accepts (other requests: 1/s, burst 5).'),
   API_THROTTLE_BURST: intVar(10, 1, 5_000, 'Burst each action route accepts.'),
+  // Every subscribed lifecycle event of every incident comes here: a storm is hundreds a second.
+  EVENT_THROTTLE_RATE: intVar(200, 1, 10_000, 'Requests per second the `POST /events` route (Incident Webhook) accepts.'),
+  EVENT_THROTTLE_BURST: intVar(400, 1, 5_000, 'Burst the `POST /events` route accepts.'),
   ALARM_TOPIC_ARN: stringVar(undefined, 'SNS topic for the alarms (dead letters, worker and receiver errors, queue unavailable); packaging warns when unset.'),
   RECEIVER_RESERVED_CONCURRENCY: intVar(0, 0, 10_000, 'Instances kept for the receiver out of the account\'s Lambda concurrency (free; also its ceiling: a click beyond it is refused); 0: none.'),
   RECEIVER_PROVISIONED_CONCURRENCY: intVar(0, 0, 10_000, 'Receiver instances kept initialised, so no click waits for a cold start (billed hourly, see Performance); 0: none.'),
@@ -223,12 +237,15 @@ export function serverlessResources(settings: StackSettings, env: NodeJS.Process
   return {
     Resources: resources,
     extensions: { HttpApiStage: stageThrottles(settings, deploy) },
-    Outputs: Object.fromEntries(
-      settings.actions.map((a) => [
-        `${logicalName(a.name)}ActionUrl`,
-        { Description: `Endpoint URL for the FlashDuty Custom Action "${a.name}"`, Value: sub(`${endpoint}${actionPath(a.name)}`) },
-      ]),
-    ),
+    Outputs: {
+      ...Object.fromEntries(
+        settings.actions.map((a) => [
+          `${logicalName(a.name)}ActionUrl`,
+          { Description: `Endpoint URL for the FlashDuty Custom Action "${a.name}"`, Value: sub(`${endpoint}${actionPath(a.name)}`) },
+        ]),
+      ),
+      EventsUrl: { Description: 'Endpoint URL for the FlashDuty Incident Webhook (event rules)', Value: sub(`${endpoint}${EVENTS_PATH}`) },
+    },
   };
 }
 
@@ -239,15 +256,21 @@ export function serverlessResources(settings: StackSettings, env: NodeJS.Process
  */
 function stageThrottles(settings: StackSettings, deploy: v.InferOutput<typeof ServerlessEnv>): Json {
   const perAction = { DetailedMetricsEnabled: true, ThrottlingRateLimit: deploy.API_THROTTLE_RATE, ThrottlingBurstLimit: deploy.API_THROTTLE_BURST };
+  const events = { DetailedMetricsEnabled: true, ThrottlingRateLimit: deploy.EVENT_THROTTLE_RATE, ThrottlingBurstLimit: deploy.EVENT_THROTTLE_BURST };
   const routeKeys = settings.actions.map((a) => actionRouteKey(a.name));
   return {
-    DependsOn: [...routeKeys, CATCH_ALL_ROUTE_KEY].map(routeLogicalId),
+    DependsOn: [...routeKeys, EVENTS_ROUTE_KEY, CATCH_ALL_ROUTE_KEY].map(routeLogicalId),
     Properties: {
       DefaultRouteSettings: { DetailedMetricsEnabled: true, ...CATCH_ALL_THROTTLE },
-      RouteSettings: Object.fromEntries(routeKeys.map((key) => [key, perAction])),
+      RouteSettings: { ...Object.fromEntries(routeKeys.map((key) => [key, perAction])), [EVENTS_ROUTE_KEY]: events },
     },
   };
 }
+
+/** WAF: requests to an action route (`/actions/...`), the only ones the edge rate-limits per IP. */
+const ACTION_PATHS = {
+  ByteMatchStatement: { SearchString: '/actions/', FieldToMatch: { UriPath: {} }, TextTransformations: [{ Priority: 0, Type: 'NONE' }], PositionalConstraint: 'STARTS_WITH' },
+};
 
 /** CloudFront's managed policies: no caching; forward every viewer header (Authorization too) but Host. */
 const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
@@ -281,8 +304,17 @@ function edgeResources(settings: StackSettings, allowedIps: string[]): Record<st
         DefaultAction: { Block: {} },
         VisibilityConfig: visibility('edge'),
         Rules: [
-          // Even an allowed address may not flood: 300 requests in 5 minutes is far above any click rate.
-          { Name: 'rate-limit', Priority: 0, Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 300, AggregateKeyType: 'IP' } }, VisibilityConfig: visibility('rate-limit') },
+          // Even an allowed address may not flood the action routes: 300 requests in 5 minutes is far
+          // above any click rate. Not /events: every subscribed event of every incident comes from
+          // FlashDuty's few addresses, a storm is far more, and a blocked event is lost (its route
+          // has its own API Gateway throttle, EVENT_THROTTLE_RATE).
+          {
+            Name: 'rate-limit',
+            Priority: 0,
+            Action: { Block: {} },
+            Statement: { RateBasedStatement: { Limit: 300, AggregateKeyType: 'IP', ScopeDownStatement: ACTION_PATHS } },
+            VisibilityConfig: visibility('rate-limit'),
+          },
           { Name: 'flashduty-ips', Priority: 1, Action: { Allow: {} }, Statement: { IPSetReferenceStatement: { Arn: arn('EdgeAllowedIps') } }, VisibilityConfig: visibility('flashduty-ips') },
         ],
       },

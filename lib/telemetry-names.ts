@@ -21,12 +21,22 @@ export const METRIC_DIMENSIONS = {
   ActionRefused: ['action', 'rule'],
   /** One failed FlashDuty Open API attempt (error answer, timeout, no answer), retried or not. */
   FlashDutyApiError: [],
+  /**
+   * One run an Incident Webhook event started (`POST /events`), by its action. Rule names and event
+   * types are on the `event queued` / `event ignored` log lines: as dimensions they would need the
+   * operator's rules (and 20 event types) to draw.
+   */
+  EventRuleMatched: ['action'],
+  /** An event no rule wanted: acknowledged and dropped, never queued. */
+  EventUnmatched: [],
+  /** An event our own comment or field write raised: acknowledged and dropped. */
+  EventOwnWrite: [],
 } as const satisfies Record<string, readonly string[]>;
 
 export type MetricName = keyof typeof METRIC_DIMENSIONS;
 export type MetricDimensions<N extends MetricName> = Record<(typeof METRIC_DIMENSIONS)[N][number], string>;
 
-/** Why the receiver refused a request: the `reason` of its log line and of `ClickRefused`. */
+/** Why the receiver refused a request (a click or an event): the `reason` of its log line and of `ClickRefused`. */
 export const REFUSAL_REASONS = [
   'method_not_allowed',
   'ip_not_allowed',
@@ -47,6 +57,9 @@ export type OutcomeStatus = (typeof OUTCOME_STATUSES)[number];
 export const LOG_MESSAGES = {
   clickQueued: 'click queued',
   clickRefused: 'click refused',
+  eventQueued: 'event queued',
+  eventIgnored: 'event ignored',
+  eventRefused: 'event refused',
   actionFinished: 'action finished',
 } as const;
 

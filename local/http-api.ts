@@ -9,7 +9,7 @@ type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStr
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 /**
- * A local stand-in for API Gateway HTTP API with the route `ANY /actions/{action}`: turns each
+ * A local stand-in for API Gateway HTTP API with the routes `ANY /actions/{action}` and `POST /events`: turns each
  * request into a payload-format 2.0 event, the way API Gateway does (lower-cased headers, source IP
  * from the socket, base64 for non-text bodies), and calls the same handler the Lambda runs.
  */
@@ -23,11 +23,12 @@ export async function serveHttpApi(handler: HttpHandler, options: { port: number
       const url = URL.parse(`http://localhost${(req.url ?? '/').startsWith('/') ? req.url : '/'}`);
       if (!url) return reply(400, JSON.stringify({ message: 'Bad Request' }));
       const match = /^\/actions\/([^/]+)\/?$/.exec(url.pathname);
+      const events = req.method === 'POST' && /^\/events\/?$/.test(url.pathname);
       const body = await readBody(req);
-      if (!match?.[1]) return reply(404, JSON.stringify({ message: 'Not Found' }));
+      if (!match?.[1] && !events) return reply(404, JSON.stringify({ message: 'Not Found' }));
       if (body === undefined) return reply(413, JSON.stringify({ message: 'Request Entity Too Large' }));
-      const action = safeDecode(match[1]);
-      if (action === undefined) return reply(400, JSON.stringify({ message: 'Bad Request' }));
+      const action = match?.[1] === undefined ? undefined : safeDecode(match[1]);
+      if (match?.[1] !== undefined && action === undefined) return reply(400, JSON.stringify({ message: 'Bad Request' }));
       const result = await handler(toEvent(req, url, action, body));
       const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
       reply(result.statusCode ?? 200, result.body ?? '', headers);
@@ -41,7 +42,9 @@ export async function serveHttpApi(handler: HttpHandler, options: { port: number
   return { server, url: `http://${LOCAL_HOST}:${port}` };
 }
 
-function toEvent(req: IncomingMessage, url: URL, action: string, body: Buffer): APIGatewayProxyEventV2 {
+/** `action` undefined: the `POST /events` route, which has no path parameter. */
+function toEvent(req: IncomingMessage, url: URL, action: string | undefined, body: Buffer): APIGatewayProxyEventV2 {
+  const routeKey = action === undefined ? 'POST /events' : 'ANY /actions/{action}';
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
@@ -50,12 +53,12 @@ function toEvent(req: IncomingMessage, url: URL, action: string, body: Buffer): 
   const now = new Date();
   return {
     version: '2.0',
-    routeKey: 'ANY /actions/{action}',
+    routeKey,
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
     headers,
     queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
-    pathParameters: { action },
+    pathParameters: action === undefined ? undefined : { action },
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
@@ -69,7 +72,7 @@ function toEvent(req: IncomingMessage, url: URL, action: string, body: Buffer): 
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),
-      routeKey: 'ANY /actions/{action}',
+      routeKey,
       stage: '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),

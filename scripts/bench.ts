@@ -18,7 +18,8 @@
  *      write-back, counting lost and duplicated comments (scripts/bench/drain.ts).
  *
  * Options (defaults): --requests 2000, --big-requests 300, --cold-runs 25, --cold-path-runs 11,
- * --e2e 200, --drain 2000, --drain-incidents 500. Smaller numbers give a quicker, noisier run.
+ * --e2e 200, --drain 2000, --drain-incidents 500, --storm 10000 (events per target in the Event storm
+ * row; 0 skips it). Smaller numbers give a quicker, noisier run.
  */
 import './bench/quiet';
 import { execFile, fork } from 'node:child_process';
@@ -39,12 +40,13 @@ import { ACTIONS } from '../lib/actions/registry';
 import { BIG_ALERTS, bigIncident } from './bench/big-incident';
 import { coldPath, median, SSM_DELAY_MS } from './bench/cold-path';
 import { drain } from './bench/drain';
+import { eventStorm, select } from './bench/event-storm';
 import { ROOT } from './local-env';
 
 const { esbuildOptions } = require('../deploy/esbuild.config.cjs') as { esbuildOptions: Record<string, unknown> };
 
 const TOKEN = 'bench-token-0123456789abcdef';
-const TARGETS = { p99Ratio: 1.3, initRatio: 1.2, coldPathRatio: 1.3, receiverZipKb: 150 };
+const TARGETS = { p99Ratio: 1.3, initRatio: 1.2, coldPathRatio: 1.3, receiverZipKb: 150, unmatchedRatio: 1.5 };
 /** The sample click, with __EVENT_ID__ and __EVENT_TIME__ for load.mjs to fill in. */
 const SMALL_TEMPLATE = JSON.stringify({ ...sample, event_id: '__EVENT_ID__', event_time: 0 }).replace('"event_time":0', '"event_time":__EVENT_TIME__');
 
@@ -258,6 +260,66 @@ interface Verdict {
 }
 
 /** The printed report: sections of rows, each figure with its target beside it, and the verdicts at the end. */
+/** An SQS emulator, a way to make a FIFO queue on it, and the environment every target starts with. */
+async function benchQueues() {
+  const emulator = await startSqsEmulator();
+  const sqs = new SQSClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
+  const queueFor = async (name: string) =>
+    (await sqs.send(new CreateQueueCommand({ QueueName: `bench-${name}.fifo`, Attributes: { FifoQueue: 'true' } }))).QueueUrl!;
+  const baseEnv = {
+    ...process.env,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'b',
+    AWS_SECRET_ACCESS_KEY: 'b',
+    AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+    ENABLED_ACTIONS: 'echo',
+    WEBHOOK_TOKENS: TOKEN,
+    ALLOWED_IPS: '127.0.0.1,::1',
+    POWERTOOLS_METRICS_DISABLED: 'false',
+  };
+  return { emulator, sqs, queueFor, baseEnv };
+}
+
+/**
+ * The Event storm row (scripts/bench/event-storm.ts): matched events' p99 against the enqueue
+ * floor, unmatched events' p99 against the bare floor.
+ */
+async function stormLatency(events: number) {
+  const { emulator, sqs, queueFor, baseEnv } = await benchQueues();
+  try {
+    const run = await eventStorm({ events, concurrency: 50, token: TOKEN, env: baseEnv, queueFor });
+    const of = (r: { latencies: number[]; statuses: number[] }, wallMs: number) => stats(r.latencies, wallMs, r.statuses);
+    return {
+      events,
+      bare: of(run.bare, run.bare.wallMs),
+      enqueue: of(run.enqueue, run.enqueue.wallMs),
+      matched: of(select(run.receiver, true), run.receiver.wallMs),
+      unmatched: of(select(run.receiver, false), run.receiver.wallMs),
+      unmatchedAlone: of(run.unmatched, run.unmatched.wallMs),
+    };
+  } finally {
+    sqs.destroy();
+    await emulator.stop();
+  }
+}
+
+/** The Event storm rows: matched events against the enqueue floor, unmatched ones against the bare floor. */
+function stormRows(report: Report, storm: Awaited<ReturnType<typeof stormLatency>>): void {
+  report.section(`Event storm: ${storm.events} incident-webhook events per target at concurrency 50, 20% matching a rule (ms)`, 'target', 'p50', 'p95', 'p99', 'max', 'req/s', 'non-200');
+  const rows: Array<[string, Stats]> = [
+    ['bare floor', storm.bare],
+    ['enqueue floor', storm.enqueue],
+    ['receiver, matched', storm.matched],
+    ['receiver, unmatched in mix', storm.unmatched],
+    ['receiver, unmatched only', storm.unmatchedAlone],
+  ];
+  for (const [name, st] of rows) report.row(name, round(st.p50), round(st.p95), round(st.p99), round(st.max), round(st.perSecond, 0), st.non200);
+  report.check('storm: matched p99 / enqueue floor p99', storm.matched.p99 / storm.enqueue.p99, TARGETS.p99Ratio);
+  // One request per Lambda instance: an unmatched event never waits behind a matched one (event-storm.ts).
+  report.check('storm: unmatched-only p99 / bare floor p99', storm.unmatchedAlone.p99 / storm.bare.p99, TARGETS.unmatchedRatio);
+  report.check('storm: unmatched-in-mix p99 / bare floor p99', storm.unmatched.p99 / storm.bare.p99, undefined);
+}
+
 class Report {
   readonly lines: string[] = [];
   readonly verdicts: Verdict[] = [];
@@ -296,6 +358,14 @@ function ackRows(report: Report, ack: AckResults, kinds: readonly Kind[], label:
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--only')) {
+    const only = process.argv[process.argv.indexOf('--only') + 1];
+    if (only !== 'storm') throw new Error(`--only takes "storm", got "${only}"`);
+    const report = new Report();
+    stormRows(report, await stormLatency(option('storm', 10_000)));
+    console.log(report.text());
+    return;
+  }
   const requests = option('requests', 2000);
   const bigRequests = option('big-requests', 300);
   const coldRuns = option('cold-runs', 25);
@@ -324,6 +394,8 @@ async function main(): Promise<void> {
   const e2e = await endToEnd(option('e2e', 200));
   process.stderr.write('  drain...\n');
   const drained = await drain(option('drain', 2000), option('drain-incidents', 500), TOKEN);
+  process.stderr.write('  event storm...\n');
+  const storm = option('storm', 10_000) > 0 ? await stormLatency(option('storm', 10_000)) : undefined;
 
   const report = new Report();
   report.lines.push(`flashduty-actions benchmark, ${started.toISOString()}, Node ${process.version}, ${requests} requests per row`);
@@ -338,12 +410,13 @@ async function main(): Promise<void> {
   report.section(`End to end: click -> write-back comment, ${option('e2e', 200)} clicks one at a time (ms)`, '', 'p50', 'p95', 'p99', 'max', 'non-200');
   report.row('echo, dry-run', round(e2e.p50), round(e2e.p95), round(e2e.p99), round(e2e.max), e2e.non200);
   drainRows(report, drained);
+  if (storm) stormRows(report, storm);
   console.log(report.text());
   console.log(`\nwhole run: ${round((Date.now() - started.getTime()) / 1000, 0)} s`);
 
   const file = join(ROOT, 'results', `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(ROOT, 'results'), { recursive: true });
-  const figures = { ack, bigAck, bigBytes: big.bytes, cold: { ...cold, bundles: undefined }, coldPath: path, sizes, workers, e2e, drain: drained };
+  const figures = { ack, bigAck, bigBytes: big.bytes, cold: { ...cold, bundles: undefined }, coldPath: path, sizes, workers, e2e, drain: drained, storm };
   writeFileSync(file, `${JSON.stringify({ at: started.toISOString(), node: process.version, requests, ...figures, verdicts: report.verdicts }, null, 2)}\n`);
   console.log(`\nwritten to ${file}`);
 }

@@ -1,11 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import sample from '../tests/fixtures/custom-action.json';
+import sampleEvent from '../tests/fixtures/incident-webhook.json';
 
 /** A JSON object, as a push body is. */
 export type Payload = Record<string, unknown>;
 
 /** FlashDuty's sample Custom Action push (tests/fixtures/custom-action.json). */
 export const samplePayload = (): Payload => structuredClone(sample) as Payload;
+
+/**
+ * FlashDuty's sample Incident Webhook event (tests/fixtures/incident-webhook.json) of type
+ * `eventType`, its incident labelled like the sample click's (resource=es.nj.01, service=engine),
+ * which the local stand-ins know: the docs' example carries only `check`.
+ */
+export function sampleEventPayload(eventType: string): Payload {
+  const event = structuredClone(sampleEvent);
+  return { ...event, event_type: eventType, incident: { ...event.incident, labels: { ...event.incident.labels, ...sample.incident.labels } } };
+}
 
 /**
  * `payload` as FlashDuty would send it now: a fresh `event_time` (ms) and `event_id` at the top

@@ -1,7 +1,8 @@
 import { ACTIONS } from '../lib/actions/registry';
+import { INCIDENT_EVENT_TYPES } from '../lib/flashduty/facts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { samplePayload, type Payload } from './click-payload';
+import { sampleEventPayload, samplePayload, type Payload } from './click-payload';
 
 /** What `npm run send` was asked to post, and where. */
 export interface SendRequest {
@@ -12,6 +13,8 @@ export interface SendRequest {
 
 export const SEND_USAGE = [
   'usage: npm run send -- <action> [options]',
+  '       npm run send -- --event <type> [options]',
+  "  --event <type>      post FlashDuty's sample Incident Webhook event of this type (e.g. i_new) to /events instead of a click",
   '  --label key=value   set an incident label (repeatable), e.g. --label service=engine',
   "  --file payload.json post this JSON instead of FlashDuty's sample click",
   '  --url <url>         another receiver: its base URL, or an action URL as npm run setup prints it',
@@ -33,6 +36,7 @@ export function sendRequest(argv: string[], env: NodeJS.ProcessEnv, cwd = proces
   let file: string | undefined;
   let url: string | undefined;
   let token: string | undefined;
+  let event: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => argv[++i] ?? fail(`${arg} needs a value`);
@@ -43,24 +47,45 @@ export function sendRequest(argv: string[], env: NodeJS.ProcessEnv, cwd = proces
     } else if (arg === '--file') file = value();
     else if (arg === '--url') url = value();
     else if (arg === '--token') token = value();
+    else if (arg === '--event') event = value();
     else if (arg.startsWith('--')) fail(`unknown option ${arg}`);
     else positional.push(arg);
   }
+  if (event !== undefined) return eventRequest(event, positional, { labels, file, url, token }, env, cwd);
   const [action, legacyUrl] = positional;
   const target = url ?? legacyUrl ?? `http://127.0.0.1:${env.PORT ?? 3000}`;
   const isActionUrl = /\/actions\/[^/]+\/?$/.test(target);
   if (!action && !isActionUrl) fail(`name an action, or give --url an action URL; actions enabled locally: ${env.ENABLED_ACTIONS || ACTIONS.map((a) => a.name).join(',')}`);
-  const body = file ? readPayload(resolve(cwd, file)) : samplePayload();
-  if (Object.keys(labels).length > 0) {
-    const incident = (body.incident ?? {}) as Payload;
-    body.incident = { ...incident, labels: { ...(incident.labels as object), ...labels } };
-  }
+  const body = withLabels(file ? readPayload(resolve(cwd, file)) : samplePayload(), labels);
   return {
     url: isActionUrl ? target.replace(/\/$/, '') : `${target.replace(/\/$/, '')}/actions/${encodeURIComponent(action!)}`,
-    token: token ?? (env.WEBHOOK_TOKENS ?? '').split(',')[0]?.trim() ?? '',
+    token: token ?? firstToken(env),
     body,
   };
 }
+
+/** `--event <type>`: an Incident Webhook event to the receiver's `/events` (or a `--url` that already ends there). */
+function eventRequest(
+  type: string,
+  positional: string[],
+  options: { labels: Record<string, string>; file?: string; url?: string; token?: string },
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): SendRequest {
+  if (!(INCIDENT_EVENT_TYPES as readonly string[]).includes(type)) fail(`--event takes one of FlashDuty's event types (${INCIDENT_EVENT_TYPES.join(', ')}), got "${type}"`);
+  if (positional.length > 0) fail(`--event posts to the receiver's /events; name no action (got "${positional[0]}")`);
+  const target = (options.url ?? `http://127.0.0.1:${env.PORT ?? 3000}`).replace(/\/$/, '');
+  const body = options.file ? { ...readPayload(resolve(cwd, options.file)), event_type: type } : sampleEventPayload(type);
+  return { url: /\/events$/.test(target) ? target : `${target}/events`, token: options.token ?? firstToken(env), body: withLabels(body, options.labels) };
+}
+
+function withLabels(body: Payload, labels: Record<string, string>): Payload {
+  if (Object.keys(labels).length === 0) return body;
+  const incident = (body.incident ?? {}) as Payload;
+  return { ...body, incident: { ...incident, labels: { ...(incident.labels as object), ...labels } } };
+}
+
+const firstToken = (env: NodeJS.ProcessEnv) => (env.WEBHOOK_TOKENS ?? '').split(',')[0]?.trim() ?? '';
 
 function readPayload(path: string): Payload {
   let parsed: unknown;

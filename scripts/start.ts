@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   const real = stack.ssm ? 'DRY_RUN=false: actions run for real, but against the local stand-ins below, not real machines' : 'DRY_RUN=false: actions run for real';
   console.log(`flashduty-actions running locally (${dryRun ? 'dry-run: nothing outside FlashDuty is changed' : real})
   receiver:      ${stack.receiverUrl}/actions/{action}   (actions: ${stack.settings.actions.map((a) => a.name).join(', ')})
+                 ${stack.receiverUrl}/events             (Incident Webhook; rules: ${env.EVENT_RULES_FILE ?? (env.EVENT_RULES ? 'EVENT_RULES' : 'none')})
   SQS emulator:  ${stack.sqsEndpoint}
   DynamoDB:      ${stack.dynamodbEndpoint}
   FlashDuty API: ${stack.flashdutyUrl}${stack.flashduty ? ' (local stand-in)' : ''}
@@ -51,7 +52,8 @@ async function main(): Promise<void> {
   Deploy:        ${stack.deploy ? `${stack.deploy.origin} (local stand-in GitHub, GitLab and webhook for rollback)` : 'ROLLBACK_TARGETS as configured'}
   Statuspage:    ${env.STATUS_PAGE_API_URL ?? stack.workerEnv.get('status-page')?.STATUS_PAGE_API_URL ?? '(status-page not enabled)'}
   Run for real:  ${env.LOCAL_LIVE_ACTIONS || 'none'} (LOCAL_LIVE_ACTIONS: they change only stand-ins here)
-Try it:  npm run send -- echo     or     npm run send -- restart-host     or     npm run send -- enrich     or     npm run send -- rollback     or     npm run send -- status-page (twice)`);
+Try it:  npm run send -- echo     or     npm run send -- restart-host     or     npm run send -- enrich     or     npm run send -- rollback     or     npm run send -- status-page (twice)
+         npm run send -- --event i_new   (the example event rules: enrich, status-page)`);
   const stop = async () => {
     await stack.stop();
     process.exit(0);

@@ -3,9 +3,21 @@ import { ConfigError } from '../errors';
 import { FLASHDUTY_SOURCE_IPS, PUSH_DEADLINE_MS } from '../flashduty/facts';
 import { MIN_MESSAGE_BYTES } from '../queue/compact';
 import { ACTION_NAME_PATTERN, queueUrlVariable } from '../queue/names';
+import { checkRules, type Rule, Rules } from '../triggers/rules';
 import { intVar, listVar, readConfig, secretVar, setBy, stringVar } from '../schema/env';
 import { AwsEnv, ENABLED_ACTIONS, PowertoolsEnv, SECRET_MAX_AGE_SECONDS } from './platform';
 import { inlineSecret } from '../schema/secret';
+import { jsonVar } from '../schema/structured';
+
+/** The event rules and what tells our own writes apart: read by the receiver, and by `npm run package` to check them. */
+export const EventRulesEnv = v.object({
+  EVENT_RULES: jsonVar(Rules, 'Rules running actions on FlashDuty Incident Webhook events (`POST /events`): `{name, on, when, run}` each; see "Event rules".', []),
+  EVENT_SELF_PERSON_IDS: v.pipe(
+    listVar([], 'FlashDuty person ids of the member owning the app key: `i_comm`/`i_r_field` events they caused are our own and never run a rule. Required by rules on those types.'),
+    v.check((ids) => ids.every((id) => /^\d{1,19}$/.test(id)), 'expected comma-separated FlashDuty person ids (digits)'),
+    v.transform((ids) => ids.map(Number)),
+  ),
+});
 
 export const ReceiverEnv = v.object({
   ENABLED_ACTIONS,
@@ -16,6 +28,7 @@ export const ReceiverEnv = v.object({
   MAX_MESSAGE_BYTES: intVar(256 * 1024, MIN_MESSAGE_BYTES, 1024 * 1024, 'Largest queue message; bigger incidents are compacted (alerts trimmed, counts kept), never refused.'),
   // Whatever is configured, the answer must leave room inside FlashDuty's deadline.
   ENQUEUE_TIMEOUT_MS: intVar(500, 50, PUSH_DEADLINE_MS - 100, 'Time allowed to put a click on its queue before answering 503.'),
+  ...EventRulesEnv.entries,
   SECRET_MAX_AGE_SECONDS,
   ...AwsEnv,
   ...PowertoolsEnv,
@@ -37,6 +50,9 @@ export interface ReceiverConfig {
    */
   edgeSecret?: { inline: string } | { parameter: string };
   maxEventAgeMs: number;
+  /** Event rules, each running an enabled action (checked here, at cold start, and by npm run package). */
+  rules: Rule[];
+  selfPersonIds: number[];
   maxMessageBytes: number;
   enqueueTimeoutMs: number;
   /** How long the tokens (and edge secret) read from SSM are kept before a background reload. */
@@ -48,8 +64,8 @@ export interface ReceiverConfig {
 }
 
 /** Reads and checks the receiver's configuration once, at cold start. */
-export function receiverConfig(env: NodeJS.ProcessEnv): ReceiverConfig {
-  const c = readConfig(ReceiverEnv, env, 'receiver configuration');
+export function receiverConfig(env: NodeJS.ProcessEnv, root?: string): ReceiverConfig {
+  const c = readConfig(ReceiverEnv, env, 'receiver configuration', root);
   // The stack always sets it; the deploy-time default (echo) must not quietly apply to a receiver it did not configure.
   if (!env.ENABLED_ACTIONS?.trim() || c.ENABLED_ACTIONS.length === 0) throw new ConfigError('ENABLED_ACTIONS: list at least one action, e.g. restart-host,enrich');
   const queues = new Map<string, string>();
@@ -59,6 +75,7 @@ export function receiverConfig(env: NodeJS.ProcessEnv): ReceiverConfig {
     if (!url) throw new ConfigError(`${queueUrlVariable(action)}: missing; every enabled action needs its queue URL`);
     queues.set(action, url);
   }
+  checkRules(c.EVENT_RULES, c.ENABLED_ACTIONS, c.EVENT_SELF_PERSON_IDS);
   const secret = c.WEBHOOK_TOKENS;
   const tokens = secret.parameter ? { parameter: secret.parameter } : { inline: inlineSecret(secret) ?? '' };
   const edge = c.EDGE_SECRET;
@@ -69,6 +86,8 @@ export function receiverConfig(env: NodeJS.ProcessEnv): ReceiverConfig {
     tokens,
     edgeSecret,
     maxEventAgeMs: c.MAX_EVENT_AGE_SECONDS * 1000,
+    rules: c.EVENT_RULES,
+    selfPersonIds: c.EVENT_SELF_PERSON_IDS,
     maxMessageBytes: c.MAX_MESSAGE_BYTES,
     enqueueTimeoutMs: c.ENQUEUE_TIMEOUT_MS,
     secretMaxAgeMs: c.SECRET_MAX_AGE_SECONDS * 1000,

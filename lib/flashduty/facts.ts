@@ -30,3 +30,13 @@ export const FEED_PAGE_MAX = 100;
  * as no error, so a gateway or an older server may send them on a request that worked.
  */
 export const SUCCESS_CODES: ReadonlySet<string> = new Set(['', '0', 'OK']);
+
+/**
+ * Incident Webhook event types (FlashDuty docs, "Incident Webhook"); a webhook subscribes per type.
+ * `i_comm` and `i_r_field` are also raised by our own comments and field writes. Its deadline is
+ * 2 s (both languages); the receiver answers events inside PUSH_DEADLINE_MS like clicks.
+ */
+export const INCIDENT_EVENT_TYPES = [
+  'i_new', 'i_assign', 'i_a_rspd', 'i_snooze', 'i_wake', 'i_ack', 'i_unack', 'i_storm', 'i_custom', 'i_rslv',
+  'i_reopen', 'i_merge', 'i_comm', 'i_r_title', 'i_r_desc', 'i_r_impact', 'i_r_rc', 'i_r_rsltn', 'i_r_severity', 'i_r_field',
+] as const;

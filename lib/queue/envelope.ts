@@ -13,7 +13,23 @@ const count = () => v.pipe(v.number(), v.integer('expected an integer'));
 export const QueueMessage = v.object({
   version: v.literal(1),
   action: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+  /**
+   * The run's id: FlashDuty's event id for a click; `<event id>:<rule>` for a run an event rule
+   * started, so two rules on one event are two runs everywhere a run is keyed (queue dedup, once
+   * steps, the cool-down, the comment marker, idempotency keys outside).
+   */
   event_id: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+  /**
+   * Present when an event rule started the run instead of a click: the rule, the event's type and
+   * FlashDuty's own event id. The event's time is `payload.event_time` (ms), as for a click.
+   */
+  trigger: v.optional(
+    v.object({
+      rule: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+      event_type: v.string(),
+      event_id: v.string(),
+    }),
+  ),
   /** When the receiver accepted the click (ms since epoch). */
   received_at: count(),
   /** Present when the payload was shrunk to fit one SQS message; says what was left out. */

@@ -7,6 +7,8 @@ export const MAX_FUTURE_SKEW_MS = 60_000;
 export interface Click {
   payload: CustomActionPayload;
   eventId: string;
+  /** The decoded body, as sent. */
+  raw: string;
 }
 
 /**
@@ -19,8 +21,9 @@ function eventIdAsWritten(key: string, value: unknown, context?: { source?: stri
 }
 
 /**
- * Decodes, parses and validates a Custom Action push body, and refuses stale or far-future events
- * (replay protection). Throws ValidationError whose message names what was wrong.
+ * Decodes, parses and validates a FlashDuty push body (a Custom Action click or an Incident Webhook
+ * event: the same envelope), and refuses stale or far-future events (replay protection). Throws
+ * ValidationError whose message names what was wrong.
  */
 export function parseClick(
   body: string | undefined,
@@ -28,7 +31,7 @@ export function parseClick(
   options: { now: number; maxEventAgeMs: number },
 ): Click {
   const raw = isBase64Encoded ? Buffer.from(body ?? '', 'base64').toString('utf8') : (body ?? '');
-  if (raw.trim() === '') throw new ValidationError('request body is empty; expected a FlashDuty Custom Action JSON payload', []);
+  if (raw.trim() === '') throw new ValidationError('request body is empty; expected a FlashDuty JSON payload', []);
   let value: unknown;
   try {
     value = JSON.parse(raw, eventIdAsWritten);
@@ -50,5 +53,5 @@ export function parseClick(
   if (-age > MAX_FUTURE_SKEW_MS) {
     throw new ValidationError(`event_time is ${Math.round(-age / 1000)} s in the future (event_time is in milliseconds, or seconds when below 10^12)`, []);
   }
-  return { payload, eventId: eventIdOf(payload, raw) };
+  return { payload, eventId: eventIdOf(payload, raw), raw };
 }

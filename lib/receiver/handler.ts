@@ -2,13 +2,16 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { EDGE_HEADER } from '../auth/edge';
 import type { IpAllowlist } from '../auth/ip-allowlist';
 import type { TokenVerifier } from '../auth/tokens';
-import { describeError, ValidationError } from '../errors';
+import { describeError } from '../errors';
 import { type HttpResponse, json } from '../http/responses';
 import { emitMetric, log } from '../observability';
-import { LOG_MESSAGES, type Refusal } from '../telemetry-names';
+import { LOG_MESSAGES } from '../telemetry-names';
 import type { QueueMessage } from '../queue/envelope';
 import { truncate } from '../text';
-import { type Click, parseClick } from './click';
+import type { Rule } from '../triggers/rules';
+import { parseClick } from './click';
+import { isEventsRoute, receiveEvent } from './events';
+import { QUEUE_UNKNOWN, refuse, refuseInternal, refuseInvalid, type Result } from './result';
 
 export interface ReceiverDeps {
   /** Enabled action name -> queue URL. */
@@ -25,48 +28,52 @@ export interface ReceiverDeps {
   enqueue: (queueUrl: string, message: QueueMessage, signal: AbortSignal) => Promise<void>;
   maxEventAgeMs: number;
   enqueueTimeoutMs: number;
+  /** Event rules for `POST /events` (none: every event is acknowledged and dropped). */
+  rules?: readonly Rule[];
+  /** FlashDuty person ids of the app key's owner (see EVENT_SELF_PERSON_IDS). */
+  selfPersonIds?: readonly number[];
   now?: () => number;
-}
-
-interface Result {
-  response: HttpResponse;
-  refusal?: Refusal;
-  detail?: string;
-  keys?: { event_id: string; incident_id: string };
 }
 
 /**
  * The receiver: verify the caller, route to an enabled action, validate the payload, enqueue, and
- * answer, all inside FlashDuty's 1 s deadline. Checks run cheapest and least revealing first: a
- * caller from a foreign IP learns nothing about tokens, and only a verified caller learns which
- * actions exist.
+ * answer, all inside FlashDuty's 1 s deadline. `POST /events` (FlashDuty's Incident Webhook) is
+ * verified the same way, then its event runs whichever rules it matches (./events.ts). Checks run
+ * cheapest and least revealing first: a caller from a foreign IP learns nothing about tokens, and
+ * only a verified caller learns which actions exist.
  */
 export function makeReceiver(deps: ReceiverDeps) {
   return async function receive(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
     const started = performance.now();
-    const action = actionOf(event);
+    // undefined: the events route, whose runs name their own actions.
+    const action = isEventsRoute(event) ? undefined : actionOf(event);
     const result = await decide(deps, event, action).catch(
       (error: unknown): Result => refuseInternal(describeError(error)),
     );
-    const line = {
-      status: result.response.statusCode,
-      source_ip: event.requestContext?.http?.sourceIp,
-      duration_ms: Math.round((performance.now() - started) * 10) / 10,
-      ...(result.refusal && { reason: result.refusal, detail: result.detail }),
-    };
-    // Keys passed directly: the 1 s path needs no async context for its one log line. (Node 22's
-    // AsyncLocalStorage put promise hooks on every promise in the process; Node 24's runs on
-    // AsyncContextFrame and no longer does, so this now saves little, but still costs nothing.)
-    const keys = { action: truncate(action, 64), ...result.keys };
-    if (result.refusal) {
-      log.warn(LOG_MESSAGES.clickRefused, { ...keys, ...line });
-      emitMetric('ClickRefused', { reason: result.refusal });
-    } else {
-      log.info(LOG_MESSAGES.clickQueued, { ...keys, ...line });
-      emitMetric('ClickAccepted', { action });
-    }
+    report(event, action, result, performance.now() - started);
     return result.response;
   };
+}
+
+/** The one log line and metric of a request. */
+function report(event: APIGatewayProxyEventV2, action: string | undefined, result: Result, ms: number): void {
+  const line = {
+    status: result.response.statusCode,
+    source_ip: event.requestContext?.http?.sourceIp,
+    duration_ms: Math.round(ms * 10) / 10,
+    ...(result.refusal && { reason: result.refusal, detail: result.detail }),
+  };
+  // Keys passed directly: the 1 s path needs no async context for its one log line.
+  const keys = { ...(action === undefined ? { route: 'events' } : { action: truncate(action, 64) }), ...result.keys };
+  if (result.refusal) {
+    log.warn(action === undefined ? LOG_MESSAGES.eventRefused : LOG_MESSAGES.clickRefused, { ...keys, ...line });
+    emitMetric('ClickRefused', { reason: result.refusal });
+  } else if (result.note) {
+    log.info(result.note.message, { ...keys, ...line, ...result.note.extra });
+  } else {
+    log.info(LOG_MESSAGES.clickQueued, { ...keys, ...line });
+    emitMetric('ClickAccepted', { action: action ?? '' });
+  }
 }
 
 /** True, or the refusal: a foreign IP, or (behind the edge) a request that did not come through it. */
@@ -80,8 +87,9 @@ async function callerAllowed(deps: ReceiverDeps, event: APIGatewayProxyEventV2):
   }
 }
 
-/** The answer to one request, and why it was refused if it was. */
-async function decide(deps: ReceiverDeps, event: APIGatewayProxyEventV2, action: string): Promise<Result> {
+
+/** IP (or edge secret), method and token: the same for every route. */
+async function verify(deps: ReceiverDeps, event: APIGatewayProxyEventV2): Promise<true | Result> {
   // The source IP first: a foreign caller gets 403 whatever it sends, and learns nothing else.
   const allowed = await callerAllowed(deps, event);
   if (allowed !== true) return allowed;
@@ -98,19 +106,26 @@ async function decide(deps: ReceiverDeps, event: APIGatewayProxyEventV2, action:
   if (!verifier.verify(event.headers?.authorization)) {
     return refuse('bad_token', json(401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' }));
   }
+  return true;
+}
+
+
+/** Verifies, then routes: an action's click onto its queue, or an event through the rules. */
+async function decide(deps: ReceiverDeps, event: APIGatewayProxyEventV2, action: string | undefined): Promise<Result> {
+  const verified = await verify(deps, event);
+  if (verified !== true) return verified;
+  if (action === undefined) return receiveEvent({ ...deps, rules: deps.rules ?? [], selfPersonIds: deps.selfPersonIds ?? [] }, event, (deps.now ?? Date.now)());
   const queueUrl = deps.queues.get(action);
   if (queueUrl === undefined) {
     return refuse('unknown_action', json(404, { error: `no enabled action named "${truncate(action, 64)}"` }));
   }
 
   const receivedAt = (deps.now ?? Date.now)();
-  let click: Click;
+  let click: ReturnType<typeof parseClick>;
   try {
     click = parseClick(event.body, event.isBase64Encoded ?? false, { now: receivedAt, maxEventAgeMs: deps.maxEventAgeMs });
   } catch (error) {
-    if (!(error instanceof ValidationError)) throw error;
-    const body = error.problems.length > 0 ? { error: error.message, details: error.problems.slice(0, 20) } : { error: error.message };
-    return refuse('invalid_payload', json(400, body), error.message);
+    return refuseInvalid(error);
   }
 
   const keys = { event_id: click.eventId, incident_id: click.payload.incident.incident_id };
@@ -124,6 +139,7 @@ async function decide(deps: ReceiverDeps, event: APIGatewayProxyEventV2, action:
   }
   return { response: json(200, { status: 'queued', action, event_id: click.eventId }), keys };
 }
+
 
 /**
  * The action a request names: the `{action}` path parameter on the catch-all route, else the last
@@ -139,17 +155,4 @@ function actionOf(event: APIGatewayProxyEventV2): string {
   } catch {
     return segment;
   }
-}
-
-/** The 503 answer when the enqueue failed or timed out: whether the click was queued is unknown. */
-const QUEUE_UNKNOWN =
-  'could not confirm that the click was queued; it may still run. Do not click again: watch the incident timeline for its result comment.';
-
-/** A bug, not a refusal: answered as a plain 500 so no internals leak. */
-function refuseInternal(detail: string): Result {
-  return { response: json(500, { error: 'internal error' }), refusal: 'internal_error', detail };
-}
-
-function refuse(refusal: Refusal, response: HttpResponse, detail?: string): Result {
-  return { response, refusal, detail };
 }

@@ -26,6 +26,8 @@ export function receiverDeps(config: ReceiverConfig): ReceiverDeps {
     ...(config.edgeSecret && { edgeSecret: secretLoader(config, config.edgeSecret, 'EDGE_SECRET') }),
     enqueue: (queueUrl, message, signal) => enqueue(sqs, queueUrl, message, { maxBytes: config.maxMessageBytes, signal }),
     maxEventAgeMs: config.maxEventAgeMs,
+    rules: config.rules,
+    selfPersonIds: config.selfPersonIds,
     enqueueTimeoutMs: config.enqueueTimeoutMs,
   };
 }

@@ -5,7 +5,8 @@ import { parse as parseYaml } from 'yaml';
 import { blank, documented, type PairInput, pairInput } from './env';
 import { describeIssues } from './parse';
 
-// Its own module so the receiver, which reads no structured config, does not bundle the YAML parser.
+// Its own module so code that reads no structured config does not import the YAML parser (deployed
+// bundles never carry it: deploy/esbuild-plugins.cjs).
 
 type Schema = v.GenericSchema<unknown, unknown>;
 

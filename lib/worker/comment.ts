@@ -31,8 +31,7 @@ export function commentMarker(message: QueueMessage, kind: CommentKind): string 
  * limit; when facts do not fit, they are shortened and the head line and marker are kept.
  */
 export function formatComment(message: QueueMessage, outcome: Outcome, kind: CommentKind = 'result'): string {
-  const who = message.payload.person?.person_name;
-  const head = `[flashduty-actions] ${message.action} ${LABEL[outcome.status]}${who ? ` — clicked by ${who}` : ''}`;
+  const head = `[flashduty-actions] ${message.action} ${LABEL[outcome.status]}${byline(message)}`;
   const foot = commentMarker(message, kind);
   const details = [
     outcome.summary,
@@ -42,6 +41,16 @@ export function formatComment(message: QueueMessage, outcome: Outcome, kind: Com
   ];
   const room = COMMENT_MAX_CHARS - head.length - foot.length - 2;
   return [head, fit(details, room), foot].join('\n');
+}
+
+/**
+ * Who started the run: the person who clicked, or, for a run an event rule started, that it ran by
+ * itself and which rule and event started it (the event's person did not ask for this action).
+ */
+function byline(message: QueueMessage): string {
+  if (message.trigger) return ` — run automatically by rule "${truncate(message.trigger.rule, 64)}" on ${truncate(message.trigger.event_type, 32)}`;
+  const who = message.payload.person?.person_name;
+  return who ? ` — clicked by ${who}` : '';
 }
 
 /**

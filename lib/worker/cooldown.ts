@@ -100,14 +100,20 @@ export function makeCooldown(client: DynamoDBClient, tableName: string, seconds:
   };
 }
 
-/** The outcome written back for a click that came inside another click's cool-down: what ran, and when to click again. */
-export function skippedOutcome(action: string, by: CooldownHolder, cooldownSeconds: number): Outcome {
+/**
+ * The outcome written back for a click that came inside another click's cool-down: what ran, and
+ * when to click again. A run an event rule started (`trigger`) was held back by a run for the same
+ * event type, and nobody is told to click.
+ */
+export function skippedOutcome(action: string, by: CooldownHolder, cooldownSeconds: number, trigger?: { event_type: string }): Outcome {
+  const other = trigger ? `another ${trigger.event_type} event` : 'another click';
   const facts: Array<[string, string]> = [
-    ['previous click', `event ${by.eventId}, started ${utc(by.startedAt)}${by.finishedAt ? `, finished ${utc(by.finishedAt)}` : ''}`],
-    ['cool-down ends', by.finishedAt ? utc(by.until) : `${cooldownSeconds} s after that click finishes, ${utc(by.until)} at the latest`],
+    [trigger ? 'previous run' : 'previous click', `event ${by.eventId}, started ${utc(by.startedAt)}${by.finishedAt ? `, finished ${utc(by.finishedAt)}` : ''}`],
+    ['cool-down ends', by.finishedAt ? utc(by.until) : `${cooldownSeconds} s after that ${trigger ? 'run' : 'click'} finishes, ${utc(by.until)} at the latest`],
   ];
+  const again = trigger ? '' : `; click again after ${utc(by.until)} if it is still needed`;
   const summary = by.finishedAt
-    ? `${action} just ran on this incident for another click, so it was not run again; click again after ${utc(by.until)} if it is still needed`
-    : `${action} is already running (or retrying) on this incident for another click, so it was not run again; watch the timeline for its result`;
+    ? `${action} just ran on this incident for ${other}, so it was not run again${again}`
+    : `${action} is already running (or retrying) on this incident for ${other}, so it was not run again; watch the timeline for its result`;
   return { status: 'skipped', summary, facts };
 }

@@ -121,7 +121,14 @@ function workerSteps(deps: WorkerDeps): Worker {
   return worker;
 }
 
-const cooldownKey = (action: Action<unknown>, message: QueueMessage) => ({ action: action.name, incidentId: message.payload.incident.incident_id, eventId: message.event_id });
+// A run an event rule started is held back only by runs for the same kind of event: two rules on
+// one event, or a flapping severity, are; the resolve that follows an open is not.
+const cooldownScope = (action: Action<unknown>, message: QueueMessage) => (message.trigger ? `${action.name}@${message.trigger.event_type}` : action.name);
+const cooldownKey = (action: Action<unknown>, message: QueueMessage) => ({
+  action: cooldownScope(action, message),
+  incidentId: message.payload.incident.incident_id,
+  eventId: message.event_id,
+});
 
 /** Runs the action for one click, unless another click on the incident holds the cool-down. */
 async function runAction({ deps, cooldown }: Worker, message: QueueMessage, extras: { log: Log; signal: AbortSignal }): Promise<Outcome> {
@@ -136,7 +143,7 @@ async function runAction({ deps, cooldown }: Worker, message: QueueMessage, extr
     const claim = await cooldown.claim(key, runSeconds + deps.cooldownSeconds);
     if (claim.held) {
       log.info('another click on this incident holds the cool-down; not running the action again', { holder_event_id: claim.by.eventId });
-      return skippedOutcome(action.name, claim.by, deps.cooldownSeconds);
+      return skippedOutcome(action.name, claim.by, deps.cooldownSeconds, message.trigger);
     }
   }
   // After the cool-down claim, so a click skipped for another click's run does not spend a run.

@@ -80,9 +80,9 @@ describe('the CloudFormation template osls packages offline', () => {
     );
   });
 
-  it('gives each action its own POST route, and sends every other request to the receiver through a catch-all route', () => {
+  it('gives each action its own POST route, the Incident Webhook POST /events, and sends every other request to the receiver through a catch-all route', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
-    expect(routes).toEqual(['ANY /actions/{action}', 'POST /actions/echo', 'POST /actions/restart-host']);
+    expect(routes).toEqual(['ANY /actions/{action}', 'POST /actions/echo', 'POST /actions/restart-host', 'POST /events']);
   });
 
   it('throttles each action route in its own bucket sized for FlashDuty, and the catch-all route tightly', () => {
@@ -90,6 +90,8 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(stage.Properties.RouteSettings).toEqual({
       'POST /actions/echo': { DetailedMetricsEnabled: true, ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
       'POST /actions/restart-host': { DetailedMetricsEnabled: true, ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      // Every subscribed lifecycle event of every incident: a storm is far above a click rate.
+      'POST /events': { DetailedMetricsEnabled: true, ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
     });
     expect(stage.Properties.DefaultRouteSettings).toEqual({ DetailedMetricsEnabled: true, ThrottlingRateLimit: 1, ThrottlingBurstLimit: 5 });
     // The stage must wait for the routes its settings name, or CloudFormation cannot find them.
@@ -357,6 +359,8 @@ describe('the CloudFormation template osls packages offline', () => {
       expect(r.EdgeAllowedIps!.Properties).toMatchObject({ Scope: 'CLOUDFRONT', IPAddressVersion: 'IPV4', Addresses: ['47.94.95.118/32', '123.56.8.0/24'] });
       expect(r.EdgeWebAcl!.Properties.DefaultAction).toEqual({ Block: {} });
       expect(r.EdgeWebAcl!.Properties.Rules.map((rule: any) => [rule.Name, Object.keys(rule.Action)[0]])).toEqual([['rate-limit', 'Block'], ['flashduty-ips', 'Allow']]);
+      // The per-IP rate limit covers the action routes only: an Incident Webhook storm to /events must not be blocked.
+      expect(r.EdgeWebAcl!.Properties.Rules[0].Statement.RateBasedStatement.ScopeDownStatement.ByteMatchStatement).toMatchObject({ SearchString: '/actions/', PositionalConstraint: 'STARTS_WITH' });
       expect(r.EdgeDistribution!.Properties.DistributionConfig.WebACLId).toEqual({ 'Fn::GetAtt': ['EdgeWebAcl', 'Arn'] });
     });
 

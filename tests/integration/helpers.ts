@@ -44,17 +44,23 @@ export function testEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   };
 }
 
+type PostOptions = { token?: string | null; method?: string; headers?: Record<string, string> };
+
 /** POSTs a click to the receiver like FlashDuty does. */
-export async function click(
-  receiverUrl: string,
-  action: string,
-  body: unknown,
-  options: { token?: string | null; method?: string; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
+export async function click(receiverUrl: string, action: string, body: unknown, options: PostOptions = {}) {
+  return post(`${receiverUrl}/actions/${action}`, body, options);
+}
+
+/** POSTs an incident webhook event to the receiver's `/events` like FlashDuty does. */
+export async function sendEvent(receiverUrl: string, body: unknown, options: PostOptions = {}) {
+  return post(`${receiverUrl}/events`, body, options);
+}
+
+async function post(url: string, body: unknown, options: PostOptions): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
   const started = performance.now();
   const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
   if (options.token !== null) headers.authorization = `Bearer ${options.token ?? TOKEN}`;
-  const response = await fetch(`${receiverUrl}/actions/${action}`, {
+  const response = await fetch(url, {
     method: options.method ?? 'POST',
     headers,
     body: options.method === 'GET' ? undefined : typeof body === 'string' ? body : JSON.stringify(body),

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { createServer, type Server, Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { listenLocal } from '../../local/listen';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { loadEnvFiles } from '../../local/env-files';
@@ -91,6 +93,18 @@ describe('the local stack with its example configuration (what npm start runs)',
     expect(stack.flashduty!.statusPages.changes).toHaveLength(1);
     expect(event!.updates).toHaveLength(2);
   });
+
+  it('runs the example event rules on the sample i_new that `npm run send -- --event i_new` posts, each writing back', async () => {
+    const root = join(__dirname, '..', '..');
+    const send = [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'scripts', 'send.ts'), '--event', 'i_new', '--url', stack.receiverUrl];
+    const { stdout } = await promisify(execFile)(process.execPath, send, { cwd: root, timeout: 30_000 });
+    const answer = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { event_id: string; runs: Array<{ rule: string; event_id: string }> };
+    expect(answer.runs.map((run) => run.rule)).toEqual(['enrich-new', 'status-page-open']);
+    for (const run of answer.runs) {
+      const comment = await eventually(() => stack.flashduty!.comments().find((c) => c.endsWith(` event ${run.event_id}`)), 10_000, `the ${run.rule} comment`);
+      expect(comment).toContain(`run automatically by rule "${run.rule}" on i_new`);
+    }
+  }, 40_000);
 });
 
 /** Whether a TCP connection to host:port is accepted. */

@@ -8,6 +8,8 @@ import { click, eventually } from './helpers';
 const env = (): NodeJS.ProcessEnv => ({
   ...loadEnvFiles([join(__dirname, '..', '..', 'deploy', 'local.env')], {}),
   ENABLED_ACTIONS: 'rollback',
+  // The example event rules run enrich and status-page, which this stack does not enable.
+  EVENT_RULES_FILE: '',
   DRY_RUN: 'false',
   SQS_PORT: '0',
   DYNAMODB_PORT: '0',

@@ -28,6 +28,13 @@ describe('write-back comment', () => {
     ]);
   });
 
+  it('says a run an event rule started ran automatically, naming the rule and the event, not a clicker', () => {
+    const triggered: QueueMessage = { ...message(), event_id: 'evt-42:enrich-new', trigger: { rule: 'enrich-new', event_type: 'i_new', event_id: 'evt-42' } };
+    const lines = formatComment(triggered, { status: 'succeeded', summary: 'added 3 traces' }).split('\n');
+    expect(lines[0]).toBe('[flashduty-actions] restart-host succeeded — run automatically by rule "enrich-new" on i_new');
+    expect(lines.at(-1)).toBe('flashduty-actions/restart-host event evt-42:enrich-new');
+  });
+
   it('tells the incident how many alerts compaction dropped before the action ran', () => {
     const compacted: QueueMessage = { ...message(), compacted: { original_bytes: 900_000, alerts_dropped: 412, strings_shortened: 0, keys_dropped: 0 } };
     const seen = compacted.payload.incident.alerts?.length ?? 0;

@@ -42,6 +42,18 @@ describe('what the package step derives from the declarations', () => {
     expect(actionConfig(probeAction, { PROBE_SOURCES_FILE: shipped }, ROOT)).toEqual(actionConfig(probeAction, { PROBE_SOURCES_FILE: 'tests/fixtures/config/sources.yaml' }, ROOT));
   });
 
+  it('ships EVENT_RULES_FILE in the receiver as JSON, and fails the package on a rule running an action it does not deploy', () => {
+    const rulesFile = 'tests/fixtures/config/event-rules.yaml';
+    const receiver = functions({ ...base, EVENT_RULES_FILE: rulesFile }).receiver;
+    const shipped = '.build/config/test/receiver/EVENT_RULES.json';
+    expect(receiver).toMatchObject({ environment: { EVENT_RULES_FILE: shipped }, package: { patterns: [shipped] } });
+    expect(JSON.parse(readFileSync(join(ROOT, shipped), 'utf8'))).toEqual(parseYaml(readFileSync(join(ROOT, rulesFile), 'utf8')));
+    expect(receiver.events).toContainEqual({ httpApi: { method: 'POST', path: '/events' } });
+    expect(() => functions({ ...base, EVENT_RULES: '[{"name":"enrich-new","on":["i_new"],"run":"enrich"}]' })).toThrow(
+      'EVENT_RULES: rule "enrich-new" runs "enrich", which is not an enabled action (ENABLED_ACTIONS: echo, probe)',
+    );
+  });
+
   it('fails the package on a bad structured setting, naming the key, the file and the path inside it', () => {
     expect(() => probeWorker({ PROBE_SOURCES_FILE: 'tests/fixtures/config/wrong-shape.yaml' })).toThrow(
       'invalid probe configuration: PROBE_SOURCES: tests/fixtures/config/wrong-shape.yaml: 0.url: expected string, got number',

@@ -24,6 +24,12 @@ function sourceFiles(dir: string): string[] {
 const action = (config: unknown) => defineAction({ name: 'probe', description: 'p', config: config as v.GenericSchema<unknown, unknown>, run: async () => ({ status: 'succeeded', summary: '' }) });
 
 describe('README', () => {
+  it('shows the example event rules exactly as deploy/event-rules.yaml, which npm start loads', () => {
+    const shown = /<!-- event-rules:start -->\n```yaml\n([\s\S]*?)```\n<!-- event-rules:end -->/.exec(readme)?.[1];
+    expect(shown).toBe(read('deploy/event-rules.yaml'));
+    expect(read('deploy/local.env')).toMatch(/^EVENT_RULES_FILE=deploy\/event-rules\.yaml$/m);
+  });
+
   it('holds exactly the configuration reference and local.env that npm run docs generates', () => {
     expect(read('deploy/local.env')).toBe(renderLocalEnv(read('deploy/local.env')));
     expect(readme).toBe(renderReadme(readme, read('deploy/local.env')));

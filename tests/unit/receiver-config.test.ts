@@ -21,6 +21,13 @@ describe('receiver configuration', () => {
     expect(config.tokens).toEqual({ inline: TOKEN });
   });
 
+  it('reads event rules and the app key owner\'s person ids; none by default', () => {
+    expect(receiverConfig(base)).toMatchObject({ rules: [], selfPersonIds: [] });
+    const config = receiverConfig({ ...base, EVENT_RULES: '[{"name":"enrich-new","on":["i_new"],"run":"enrich"}]', EVENT_SELF_PERSON_IDS: '1552048792504' });
+    expect(config.rules).toEqual([{ name: 'enrich-new', on: ['i_new'], when: {}, run: 'enrich' }]);
+    expect(config.selfPersonIds).toEqual([1552048792504]);
+  });
+
   it('prefers the SSM parameter when WEBHOOK_TOKENS_PARAM is set', () => {
     const { WEBHOOK_TOKENS: _inline, ...env } = base;
     expect(receiverConfig({ ...env, WEBHOOK_TOKENS_PARAM: '/flashduty/tokens' }).tokens).toEqual({ parameter: '/flashduty/tokens' });
@@ -35,6 +42,10 @@ describe('receiver configuration', () => {
     [{ EDGE_SECRET: 'e', EDGE_SECRET_PARAM: '/e' }, 'EDGE_SECRET and EDGE_SECRET_PARAM are both set; set exactly one'],
     [{ MAX_EVENT_AGE_SECONDS: 'soon' }, 'MAX_EVENT_AGE_SECONDS: expected an integer between 1 and 86400, got "soon"'],
     [{ MAX_MESSAGE_BYTES: '1000' }, 'MAX_MESSAGE_BYTES: expected an integer between 65536 and 1048576'],
+    [{ EVENT_RULES: '[{"name":"r","on":["i_new"],"run":"rollback"}]' }, 'EVENT_RULES: rule "r" runs "rollback", which is not an enabled action'],
+    [{ EVENT_RULES: '[{"name":"r","on":["i_new"]}]' }, 'EVENT_RULES: inline JSON: 0.run: is required'],
+    [{ EVENT_RULES: '[{"name":"r","on":["i_comm"],"run":"enrich"}]' }, 'set EVENT_SELF_PERSON_IDS'],
+    [{ EVENT_SELF_PERSON_IDS: 'bot' }, 'EVENT_SELF_PERSON_IDS: expected comma-separated FlashDuty person ids (digits)'],
   ])('refuses %j at cold start with a message naming the variable', (change, message) => {
     expect(() => receiverConfig({ ...base, ...change })).toThrow(message);
   });
