@@ -290,35 +290,12 @@ function edgeResources(settings: StackSettings, allowedIps: string[]): Record<st
     if (!/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(entry)) throw new ConfigError(`EDGE_FIREWALL: ALLOWED_IPS entry "${entry}" is not IPv4; the edge's IP set takes IPv4 only`);
     return entry.includes('/') ? entry : `${entry}/32`;
   });
-  const visibility = (name: string) => ({ SampledRequestsEnabled: true, CloudWatchMetricsEnabled: true, MetricName: `${settings.service}-${settings.stage}-${name}` });
   return {
     EdgeAllowedIps: {
       Type: 'AWS::WAFv2::IPSet',
       Properties: { Name: `${settings.service}-${settings.stage}-flashduty`, Scope: 'CLOUDFRONT', IPAddressVersion: 'IPV4', Addresses: addresses },
     },
-    EdgeWebAcl: {
-      Type: 'AWS::WAFv2::WebACL',
-      Properties: {
-        Name: `${settings.service}-${settings.stage}-edge`,
-        Scope: 'CLOUDFRONT',
-        DefaultAction: { Block: {} },
-        VisibilityConfig: visibility('edge'),
-        Rules: [
-          // Even an allowed address may not flood the action routes: 300 requests in 5 minutes is far
-          // above any click rate. Not /events: every subscribed event of every incident comes from
-          // FlashDuty's few addresses, a storm is far more, and a blocked event is lost (its route
-          // has its own API Gateway throttle, EVENT_THROTTLE_RATE).
-          {
-            Name: 'rate-limit',
-            Priority: 0,
-            Action: { Block: {} },
-            Statement: { RateBasedStatement: { Limit: 300, AggregateKeyType: 'IP', ScopeDownStatement: ACTION_PATHS } },
-            VisibilityConfig: visibility('rate-limit'),
-          },
-          { Name: 'flashduty-ips', Priority: 1, Action: { Allow: {} }, Statement: { IPSetReferenceStatement: { Arn: arn('EdgeAllowedIps') } }, VisibilityConfig: visibility('flashduty-ips') },
-        ],
-      },
-    },
+    EdgeWebAcl: edgeWebAcl(settings),
     EdgeDistribution: {
       Type: 'AWS::CloudFront::Distribution',
       Properties: {
@@ -348,6 +325,35 @@ function edgeResources(settings: StackSettings, allowedIps: string[]): Record<st
     },
   };
 }
+
+/** The web ACL: block by default, allow ALLOWED_IPS, and rate-limit each address on the action routes. */
+function edgeWebAcl(settings: StackSettings): Json {
+  const visibility = (name: string) => ({ SampledRequestsEnabled: true, CloudWatchMetricsEnabled: true, MetricName: `${settings.service}-${settings.stage}-${name}` });
+  return {
+  Type: 'AWS::WAFv2::WebACL',
+  Properties: {
+    Name: `${settings.service}-${settings.stage}-edge`,
+    Scope: 'CLOUDFRONT',
+    DefaultAction: { Block: {} },
+    VisibilityConfig: visibility('edge'),
+    Rules: [
+      // Even an allowed address may not flood the action routes: 300 requests in 5 minutes is far
+      // above any click rate. Not /events: every subscribed event of every incident comes from
+      // FlashDuty's few addresses, a storm is far more, and a blocked event is lost (its route
+      // has its own API Gateway throttle, EVENT_THROTTLE_RATE).
+      {
+        Name: 'rate-limit',
+        Priority: 0,
+        Action: { Block: {} },
+        Statement: { RateBasedStatement: { Limit: 300, AggregateKeyType: 'IP', ScopeDownStatement: ACTION_PATHS } },
+        VisibilityConfig: visibility('rate-limit'),
+      },
+      { Name: 'flashduty-ips', Priority: 1, Action: { Allow: {} }, Statement: { IPSetReferenceStatement: { Arn: arn('EdgeAllowedIps') } }, VisibilityConfig: visibility('flashduty-ips') },
+    ],
+  },
+};
+}
+
 
 /**
  * Alarms that need a human: a click in a DLQ (it failed for good), a worker or the receiver

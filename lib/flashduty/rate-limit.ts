@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '../errors';
 
 /** FlashDuty's limits for one account: every app key of the account counts against them together. */
@@ -49,7 +48,7 @@ export class RateLimiter {
     for (;;) {
       const wait = this.waitMs();
       if (wait === 0) break;
-      await sleep(wait, undefined, { signal });
+      await pause(wait, signal);
     }
     this.sent.push(this.now());
   }
@@ -65,4 +64,24 @@ export class RateLimiter {
     }
     return wait;
   }
+}
+
+/**
+ * Waits `ms`, or rejects (AbortError, the reason as its cause) when `signal` aborts, like
+ * node:timers/promises; on the global timer, so a test can drive a limiter with a fake clock.
+ */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const aborted = () => reject(Object.assign(new Error('The operation was aborted'), { name: 'AbortError', cause: signal?.reason }));
+    if (signal?.aborted) return aborted();
+    const onAbort = () => {
+      clearTimeout(timer);
+      aborted();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

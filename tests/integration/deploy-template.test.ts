@@ -153,9 +153,9 @@ describe('the CloudFormation template osls packages offline', () => {
   it("caps each worker's concurrency at WORKER_MAX_CONCURRENCY and splits FlashDuty's rate over the sum of the caps", () => {
     const caps = (p: Packaged) => ofTypeIn(p, 'AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties.ScalingConfig);
     expect(caps(test)).toEqual([{ MaximumConcurrency: 7 }, { MaximumConcurrency: 7 }]);
-    expect(caps(prod)).toEqual([{ MaximumConcurrency: 5 }]); // the default
+    expect(caps(prod)).toEqual([{ MaximumConcurrency: 5 }, { MaximumConcurrency: 5 }]); // the default, for echo and rollback
     const share = (p: Packaged, id: string) => p.template.Resources[id]!.Properties.Environment.Variables.FLASHDUTY_RATE_SHARE;
-    expect([share(test, 'EchoWorkerLambdaFunction'), share(test, 'RestartHostWorkerLambdaFunction'), share(prod, 'EchoWorkerLambdaFunction')]).toEqual(['14', '14', '5']);
+    expect([share(test, 'EchoWorkerLambdaFunction'), share(test, 'RestartHostWorkerLambdaFunction'), share(prod, 'EchoWorkerLambdaFunction')]).toEqual(['14', '14', '10']);
   });
 
   it('gives the receiver reserved and provisioned concurrency only when asked, provisioned behind the alias the API calls', () => {
