@@ -190,10 +190,11 @@ export function routeLogicalId(routeKey: string): string {
 export const CATCH_ALL_THROTTLE = { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 5 };
 
 export const ServerlessEnv = v.object({
-  // Per action route. FlashDuty sends one push per click (plus at most one retry), so a whole
-  // on-call team clicking one button at once is a burst of a few; 5/s with a burst of 10 is ample.
-  API_THROTTLE_RATE: intVar(5, 1, 10_000, 'Requests per second each action route accepts (other requests: 1/s, burst 5).'),
-  API_THROTTLE_BURST: intVar(10, 1, 5_000, 'Burst each action route accepts.'),
+  // Per action route. FlashDuty sends one push per click (plus at most one retry), but in an outage
+  // many responders click the same button on many incidents, and a 429 is a click lost (FlashDuty
+  // never retries). The IP and token checks still refuse anyone else, inside the Lambda.
+  API_THROTTLE_RATE: intVar(25, 1, 10_000, 'Requests per second each action route accepts (other requests: 1/s, burst 5).'),
+  API_THROTTLE_BURST: intVar(50, 1, 5_000, 'Burst each action route accepts.'),
   // Every subscribed lifecycle event of every incident comes here: a storm is hundreds a second.
   EVENT_THROTTLE_RATE: intVar(200, 1, 10_000, 'Requests per second the `POST /events` route (Incident Webhook) accepts.'),
   EVENT_THROTTLE_BURST: intVar(400, 1, 5_000, 'Burst the `POST /events` route accepts.'),
@@ -330,103 +331,103 @@ function edgeResources(settings: StackSettings, allowedIps: string[]): Record<st
 function edgeWebAcl(settings: StackSettings): Json {
   const visibility = (name: string) => ({ SampledRequestsEnabled: true, CloudWatchMetricsEnabled: true, MetricName: `${settings.service}-${settings.stage}-${name}` });
   return {
-  Type: 'AWS::WAFv2::WebACL',
-  Properties: {
-    Name: `${settings.service}-${settings.stage}-edge`,
-    Scope: 'CLOUDFRONT',
-    DefaultAction: { Block: {} },
-    VisibilityConfig: visibility('edge'),
-    Rules: [
-      // Even an allowed address may not flood the action routes: 300 requests in 5 minutes is far
-      // above any click rate. Not /events: every subscribed event of every incident comes from
-      // FlashDuty's few addresses, a storm is far more, and a blocked event is lost (its route
-      // has its own API Gateway throttle, EVENT_THROTTLE_RATE).
-      {
-        Name: 'rate-limit',
-        Priority: 0,
-        Action: { Block: {} },
-        Statement: { RateBasedStatement: { Limit: 300, AggregateKeyType: 'IP', ScopeDownStatement: ACTION_PATHS } },
-        VisibilityConfig: visibility('rate-limit'),
-      },
-      { Name: 'flashduty-ips', Priority: 1, Action: { Allow: {} }, Statement: { IPSetReferenceStatement: { Arn: arn('EdgeAllowedIps') } }, VisibilityConfig: visibility('flashduty-ips') },
-    ],
-  },
-};
-}
-
-
-/**
- * Alarms that need a human: a click in a DLQ (it failed for good), a worker or the receiver
- * erroring, and the receiver unable to reach its queues. Sent to ALARM_TOPIC_ARN when given.
- */
-function alarms(settings: StackSettings, topicArn: string | undefined): Json {
-  const actions = topicArn ? { AlarmActions: [topicArn], OKActions: [topicArn] } : {};
-  const alarm = (description: string, metric: Json, threshold = 1): Json => ({
-    Type: 'AWS::CloudWatch::Alarm',
+    Type: 'AWS::WAFv2::WebACL',
     Properties: {
-      AlarmDescription: description,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      Threshold: threshold,
-      EvaluationPeriods: 1,
-      Period: 60,
-      Statistic: 'Sum',
-      TreatMissingData: 'notBreaching',
-      ...metric,
-      ...actions,
+      Name: `${settings.service}-${settings.stage}-edge`,
+      Scope: 'CLOUDFRONT',
+      DefaultAction: { Block: {} },
+      VisibilityConfig: visibility('edge'),
+      Rules: [
+        // Even an allowed address may not flood the action routes: 300 requests in 5 minutes is far
+        // above any click rate. Not /events: every subscribed event of every incident comes from
+        // FlashDuty's few addresses, a storm is far more, and a blocked event is lost (its route
+        // has its own API Gateway throttle, EVENT_THROTTLE_RATE).
+        {
+          Name: 'rate-limit',
+          Priority: 0,
+          Action: { Block: {} },
+          Statement: { RateBasedStatement: { Limit: 300, AggregateKeyType: 'IP', ScopeDownStatement: ACTION_PATHS } },
+          VisibilityConfig: visibility('rate-limit'),
+        },
+        { Name: 'flashduty-ips', Priority: 1, Action: { Allow: {} }, Statement: { IPSetReferenceStatement: { Arn: arn('EdgeAllowedIps') } }, VisibilityConfig: visibility('flashduty-ips') },
+      ],
     },
-  });
-  const lambdaErrors = (id: string) => ({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: ref(id) }] });
-  const result: Json = {
-    ReceiverErrorsAlarm: alarm('The receiver Lambda is failing: FlashDuty clicks may be lost.', lambdaErrors(RECEIVER_FUNCTION_ID)),
-    ReceiverQueueUnavailableAlarm: alarm(
-      'The receiver could not put clicks on their queue (answered 503).',
-      cloudWatchMetric('ClickRefused', { reason: 'queue_unavailable' satisfies Refusal }),
-    ),
   };
-  for (const action of settings.actions) {
-    const name = logicalName(action.name);
-    result[`${name}DeadLetterAlarm`] = alarm(`A "${action.name}" click failed for good and is in the dead-letter queue; see README "Operations" to redrive it.`, {
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Statistic: 'Maximum',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqLogicalId(action.name), 'QueueName'] } }],
-    });
-    result[`${name}WorkerErrorsAlarm`] = alarm(`The "${action.name}" worker crashed or timed out.`, lambdaErrors(workerFunctionId(action.name)));
   }
-  return result;
-}
 
-/** A worker may consume its own queue, use the idempotency table, read the app key, and whatever its action declares. */
-function workerStatements(settings: StackSettings, env: NodeJS.ProcessEnv, action: Action<unknown>): Json[] {
-  const statements: Json[] = [
-    {
+
+  /**
+   * Alarms that need a human: a click in a DLQ (it failed for good), a worker or the receiver
+   * erroring, and the receiver unable to reach its queues. Sent to ALARM_TOPIC_ARN when given.
+   */
+  function alarms(settings: StackSettings, topicArn: string | undefined): Json {
+    const actions = topicArn ? { AlarmActions: [topicArn], OKActions: [topicArn] } : {};
+    const alarm = (description: string, metric: Json, threshold = 1): Json => ({
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription: description,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: threshold,
+        EvaluationPeriods: 1,
+        Period: 60,
+        Statistic: 'Sum',
+        TreatMissingData: 'notBreaching',
+        ...metric,
+        ...actions,
+      },
+    });
+    const lambdaErrors = (id: string) => ({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: ref(id) }] });
+    const result: Json = {
+      ReceiverErrorsAlarm: alarm('The receiver Lambda is failing: FlashDuty clicks may be lost.', lambdaErrors(RECEIVER_FUNCTION_ID)),
+      ReceiverQueueUnavailableAlarm: alarm(
+        'The receiver could not put clicks on their queue (answered 503).',
+        cloudWatchMetric('ClickRefused', { reason: 'queue_unavailable' satisfies Refusal }),
+      ),
+    };
+    for (const action of settings.actions) {
+      const name = logicalName(action.name);
+      result[`${name}DeadLetterAlarm`] = alarm(`A "${action.name}" click failed for good and is in the dead-letter queue; see README "Operations" to redrive it.`, {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Statistic: 'Maximum',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqLogicalId(action.name), 'QueueName'] } }],
+      });
+      result[`${name}WorkerErrorsAlarm`] = alarm(`The "${action.name}" worker crashed or timed out.`, lambdaErrors(workerFunctionId(action.name)));
+    }
+    return result;
+  }
+
+  /** A worker may consume its own queue, use the idempotency table, read the app key, and whatever its action declares. */
+  function workerStatements(settings: StackSettings, env: NodeJS.ProcessEnv, action: Action<unknown>): Json[] {
+    const statements: Json[] = [
+      {
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+        Resource: arn(queueLogicalId(action.name)),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        Resource: arn(IDEMPOTENCY_TABLE_ID),
+      },
+    ];
+    statements.push(...workerParameters(settings, env, action).map(parameterReadStatement));
+    const declared = action.worker?.iam?.(actionConfig(action, env)) ?? [];
+    return [...statements, ...declared.map((statement) => ({ ...statement, Resource: substituted(statement.Resource) }))];
+  }
+
+  /** Wraps resource strings that use `${AWS::...}` in Fn::Sub. */
+  function substituted(resource: unknown): unknown {
+    if (Array.isArray(resource)) return resource.map(substituted);
+    return typeof resource === 'string' && resource.includes('${') ? sub(resource) : resource;
+  }
+
+  /** Lets a function write its own log group and nothing else. */
+  function logsStatement(functionName: string): Json {
+    return {
       Effect: 'Allow',
-      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
-      Resource: arn(queueLogicalId(action.name)),
-    },
-    {
-      Effect: 'Allow',
-      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      Resource: arn(IDEMPOTENCY_TABLE_ID),
-    },
-  ];
-  statements.push(...workerParameters(settings, env, action).map(parameterReadStatement));
-  const declared = action.worker?.iam?.(actionConfig(action, env)) ?? [];
-  return [...statements, ...declared.map((statement) => ({ ...statement, Resource: substituted(statement.Resource) }))];
-}
-
-/** Wraps resource strings that use `${AWS::...}` in Fn::Sub. */
-function substituted(resource: unknown): unknown {
-  if (Array.isArray(resource)) return resource.map(substituted);
-  return typeof resource === 'string' && resource.includes('${') ? sub(resource) : resource;
-}
-
-/** Lets a function write its own log group and nothing else. */
-function logsStatement(functionName: string): Json {
-  return {
-    Effect: 'Allow',
-    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-    Resource: sub(`arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*`),
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: sub(`arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*`),
   };
 }
 

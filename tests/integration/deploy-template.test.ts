@@ -88,8 +88,8 @@ describe('the CloudFormation template osls packages offline', () => {
   it('throttles each action route in its own bucket sized for FlashDuty, and the catch-all route tightly', () => {
     const stage = resources().HttpApiStage!;
     expect(stage.Properties.RouteSettings).toEqual({
-      'POST /actions/echo': { DetailedMetricsEnabled: true, ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
-      'POST /actions/restart-host': { DetailedMetricsEnabled: true, ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'POST /actions/echo': { DetailedMetricsEnabled: true, ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 },
+      'POST /actions/restart-host': { DetailedMetricsEnabled: true, ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 },
       // Every subscribed lifecycle event of every incident: a storm is far above a click rate.
       'POST /events': { DetailedMetricsEnabled: true, ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400 },
     });
