@@ -100,22 +100,10 @@ interface AckRun {
  * (its queues fill up as the run goes) falls on all of them alike; latencies are pooled over rounds.
  */
 async function ackLatency(run: AckRun) {
-  const emulator = await startSqsEmulator();
-  const sqs = new SQSClient({ endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'b', secretAccessKey: 'b' } });
-  const queueFor = async (name: string) =>
-    (await sqs.send(new CreateQueueCommand({ QueueName: `bench-${name}.fifo`, Attributes: { FifoQueue: 'true' } }))).QueueUrl!;
+  const queues = await benchQueues();
+  const { emulator, sqs, queueFor } = queues;
   const baseEnv = {
-    ...process.env,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'b',
-    AWS_SECRET_ACCESS_KEY: 'b',
-    AWS_ENDPOINT_URL_SQS: emulator.endpoint,
-    ENABLED_ACTIONS: 'echo',
-    WEBHOOK_TOKENS: TOKEN,
-    ALLOWED_IPS: '127.0.0.1,::1',
-    // As deployed: the receiver's log line and metrics are part of what is measured.
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-    POWERTOOLS_METRICS_DISABLED: 'false',
+    ...queues.baseEnv,
     ...(run.enqueueBodyFile && { BENCH_ENQUEUE_BODY_FILE: run.enqueueBodyFile }),
     ...run.env,
   };
@@ -136,7 +124,7 @@ async function ackLatency(run: AckRun) {
         for (const kind of run.kinds) {
           const load = fork(join(__dirname, 'bench', 'load.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
           const warmup = Math.min(round === 0 ? 300 : 50, perRound);
-          load.send({ url: `${servers.get(kind)!.url}/actions/echo`, count: perRound, concurrency, warmup, token: TOKEN, template: run.template });
+          load.send({ url: `${servers.get(kind)!.url}/actions/echo`, count: perRound, concurrency, warmup, token: TOKEN, templates: [run.template] });
           const result = await new Promise<{ latencies: number[]; statuses: number[]; wallMs: number }>((resolve) => load.once('message', (m) => resolve(m as never)));
           const sum = pooled.get(kind) ?? { latencies: [], statuses: [], wallMs: 0 };
           pooled.set(kind, { latencies: [...sum.latencies, ...result.latencies], statuses: [...sum.statuses, ...result.statuses], wallMs: sum.wallMs + result.wallMs });
@@ -196,12 +184,19 @@ async function initMs(file: string, env: NodeJS.ProcessEnv, nodeOptions: string[
  * Module init of each action's worker bundle and of the SQS+DynamoDB reference, interleaved; and the
  * reference's size deflated as a zip would hold it (bundle and source map), next to the real zips.
  */
+/** The least each action needs to start (its required settings); what they say does not matter to module init. */
+const ACTION_SETTINGS = {
+  ENRICH_SOURCES: JSON.stringify([{ name: 'bench', url: 'http://127.0.0.1:1/x' }]),
+  STATUS_PAGE_ID: '1',
+  STATUS_PAGE_COMPONENTS: '{"default":["Website"]}',
+};
+
 async function workerColdStart(actions: string[], runs: number): Promise<{ init: Record<string, number>; referenceZipBytes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-workers-'));
   const reference = (await bundleEntry('scripts/bench/reference-worker', dir)).file;
   const files: Record<string, string> = { [REFERENCE_WORKER]: reference };
   for (const action of actions) files[action] = (await bundleWorker(action, join(dir, action))).file;
-  const env = { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'b', AWS_SECRET_ACCESS_KEY: 'b', QUEUE_URL: 'http://127.0.0.1:1/000000000000/q.fifo', IDEMPOTENCY_TABLE: 't', FLASHDUTY_APP_KEY: 'k' };
+  const env = { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'b', AWS_SECRET_ACCESS_KEY: 'b', QUEUE_URL: 'http://127.0.0.1:1/000000000000/q.fifo', IDEMPOTENCY_TABLE: 't', FLASHDUTY_APP_KEY: 'k', ...ACTION_SETTINGS };
   const times: Record<string, number[]> = {};
   for (let i = 0; i < runs; i++) {
     for (const [name, file] of Object.entries(files)) {
@@ -259,7 +254,6 @@ interface Verdict {
   ok: boolean;
 }
 
-/** The printed report: sections of rows, each figure with its target beside it, and the verdicts at the end. */
 /** An SQS emulator, a way to make a FIFO queue on it, and the environment every target starts with. */
 async function benchQueues() {
   const emulator = await startSqsEmulator();
@@ -275,6 +269,8 @@ async function benchQueues() {
     ENABLED_ACTIONS: 'echo',
     WEBHOOK_TOKENS: TOKEN,
     ALLOWED_IPS: '127.0.0.1,::1',
+    // As deployed: the receiver's log line and metrics are part of what is measured.
+    POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_METRICS_DISABLED: 'false',
   };
   return { emulator, sqs, queueFor, baseEnv };
@@ -320,6 +316,7 @@ function stormRows(report: Report, storm: Awaited<ReturnType<typeof stormLatency
   report.check('storm: unmatched-in-mix p99 / bare floor p99', storm.unmatched.p99 / storm.bare.p99, undefined);
 }
 
+/** The printed report: sections of rows, each figure with its target beside it, and the verdicts at the end. */
 class Report {
   readonly lines: string[] = [];
   readonly verdicts: Verdict[] = [];
@@ -387,6 +384,8 @@ async function main(): Promise<void> {
     ENRICH_SOURCES_FILE: 'deploy/enrich-sources.local.yaml',
     STATUS_PAGE_ID: '1',
     STATUS_PAGE_COMPONENTS: '{"default":["Website"]}',
+    // The local example sources carry an inline token; sizes are all this package is for.
+    DEPLOY_ALLOW: 'plaintext-secrets',
   });
   const sizes = bundleSizes(packaged.dir);
   const workers = await workerColdStart(ACTIONS.map((a) => a.name), coldRuns);
