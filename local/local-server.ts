@@ -13,3 +13,21 @@ export async function serveLocal(handle: (req: IncomingMessage, res: ServerRespo
     },
   };
 }
+
+/** A stand-in served on 127.0.0.1 (see serveLocal); a subclass answers each request in `handle`. */
+export abstract class LocalStandIn {
+  private stopServer?: () => Promise<void>;
+
+  /** Starts listening (port 0 picks a free one) and resolves with the base URL. */
+  async start(port = 0): Promise<string> {
+    const served = await serveLocal((req, res) => this.handle(req, res), port);
+    this.stopServer = served.stop;
+    return served.url;
+  }
+
+  async stop(): Promise<void> {
+    await this.stopServer?.();
+  }
+
+  protected abstract handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}

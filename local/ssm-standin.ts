@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { serveLocal } from './local-server';
+import { LocalStandIn } from './local-server';
 
 /** A managed instance as the stand-in knows it. */
 export interface FakeInstance {
@@ -39,7 +39,7 @@ interface FakeCommand {
  * and GetParameter, PutParameter (npm run setup). Tests set the fleet, what commands do, throttling, and documents whose
  * parameters carry an allowedPattern.
  */
-export class SsmStandIn {
+export class SsmStandIn extends LocalStandIn {
   instances: FakeInstance[] = [];
   parameters = new Map<string, string>();
   /** The type PutParameter gave each parameter (GetParameter answers SecureString for the others). */
@@ -55,7 +55,6 @@ export class SsmStandIn {
   loseAnswers = new Map<string, number>();
   /** Custom command documents: each parameter's `allowedPattern`, which SendCommand enforces like SSM. */
   documents = new Map<string, Record<string, { allowedPattern?: string }>>();
-  private stopServer?: () => Promise<void>;
   /** Every answer waits this long first: SSM's round trip from a Lambda is some tens of ms, not 0. */
   delayMs = 0;
 
@@ -72,17 +71,7 @@ export class SsmStandIn {
     return this.commands;
   }
 
-  async start(port = 0): Promise<string> {
-    const served = await serveLocal((req, res) => this.handle(req, res), port);
-    this.stopServer = served.stop;
-    return served.url;
-  }
-
-  async stop(): Promise<void> {
-    await this.stopServer?.();
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const target = String(req.headers['x-amz-target'] ?? '');

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { serveLocal } from './local-server';
+import { LocalStandIn } from './local-server';
 
 /** A call the Statuspage stand-in answered. */
 export interface StatuspageCall {
@@ -26,17 +26,18 @@ const COMPONENT_STATUSES = ['operational', 'degraded_performance', 'partial_outa
  * components list, unresolved incidents, and creating and patching incidents with JSON bodies,
  * checked the way Statuspage checks them. `intercept` lets a test answer a call itself.
  */
-export class StatuspageStandIn {
+export class StatuspageStandIn extends LocalStandIn {
   readonly calls: StatuspageCall[] = [];
   /** Components per page id. */
   readonly pages = new Map<string, Array<{ id: string; name: string; status: string }>>();
   readonly incidents: Array<StatuspageIncident & { page: string }> = [];
   intercept: ((call: { method: string; path: string }) => { status: number; body: string } | undefined) | undefined;
   onCall: ((call: StatuspageCall) => void) | undefined;
-  private stopServer?: () => Promise<void>;
   private nextId = 1;
 
-  constructor(private readonly apiKey: string) {}
+  constructor(private readonly apiKey: string) {
+    super();
+  }
 
   reset(): void {
     this.calls.length = 0;
@@ -44,17 +45,7 @@ export class StatuspageStandIn {
     this.intercept = undefined;
   }
 
-  async start(port = 0): Promise<string> {
-    const served = await serveLocal((req, res) => this.handle(req, res), port);
-    this.stopServer = served.stop;
-    return served.url;
-  }
-
-  async stop(): Promise<void> {
-    await this.stopServer?.();
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected override async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const method = req.method ?? 'GET';
