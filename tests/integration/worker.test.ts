@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import * as v from 'valibot';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
-import { notYetImplemented } from '../../lib/actions/not-yet';
+import { notYetImplemented } from '../fixtures/not-yet-action';
 import { ACTIONS } from '../../lib/actions/registry';
 import { defineAction } from '../../lib/actions/types';
 import { workerConfig } from '../../lib/config/worker';
