@@ -109,13 +109,30 @@ const NULL_DEPTH = 32;
 
 /**
  * FlashDuty is written in Go: empty lists, maps and pointers arrive as `null`. Null means absent,
- * everywhere: null keys and null list items are dropped.
+ * everywhere: null keys and null list items are dropped. Only what holds a null is copied (the
+ * rest is returned as it is), so a 900-alert push without nulls costs a walk, not a rebuild.
  */
 export function withoutNulls(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object' || depth >= NULL_DEPTH) return value;
-  if (Array.isArray(value)) return value.filter((item) => item !== null).map((item) => withoutNulls(item, depth + 1));
-  const kept = Object.entries(value).filter(([, item]) => item !== null);
-  return Object.fromEntries(kept.map(([key, item]) => [key, withoutNulls(item, depth + 1)]));
+  if (Array.isArray(value)) {
+    const kept = value.filter((item) => item !== null).map((item) => withoutNulls(item, depth + 1));
+    return kept.length === value.length && kept.every((item, i) => item === value[i]) ? value : kept;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  for (let i = 0; i < keys.length; i++) {
+    const item = record[keys[i]!];
+    const cleaned = withoutNulls(item, depth + 1);
+    if (item !== null && cleaned === item) continue;
+    // The first change: copy what came before, then go on cleaning into the copy.
+    // (Entries, not assignment: a `__proto__` key stays a key.)
+    const entries: Array<[string, unknown]> = keys.slice(0, i).map((key) => [key, record[key]]);
+    for (const key of keys.slice(i)) {
+      if (record[key] !== null) entries.push([key, withoutNulls(record[key], depth + 1)]);
+    }
+    return Object.fromEntries(entries);
+  }
+  return value;
 }
 
 /** Validates an already-decoded value against the payload schema; throws ValidationError. */

@@ -21,6 +21,20 @@ function eventIdAsWritten(key: string, value: unknown, context?: { source?: stri
 }
 
 /**
+ * The body as a value. A reviver runs on every key and costs a 900-alert push several times the
+ * parse itself, so it only runs again when an event id the receiver reads (top level or
+ * `incident.event_id`) arrived as a number; FlashDuty sends strings.
+ */
+function parseBody(raw: string): unknown {
+  const value: unknown = JSON.parse(raw);
+  const numericId = (holder: unknown) => typeof holder === 'object' && holder !== null && typeof (holder as { event_id?: unknown }).event_id === 'number';
+  if (numericId(value) || (typeof value === 'object' && value !== null && numericId((value as { incident?: unknown }).incident))) {
+    return JSON.parse(raw, eventIdAsWritten);
+  }
+  return value;
+}
+
+/**
  * Decodes, parses and validates a FlashDuty push body (a Custom Action click or an Incident Webhook
  * event: the same envelope), and refuses stale or far-future events (replay protection). Throws
  * ValidationError whose message names what was wrong.
@@ -34,7 +48,7 @@ export function parseClick(
   if (raw.trim() === '') throw new ValidationError('request body is empty; expected a FlashDuty JSON payload', []);
   let value: unknown;
   try {
-    value = JSON.parse(raw, eventIdAsWritten);
+    value = parseBody(raw);
   } catch {
     throw new ValidationError('request body is not valid JSON', []);
   }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { encodeQueueMessage, MIN_MESSAGE_BYTES } from '../../lib/queue/compact';
+import { asciiJson, encodeQueueMessage, MIN_MESSAGE_BYTES } from '../../lib/queue/compact';
 import { decodeQueueMessage, type QueueMessage } from '../../lib/queue/envelope';
 import { validatePayload } from '../../lib/flashduty/payload';
 import { clickWithAlerts, sampleClick } from '../fixtures/clicks';
@@ -101,6 +101,51 @@ describe('queue message compaction', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('keeps the most alerts that fit, and writes exactly the JSON of the message with them (property)', () => {
+    // The encoder lays the message out around its alerts instead of encoding each candidate whole;
+    // the result must be what encoding the kept message directly gives, and one more alert must not fit.
+    const text = fc.string({ unit: 'binary', maxLength: 400 });
+    fc.assert(
+      fc.property(
+        fc.array(text, { minLength: 1, maxLength: 300 }),
+        // A title equal to the encoder's placeholder for the alert list must not confuse it.
+        fc.oneof(text, fc.constant('\u0000flashduty-actions:alerts\u0000')),
+        fc.integer({ min: 20_000, max: 120_000 }),
+        (alertTexts, title, budget) => {
+          const base = clickWithAlerts(alertTexts.length, 10);
+          const message = messageOf({ ...base, incident: { ...base.incident, title, alerts: base.incident.alerts.map((a, i) => ({ ...a, description: alertTexts[i] })) } });
+          const body = encodeQueueMessage(message, budget);
+          const decoded = decodeQueueMessage(body);
+          if (decoded.compacted && (decoded.compacted.strings_shortened > 0 || decoded.compacted.keys_dropped > 0)) return; // a later step: covered above
+          const all = message.payload.incident.alerts!;
+          const withAlerts = (keep: number) =>
+            asciiJson({
+              ...message,
+              ...(decoded.compacted && { compacted: { ...decoded.compacted, alerts_dropped: all.length - keep } }),
+              payload: { ...message.payload, incident: { ...message.payload.incident, alerts: all.slice(0, keep) } },
+            });
+          const kept = decoded.payload.incident.alerts?.length ?? 0;
+          expect(body).toBe(withAlerts(kept));
+          expect(bytes(body)).toBeLessThanOrEqual(budget);
+          if (kept < all.length) expect(bytes(withAlerts(kept + 1))).toBeGreaterThan(budget);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps an alert that fits only because the count of dropped ones loses a digit', () => {
+    // 10 alerts: with none kept, alerts_dropped is 10; with one kept it is 9, a byte shorter.
+    const message = messageOf(clickWithAlerts(10, 2000));
+    const all = message.payload.incident.alerts!;
+    const withAlerts = (keep: number) => ({ ...message, payload: { ...message.payload, incident: { ...message.payload.incident, alerts: all.slice(0, keep) } } });
+    const original = bytes(asciiJson(message));
+    const exactlyOne = bytes(asciiJson({ ...withAlerts(1), compacted: { original_bytes: original, alerts_dropped: 9, strings_shortened: 0, keys_dropped: 0 } }));
+    const decoded = decodeQueueMessage(encodeQueueMessage(message, exactlyOne));
+    expect(decoded.payload.incident.alerts).toHaveLength(1);
+    expect(decoded.compacted?.alerts_dropped).toBe(9);
   });
 
   it('writes the body in printable ASCII, which SQS accepts whatever the strings hold, and decoding restores them', () => {

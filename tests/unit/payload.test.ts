@@ -1,4 +1,4 @@
-import { eventIdOf, validatePayload } from '../../lib/flashduty/payload';
+import { eventIdOf, validatePayload, withoutNulls } from '../../lib/flashduty/payload';
 import { parseClick } from '../../lib/receiver/click';
 import { clickWithIncident, EVENT_ID, sampleClick } from '../fixtures/clicks';
 
@@ -94,5 +94,25 @@ describe('Custom Action payload', () => {
     } catch (error) {
       expect((error as { problems: string[] }).problems).toEqual(['incident.incident_id: is required', 'incident.title: expected string, got number']);
     }
+  });
+});
+
+describe('withoutNulls', () => {
+  it('drops null keys and list items at any depth, copying only what held a null', () => {
+    const clean = { a: 1, list: [{ b: 'x' }], deep: { c: [1, 2] } };
+    const value = { keep: clean, gone: null, items: [null, { d: null, e: 2 }], nested: { f: { g: null } } };
+    const before = JSON.stringify(value);
+    expect(withoutNulls(value)).toEqual({ keep: clean, items: [{ e: 2 }], nested: { f: {} } });
+    expect((withoutNulls(value) as { keep: unknown }).keep).toBe(clean); // nothing to drop: the same object
+    expect(withoutNulls(clean)).toBe(clean);
+    expect(JSON.stringify(value)).toBe(before); // the input is left as it was
+  });
+
+  it('keeps a "__proto__" key a key when it copies', () => {
+    const value = JSON.parse('{"__proto__": {"polluted": true}, "gone": null}');
+    const cleaned = withoutNulls(value) as Record<string, unknown>;
+    expect(Object.keys(cleaned)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(cleaned)).toBe(Object.prototype);
   });
 });
