@@ -19,7 +19,8 @@
  *
  * Options (defaults): --requests 2000, --big-requests 300, --cold-runs 25, --cold-path-runs 11,
  * --e2e 200, --drain 2000, --drain-incidents 500, --storm 10000 (events per target in the Event storm
- * row; 0 skips it). Smaller numbers give a quicker, noisier run.
+ * row; 0 skips it). Smaller numbers give a quicker, noisier run. --only ROW[,ROW] runs only those
+ * rows: ack, big, cold, sizes, e2e, drain, storm.
  */
 import './bench/quiet';
 import { execFile, fork } from 'node:child_process';
@@ -354,70 +355,96 @@ function ackRows(report: Report, ack: AckResults, kinds: readonly Kind[], label:
   }
 }
 
-async function main(): Promise<void> {
-  if (process.argv.includes('--only')) {
-    const only = process.argv[process.argv.indexOf('--only') + 1];
-    if (only !== 'storm') throw new Error(`--only takes "storm", got "${only}"`);
-    const report = new Report();
-    stormRows(report, await stormLatency(option('storm', 10_000)));
-    console.log(report.text());
-    return;
-  }
-  const requests = option('requests', 2000);
-  const bigRequests = option('big-requests', 300);
+/** The rows `--only` can pick (comma-separated); all of them by default. */
+const ROWS = ['ack', 'big', 'cold', 'sizes', 'e2e', 'drain', 'storm'] as const;
+type Row = (typeof ROWS)[number];
+
+function selectedRows(): Set<Row> {
+  const at = process.argv.indexOf('--only');
+  if (at < 0) return new Set(option('storm', 10_000) > 0 ? ROWS : ROWS.filter((row) => row !== 'storm'));
+  const asked = (process.argv[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = asked.filter((row) => !(ROWS as readonly string[]).includes(row));
+  if (asked.length === 0 || unknown.length > 0) throw new Error(`--only takes rows from ${ROWS.join(', ')} (comma-separated), got "${process.argv[at + 1] ?? ''}"`);
+  return new Set(asked as Row[]);
+}
+
+/** Measures the selected rows, one after another (never two at once: they share the machine). */
+async function measure(rows: Set<Row>, requests: number) {
   const coldRuns = option('cold-runs', 25);
-  const started = new Date();
-  process.stderr.write(`bench: ${requests} requests per target and concurrency (big incidents: ${bigRequests}), on ${process.version}\n`);
-  const ack = await ackLatency({ template: SMALL_TEMPLATE, kinds: ['bare', 'enqueue', 'receiver'], requests });
-  process.stderr.write('  big incidents...\n');
-  const big = bigIncident(262_144);
-  const bigBodyFile = join(mkdtempSync(join(tmpdir(), 'bench-big-')), 'compacted.json');
-  writeFileSync(bigBodyFile, big.compacted);
-  const bigAck = await ackLatency({ template: big.template, kinds: ['enqueue', 'receiver'], requests: bigRequests, enqueueBodyFile: bigBodyFile, purge: true, env: { ENQUEUE_TIMEOUT_MS: String(BIG_ENQUEUE_TIMEOUT_MS) } });
-  process.stderr.write('  cold start and cold path...\n');
-  const cold = await coldStart(coldRuns);
-  const path = await coldPath(cold.bundles, option('cold-path-runs', 11), TOKEN);
-  process.stderr.write('  bundle sizes (osls package)...\n');
-  // enrich and status-page need their config to package; the examples are what a real stack would ship.
-  const packaged = await packageStack('bench', {
-    ENABLED_ACTIONS: ACTIONS.map((a) => a.name).join(','),
-    ENRICH_SOURCES_FILE: 'deploy/enrich-sources.local.yaml',
-    STATUS_PAGE_ID: '1',
-    STATUS_PAGE_COMPONENTS: '{"default":["Website"]}',
-    // The local example sources carry an inline token; sizes are all this package is for.
-    DEPLOY_ALLOW: 'plaintext-secrets',
+  const step = async <T>(row: Row, what: string, run: () => Promise<T>): Promise<T | undefined> => {
+    if (!rows.has(row)) return undefined;
+    process.stderr.write(`  ${what}...\n`);
+    return run();
+  };
+  const ack = await step('ack', 'ack latency', () => ackLatency({ template: SMALL_TEMPLATE, kinds: ['bare', 'enqueue', 'receiver'], requests }));
+  const big = await step('big', 'big incidents', async () => {
+    const incident = bigIncident(262_144);
+    const bodyFile = join(mkdtempSync(join(tmpdir(), 'bench-big-')), 'compacted.json');
+    writeFileSync(bodyFile, incident.compacted);
+    const env = { ENQUEUE_TIMEOUT_MS: String(BIG_ENQUEUE_TIMEOUT_MS) };
+    return { incident, ack: await ackLatency({ template: incident.template, kinds: ['enqueue', 'receiver'], requests: option('big-requests', 300), enqueueBodyFile: bodyFile, purge: true, env }) };
   });
-  const sizes = bundleSizes(packaged.dir);
-  const workers = await workerColdStart(ACTIONS.map((a) => a.name), coldRuns);
-  process.stderr.write('  end to end...\n');
-  const e2e = await endToEnd(option('e2e', 200));
-  process.stderr.write('  drain...\n');
-  const drained = await drain(option('drain', 2000), option('drain-incidents', 500), TOKEN);
-  process.stderr.write('  event storm...\n');
-  const storm = option('storm', 10_000) > 0 ? await stormLatency(option('storm', 10_000)) : undefined;
+  const cold = await step('cold', 'cold start and cold path', async () => {
+    const start = await coldStart(coldRuns);
+    return { start, path: await coldPath(start.bundles, option('cold-path-runs', 11), TOKEN) };
+  });
+  const sizes = await step('sizes', 'bundle sizes (osls package) and worker init', async () => {
+    // enrich and status-page need their config to package; the examples are what a real stack would ship.
+    const packaged = await packageStack('bench', {
+      ENABLED_ACTIONS: ACTIONS.map((a) => a.name).join(','),
+      ENRICH_SOURCES_FILE: 'deploy/enrich-sources.local.yaml',
+      STATUS_PAGE_ID: '1',
+      STATUS_PAGE_COMPONENTS: '{"default":["Website"]}',
+      // The local example sources carry an inline token; sizes are all this package is for.
+      DEPLOY_ALLOW: 'plaintext-secrets',
+    });
+    return { zips: bundleSizes(packaged.dir), workers: await workerColdStart(ACTIONS.map((a) => a.name), coldRuns), runs: coldRuns };
+  });
+  const e2e = await step('e2e', 'end to end', () => endToEnd(option('e2e', 200)));
+  const drained = await step('drain', 'drain', () => drain(option('drain', 2000), option('drain-incidents', 500), TOKEN));
+  const storm = await step('storm', 'event storm', () => stormLatency(option('storm', 10_000)));
+  return { ack, big, cold, sizes, e2e, drain: drained, storm };
+}
+
+async function main(): Promise<void> {
+  const rows = selectedRows();
+  const requests = option('requests', 2000);
+  const started = new Date();
+  process.stderr.write(`bench: ${[...rows].join(', ')}, ${requests} requests per target and concurrency (big incidents: ${option('big-requests', 300)}), on ${process.version}\n`);
+  const figures = await measure(rows, requests);
 
   const report = new Report();
   report.lines.push(`flashduty-actions benchmark, ${started.toISOString()}, Node ${process.version}, ${requests} requests per row`);
-  report.section('Ack latency (ms)');
-  ackRows(report, ack, ['bare', 'enqueue', 'receiver'], '');
-  report.section(`Big incidents: ack latency (ms), ${BIG_ALERTS}-alert push of ${round(big.bytes / 1024, 0)} KB compacted to ${round(Buffer.byteLength(big.compacted) / 1024, 0)} KB; the floor enqueues that compacted body`);
-  ackRows(report, bigAck, ['enqueue', 'receiver'], 'big: ');
-  report.row(`(receiver ENQUEUE_TIMEOUT_MS=${BIG_ENQUEUE_TIMEOUT_MS} here: the emulator, not SQS, is slow with 256 KB messages)`);
-  for (const concurrency of [1, 50]) report.check(`big: receiver non-200 @ ${concurrency}`, bigAck.receiver![concurrency]!.non200, 0, 0);
-  coldRows(report, cold, path);
-  sizeRows(report, sizes, workers, coldRuns);
-  report.section(`End to end: click -> write-back comment, ${option('e2e', 200)} clicks one at a time (ms)`, '', 'p50', 'p95', 'p99', 'max', 'non-200');
-  report.row('echo, dry-run', round(e2e.p50), round(e2e.p95), round(e2e.p99), round(e2e.max), e2e.non200);
-  drainRows(report, drained);
-  if (storm) stormRows(report, storm);
+  if (figures.ack) {
+    report.section('Ack latency (ms)');
+    ackRows(report, figures.ack, ['bare', 'enqueue', 'receiver'], '');
+  }
+  if (figures.big) bigRows(report, figures.big);
+  if (figures.cold) coldRows(report, figures.cold.start, figures.cold.path);
+  if (figures.sizes) sizeRows(report, figures.sizes.zips, figures.sizes.workers, figures.sizes.runs);
+  if (figures.e2e) {
+    const e2e = figures.e2e;
+    report.section(`End to end: click -> write-back comment, ${option('e2e', 200)} clicks one at a time (ms)`, '', 'p50', 'p95', 'p99', 'max', 'non-200');
+    report.row('echo, dry-run', round(e2e.p50), round(e2e.p95), round(e2e.p99), round(e2e.max), e2e.non200);
+  }
+  if (figures.drain) drainRows(report, figures.drain);
+  if (figures.storm) stormRows(report, figures.storm);
   console.log(report.text());
   console.log(`\nwhole run: ${round((Date.now() - started.getTime()) / 1000, 0)} s`);
 
   const file = join(ROOT, 'results', `bench-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(join(ROOT, 'results'), { recursive: true });
-  const figures = { ack, bigAck, bigBytes: big.bytes, cold: { ...cold, bundles: undefined }, coldPath: path, sizes, workers, e2e, drain: drained, storm };
-  writeFileSync(file, `${JSON.stringify({ at: started.toISOString(), node: process.version, requests, ...figures, verdicts: report.verdicts }, null, 2)}\n`);
+  const saved = { ...figures, big: figures.big && { bytes: figures.big.incident.bytes, ack: figures.big.ack }, cold: figures.cold && { ...figures.cold, start: { ...figures.cold.start, bundles: undefined } } };
+  writeFileSync(file, `${JSON.stringify({ at: started.toISOString(), node: process.version, requests, ...saved, verdicts: report.verdicts }, null, 2)}\n`);
   console.log(`\nwritten to ${file}`);
+}
+
+function bigRows(report: Report, big: { incident: ReturnType<typeof bigIncident>; ack: AckResults }): void {
+  const { incident, ack } = big;
+  report.section(`Big incidents: ack latency (ms), ${BIG_ALERTS}-alert push of ${round(incident.bytes / 1024, 0)} KB compacted to ${round(Buffer.byteLength(incident.compacted) / 1024, 0)} KB; the floor enqueues that compacted body`);
+  ackRows(report, ack, ['enqueue', 'receiver'], 'big: ');
+  report.row(`(receiver ENQUEUE_TIMEOUT_MS=${BIG_ENQUEUE_TIMEOUT_MS} here: the emulator, not SQS, is slow with 256 KB messages)`);
+  for (const concurrency of [1, 50]) report.check(`big: receiver non-200 @ ${concurrency}`, ack.receiver![concurrency]!.non200, 0, 0);
 }
 
 function coldRows(report: Report, cold: Awaited<ReturnType<typeof coldStart>>, path: Awaited<ReturnType<typeof coldPath>>): void {
