@@ -17,6 +17,18 @@ module.exports = [
     },
   },
   {
+    // The SDK's HTTP handler loads `node:http(s)` with a dynamic import() the first time it sends.
+    // In a CommonJS bundle that import builds an ES module facade of node:http, which reads every
+    // export, and on Node 22+ some of those load undici: about 25 ms on the first request of every
+    // cold Lambda (`npm run bench`, "Cold path"). A require() gives the handler the same module
+    // without the facade.
+    name: 'builtin-import-as-require',
+    setup(build) {
+      build.onResolve({ filter: /^node:https?$/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'builtin-require' } : undefined));
+      build.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+    },
+  },
+  {
     // Structured settings given as YAML are converted to JSON by `npm run package`
     // (deploy/function-env.ts), so no deployed function parses YAML: the parser (about 117 KB
     // minified) stays out of every bundle. Locally and in tests the real package is used.
