@@ -216,7 +216,8 @@ export const workerFunctionId = (action: string) => `${logicalName(action)}Worke
 export function serverlessResources(settings: StackSettings, env: NodeJS.ProcessEnv): Json {
   const deploy = readConfig(ServerlessEnv, env, 'deploy configuration');
   const receiverStatements: Json[] = [
-    { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: settings.actions.map((a) => arn(queueLogicalId(a.name))) },
+    // GetQueueAttributes: the read a cold receiver makes to warm its SQS client (lib/receiver/wiring.ts).
+    { Effect: 'Allow', Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], Resource: settings.actions.map((a) => arn(queueLogicalId(a.name))) },
     ...receiverEnv(settings, env).parameters.map(parameterReadStatement),
   ];
   if (deploy.EDGE_FIREWALL) receiverStatements.push(parameterReadStatement(edgeSecretParameter(settings)));

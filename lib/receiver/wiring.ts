@@ -2,6 +2,7 @@ import { IpAllowlist } from '../auth/ip-allowlist';
 import { parseTokenList, TokenVerifier } from '../auth/tokens';
 import { cachedUntilFailure, makeParameterReader } from '../aws/parameter-store';
 import type { ReceiverConfig } from '../config/receiver';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { enqueue, makeSqsClient } from '../queue/sqs';
 import type { ReceiverDeps } from './handler';
 
@@ -19,7 +20,7 @@ export function receiverDeps(config: ReceiverConfig): ReceiverDeps {
     maxAttempts: 2,
     endpoint: config.sqsEndpoint,
   });
-  return {
+  const deps: ReceiverDeps = {
     queues: config.queues,
     allowlist: new IpAllowlist(config.allowedIps),
     verifier: secretLoader(config, config.tokens, 'WEBHOOK_TOKENS'),
@@ -30,6 +31,23 @@ export function receiverDeps(config: ReceiverConfig): ReceiverDeps {
     selfPersonIds: config.selfPersonIds,
     enqueueTimeoutMs: config.enqueueTimeoutMs,
   };
+  primeSqs(sqs, config.queues);
+  return deps;
+}
+
+/**
+ * Makes the SQS client's first request while the tokens are on their way from SSM, so the first
+ * click's SendMessage finds the client warm (endpoint, credentials, signing, serde) and a
+ * connection open (the TLS handshake, in AWS) instead of paying for them inside FlashDuty's 1 s
+ * (`npm run bench`, "Cold path"). The request is a read, GetQueueAttributes of one of the
+ * receiver's own queues (the role allows it); its answer and any failure are ignored.
+ */
+function primeSqs(sqs: ReturnType<typeof makeSqsClient>, queues: ReadonlyMap<string, string>): void {
+  const [queueUrl] = queues.values();
+  if (queueUrl === undefined) return;
+  const command = new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] });
+  // After this turn's microtasks: the token read (started just before) has its request out by then.
+  setImmediate(() => sqs.send(command).catch(() => undefined));
 }
 
 /** A verifier for comma-separated secrets given inline (`variable`) or in an SSM parameter (`variable`_PARAM). */

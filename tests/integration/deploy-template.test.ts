@@ -181,9 +181,9 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(resources().IamRoleLambdaExecution).toBeUndefined();
   });
 
-  it('lets the receiver send to its own queues and read its own token parameter, nothing more', () => {
+  it('lets the receiver send to its own queues (and read their attributes, to warm up) and read its own token parameter, nothing more', () => {
     expect(statements('ReceiverRole').slice(1)).toEqual([
-      { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [{ 'Fn::GetAtt': ['EchoQueue', 'Arn'] }, { 'Fn::GetAtt': ['RestartHostQueue', 'Arn'] }] },
+      { Effect: 'Allow', Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], Resource: [{ 'Fn::GetAtt': ['EchoQueue', 'Arn'] }, { 'Fn::GetAtt': ['RestartHostQueue', 'Arn'] }] },
       {
         Effect: 'Allow',
         Action: ['ssm:GetParameter'],

@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { receiverConfig } from '../../lib/config/receiver';
@@ -84,6 +85,27 @@ describe('receiver against the SQS emulator', () => {
       expect(await depth(foreign.sqs, foreign.queues.get('echo')!.url)).toBe(0);
     } finally {
       await foreign.stop();
+    }
+  });
+});
+
+describe('receiver cold start', () => {
+  it('warms its SQS client at cold start by reading queue attributes, never by sending', async () => {
+    // An SQS endpoint that records every request: a cold receiver may read, but must not enqueue.
+    const requests: string[] = [];
+    const sqsEndpoint = createHttpServer((req, res) => {
+      requests.push(String(req.headers['x-amz-target']));
+      res.writeHead(500).end();
+    });
+    await new Promise<void>((resolve) => sqsEndpoint.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(sqsEndpoint.address() as AddressInfo).port}`;
+    try {
+      receiverDeps(receiverConfig({ ...testEnv({ ENABLED_ACTIONS: 'echo' }), QUEUE_URL_ECHO: `${endpoint}/000000000000/x.fifo`, AWS_ENDPOINT_URL_SQS: endpoint }));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(requests.length).toBeGreaterThan(0);
+      expect(new Set(requests)).toEqual(new Set(['AmazonSQS.GetQueueAttributes']));
+    } finally {
+      sqsEndpoint.close();
     }
   });
 });
