@@ -23,7 +23,7 @@
  * rows: ack, big, cold, sizes, e2e, drain, storm.
  */
 import './bench/quiet';
-import { execFile, fork } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
@@ -41,6 +41,7 @@ import { ACTIONS } from '../lib/actions/registry';
 import { BIG_ALERTS, bigIncident } from './bench/big-incident';
 import { coldPath, median, SSM_DELAY_MS } from './bench/cold-path';
 import { drain } from './bench/drain';
+import { runLoad, startTarget } from './bench/harness';
 import { eventStorm, select } from './bench/event-storm';
 import { ROOT } from './local-env';
 
@@ -116,17 +117,13 @@ async function ackLatency(run: AckRun) {
       const servers = new Map<string, { url: string; queueUrl: string; kill: () => void }>();
       for (const kind of run.kinds) {
         const queueUrl = await queueFor(`${kind}-${concurrency}`);
-        const child = fork(join(__dirname, 'bench', 'target.ts'), [kind], { env: { ...baseEnv, QUEUE_URL_ECHO: queueUrl }, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-        const { url } = await new Promise<{ url: string }>((resolve) => child.once('message', (m) => resolve(m as { url: string })));
-        servers.set(kind, { url, queueUrl, kill: () => child.kill() });
+        servers.set(kind, { ...(await startTarget(kind, { ...baseEnv, QUEUE_URL_ECHO: queueUrl })), queueUrl });
       }
       const pooled = new Map<string, { latencies: number[]; statuses: number[]; wallMs: number }>();
       for (let round = 0; round < rounds; round++) {
         for (const kind of run.kinds) {
-          const load = fork(join(__dirname, 'bench', 'load.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
           const warmup = Math.min(round === 0 ? 300 : 50, perRound);
-          load.send({ url: `${servers.get(kind)!.url}/actions/echo`, count: perRound, concurrency, warmup, token: TOKEN, templates: [run.template] });
-          const result = await new Promise<{ latencies: number[]; statuses: number[]; wallMs: number }>((resolve) => load.once('message', (m) => resolve(m as never)));
+          const result = await runLoad({ url: `${servers.get(kind)!.url}/actions/echo`, count: perRound, concurrency, warmup, token: TOKEN, templates: [run.template] });
           const sum = pooled.get(kind) ?? { latencies: [], statuses: [], wallMs: 0 };
           pooled.set(kind, { latencies: [...sum.latencies, ...result.latencies], statuses: [...sum.statuses, ...result.statuses], wallMs: sum.wallMs + result.wallMs });
           if (run.purge) await sqs.send(new PurgeQueueCommand({ QueueUrl: servers.get(kind)!.queueUrl }));

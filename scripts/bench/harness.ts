@@ -17,7 +17,11 @@ export interface LoadRun {
 /** Starts target.ts as `kind` (bare, enqueue, receiver) with `env`; resolves to its URL and a way to stop it. */
 export async function startTarget(kind: string, env: NodeJS.ProcessEnv): Promise<{ url: string; kill: () => void }> {
   const child = fork(join(__dirname, 'target.ts'), [kind], { env, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  const { url } = await new Promise<{ url: string }>((resolve) => child.once('message', (m) => resolve(m as { url: string })));
+  // A target that cannot start (a setting it refuses) exits; say so instead of waiting for ever.
+  const { url } = await new Promise<{ url: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { url: string }));
+    child.once('exit', (code) => reject(new Error(`bench target "${kind}" exited (code ${code}) before it listened; its error is above`)));
+  });
   return { url, kill: () => child.kill() };
 }
 
