@@ -1,6 +1,6 @@
-import { Alert, CustomActionPayload, Incident, Person } from '../flashduty/payload';
+import { Alert, CustomActionPayload, Incident, Person, type ReceivedPayload } from '../flashduty/payload';
 import { truncate } from '../text';
-import type { QueueMessage } from './envelope';
+import type { OutgoingMessage } from './envelope';
 
 /**
  * Fits a queue message into `maxBytes` of JSON, losing as little as possible. The JSON is pure
@@ -15,7 +15,7 @@ import type { QueueMessage } from './envelope';
  * `compacted` in the message says what was left out; actions that need the full incident can
  * fetch it from the Open API by `incident_id`.
  */
-export function encodeQueueMessage(message: QueueMessage, maxBytes: number): string {
+export function encodeQueueMessage(message: OutgoingMessage, maxBytes: number): string {
   // Alerts encoded once: the first step keeps them as they are.
   const encoded = new Map<unknown[], Array<string | undefined>>();
   const whole = layout(message, message.payload, encoded);
@@ -69,8 +69,8 @@ interface Layout {
  * (nesting too deep for the stack: a later step cuts it).
  */
 function layout(
-  message: QueueMessage,
-  payload: CustomActionPayload,
+  message: OutgoingMessage,
+  payload: ReceivedPayload,
   encoded: Map<unknown[], Array<string | undefined>>,
   compacted?: (keep: number) => object,
 ): Layout | undefined {
@@ -119,7 +119,7 @@ const ALERTS_SLOT_JSON = JSON.stringify(ALERTS_SLOT);
 export const MIN_MESSAGE_BYTES = 64 * 1024;
 
 type Counters = { strings_shortened: number; keys_dropped: number };
-type Step = (payload: CustomActionPayload, counters: Counters) => CustomActionPayload;
+type Step = (payload: ReceivedPayload, counters: Counters) => CustomActionPayload;
 
 const STEPS: Step[] = [
   (payload) => payload,
@@ -156,7 +156,7 @@ function shorten<T>(value: T, max: number, c: Counters, depth = 0): T {
 }
 
 /** Keeps the keys the schema names: all of them, or only the essential ones. */
-function knownKeys(payload: CustomActionPayload, which: 'all' | 'essential', c: Counters): CustomActionPayload {
+function knownKeys(payload: ReceivedPayload, which: 'all' | 'essential', c: Counters): CustomActionPayload {
   const pick = <T extends object>(obj: T, entries: Record<string, unknown>): T => {
     const keep = (key: string) => key in entries && (which === 'all' || ESSENTIAL.has(key));
     const kept = Object.entries(obj).filter(([key]) => keep(key));
@@ -172,7 +172,7 @@ function knownKeys(payload: CustomActionPayload, which: 'all' | 'essential', c: 
 }
 
 /** Caps the open-ended maps and lists: labels, custom fields (flattened), responders. */
-function capCollections(payload: CustomActionPayload, max: number, c: Counters): CustomActionPayload {
+function capCollections(payload: ReceivedPayload, max: number, c: Counters): CustomActionPayload {
   const first = <T>(items: T[]): T[] => {
     if (items.length > max) c.keys_dropped += items.length - max;
     return items.slice(0, max);
@@ -195,10 +195,13 @@ function capCollections(payload: CustomActionPayload, max: number, c: Counters):
       ...(incident.labels && { labels: firstEntries(incident.labels) }),
       ...(incident.fields && { fields: Object.fromEntries(first(Object.entries(incident.fields)).map(([k, v]) => [k, flat(v)])) }),
       ...(incident.responders && { responders: first(incident.responders) }),
-      ...(incident.alerts && { alerts: incident.alerts.map((alert) => (alert.labels ? { ...alert, labels: firstEntries(alert.labels) } : alert)) }),
+      // Alerts arrive unchecked (ReceivedPayload): only a map of labels is capped.
+      ...(incident.alerts && { alerts: incident.alerts.map((alert) => (isMap(alert.labels) ? { ...alert, labels: firstEntries(alert.labels) } : alert)) }),
     },
   };
 }
+
+const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function tryStringify(value: unknown): string | undefined {
   try {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { parseOrThrow } from '../schema/parse';
 import { ValidationError } from '../errors';
-import { CustomActionPayload, withoutNulls } from '../flashduty/payload';
+import { CustomActionPayload, type ReceivedPayload, withoutNulls } from '../flashduty/payload';
 
 /**
  * What the receiver puts on an action's queue and the worker takes off it. Both ends validate the
@@ -46,6 +46,9 @@ export const QueueMessage = v.object({
 
 export type QueueMessage = v.InferOutput<typeof QueueMessage>;
 
+/** A message as the receiver writes it: its payload checked as a push (alerts only as objects). */
+export type OutgoingMessage = Omit<QueueMessage, 'payload'> & { payload: ReceivedPayload };
+
 /** Parses and validates a queue message body; throws ValidationError naming what was wrong. */
 export function decodeQueueMessage(body: string): QueueMessage {
   let value: unknown;
@@ -65,7 +68,7 @@ const DEDUP_ID = /^[\x21-\x7e]{1,128}$/;
  * known to be unique per incident, so the same id on two incidents is two clicks. Hashed when it
  * does not fit SQS's deduplication id.
  */
-export function clickKeyOf(message: QueueMessage): string {
+export function clickKeyOf(message: OutgoingMessage): string {
   const key = `${message.action}/${message.payload.incident.incident_id}/${message.event_id}`;
   return DEDUP_ID.test(key) ? key : `sha256-${createHash('sha256').update(key).digest('hex')}`;
 }
@@ -74,6 +77,6 @@ export function clickKeyOf(message: QueueMessage): string {
  * SQS FIFO ids for a message. The group is the incident, so clicks on one incident run in order;
  * the deduplication id is the click key, so FlashDuty's retry of a push is absorbed by the queue.
  */
-export function fifoIdsOf(message: QueueMessage): { MessageGroupId: string; MessageDeduplicationId: string } {
+export function fifoIdsOf(message: OutgoingMessage): { MessageGroupId: string; MessageDeduplicationId: string } {
   return { MessageGroupId: message.payload.incident.incident_id, MessageDeduplicationId: clickKeyOf(message) };
 }

@@ -1,7 +1,7 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { UnavailableError } from '../errors';
 import { truncate } from '../text';
-import { fifoIdsOf, type QueueMessage } from './envelope';
+import { fifoIdsOf, type OutgoingMessage } from './envelope';
 import { encodeQueueMessage } from './compact';
 
 /**
@@ -29,7 +29,7 @@ export function makeSqsClient(options: { region: string; attemptTimeoutMs: numbe
 export async function enqueue(
   sqs: SQSClient,
   queueUrl: string,
-  message: QueueMessage,
+  message: OutgoingMessage,
   options: { maxBytes: number; signal: AbortSignal },
 ): Promise<void> {
   const command = new SendMessageCommand({

@@ -1,11 +1,11 @@
 import { ValidationError } from '../errors';
-import { type CustomActionPayload, eventIdOf, validatePayload } from '../flashduty/payload';
+import { eventIdOf, type ReceivedPayload, validatePush } from '../flashduty/payload';
 
 /** How far ahead of our clock an `event_time` may be before we treat it as forged. */
 export const MAX_FUTURE_SKEW_MS = 60_000;
 
 export interface Click {
-  payload: CustomActionPayload;
+  payload: ReceivedPayload;
   eventId: string;
   /** The decoded body, as sent. */
   raw: string;
@@ -55,7 +55,7 @@ export function parseClick(
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ValidationError('request body must be a JSON object', []);
   }
-  const payload = validatePayload(value);
+  const payload = validatePush(value);
 
   const age = options.now - payload.event_time;
   if (age > options.maxEventAgeMs) {

@@ -4,7 +4,7 @@ import { describeError } from '../errors';
 import { json } from '../http/responses';
 import { emitMetric } from '../observability';
 import { LOG_MESSAGES } from '../telemetry-names';
-import type { QueueMessage } from '../queue/envelope';
+import type { OutgoingMessage } from '../queue/envelope';
 import { matchingRules, ownWrite, type Rule } from '../triggers/rules';
 import { type Click, parseClick } from './click';
 import { refuse, refuseInvalid, type Result } from './result';
@@ -19,7 +19,7 @@ export interface EventDeps {
   rules: readonly Rule[];
   /** FlashDuty person ids of the app key's owner: their comments and field writes are ours. */
   selfPersonIds: readonly number[];
-  enqueue: (queueUrl: string, message: QueueMessage, signal: AbortSignal) => Promise<void>;
+  enqueue: (queueUrl: string, message: OutgoingMessage, signal: AbortSignal) => Promise<void>;
   maxEventAgeMs: number;
   enqueueTimeoutMs: number;
 }
@@ -79,7 +79,7 @@ export async function receiveEvent(deps: EventDeps, event: APIGatewayProxyEventV
  * event is absorbed per rule by the queue's deduplication, and two rules running the same action on
  * one event are two runs (see README "Event rules").
  */
-export function runOf(rule: Rule, click: Click, receivedAt: number): QueueMessage {
+export function runOf(rule: Rule, click: Click, receivedAt: number): OutgoingMessage {
   return {
     version: 1,
     action: rule.run,

@@ -6,7 +6,7 @@ import { describeError } from '../errors';
 import { type HttpResponse, json } from '../http/responses';
 import { emitMetric, log } from '../observability';
 import { LOG_MESSAGES } from '../telemetry-names';
-import type { QueueMessage } from '../queue/envelope';
+import type { OutgoingMessage } from '../queue/envelope';
 import { truncate } from '../text';
 import type { Rule } from '../triggers/rules';
 import { parseClick } from './click';
@@ -25,7 +25,7 @@ export interface ReceiverDeps {
    */
   edgeSecret?: () => Promise<TokenVerifier>;
   /** Enqueues one message, or throws when the queue cannot take it before `signal` aborts. */
-  enqueue: (queueUrl: string, message: QueueMessage, signal: AbortSignal) => Promise<void>;
+  enqueue: (queueUrl: string, message: OutgoingMessage, signal: AbortSignal) => Promise<void>;
   maxEventAgeMs: number;
   enqueueTimeoutMs: number;
   /** Event rules for `POST /events` (none: every event is acknowledged and dropped). */
@@ -129,7 +129,7 @@ async function decide(deps: ReceiverDeps, event: APIGatewayProxyEventV2, action:
   }
 
   const keys = { event_id: click.eventId, incident_id: click.payload.incident.incident_id };
-  const message: QueueMessage = { version: 1, action, event_id: click.eventId, received_at: receivedAt, payload: click.payload };
+  const message: OutgoingMessage = { version: 1, action, event_id: click.eventId, received_at: receivedAt, payload: click.payload };
   try {
     await deps.enqueue(queueUrl, message, AbortSignal.timeout(deps.enqueueTimeoutMs));
   } catch (error) {

@@ -30,7 +30,7 @@ export function describeIssues(issues: readonly v.BaseIssue<unknown>[], prefix =
 }
 
 function explain(issue: v.BaseIssue<unknown>): string {
-  if (issue.kind !== 'schema') return issue.message; // our own messages on checks and transforms
+  if (issue.kind !== 'schema' || issue.type === 'custom') return issue.message; // our own messages on checks, transforms and custom schemas
   if (issue.input === undefined) return 'is required';
   if (issue.type === 'strict_object') return 'is not a known key';
   if (issue.type === 'picklist' || issue.type === 'literal') return `expected one of ${issue.expected?.replace(/^\((.*)\)$/, '$1').replace(/ \| /g, ', ')}`;

@@ -73,6 +73,7 @@ describe('Custom Action payload', () => {
     ['a missing event_time', sampleClick({ event_time: undefined }), 'event_time: is required'],
     ['a null event_time', sampleClick({ event_time: null }), 'event_time: is required'],
     ['an over-long event_id', sampleClick({ event_id: 'x'.repeat(300) }), 'event_id: must be at most 256 characters'],
+    ['an alert that is not an object', clickWithIncident({ alerts: [{ alert_id: 'a' }, 'down'] }), 'incident.alerts.1: expected an object'],
   ])('refuses %s with a message naming the problem', (_label, body, message) => {
     expect(() => parse(body)).toThrow(message);
   });
@@ -94,6 +95,19 @@ describe('Custom Action payload', () => {
     } catch (error) {
       expect((error as { problems: string[] }).problems).toEqual(['incident.incident_id: is required', 'incident.title: expected string, got number']);
     }
+  });
+});
+
+describe('alerts', () => {
+  const alert = { alert_id: 'a1', title: 42, created_at: '2024-01-01', alert_severity: ['Critical'], labels: 'host=db', alert_key: 'k', extra: { kept: true } };
+
+  it('passes alerts through the receiver as they came: checking each field of hundreds is the worker\'s job', () => {
+    expect(parse(clickWithIncident({ alerts: [alert] })).payload.incident.alerts).toEqual([alert]);
+  });
+
+  it('drops an alert field of the wrong type when the worker reads it, keeping the rest', () => {
+    const [read] = validatePayload(clickWithIncident({ alerts: [alert] })).incident.alerts ?? [];
+    expect(JSON.parse(JSON.stringify(read))).toEqual({ alert_id: 'a1', alert_key: 'k', extra: { kept: true } });
   });
 });
 
