@@ -37,6 +37,17 @@ describe('the operations scripts say what to do when they cannot work', () => {
     );
   }, 40_000);
 
+  it.each([
+    [['--only', 'nope'], 'bench: --only takes rows from ack, big, cold, sizes, e2e, drain, storm (comma-separated), got "nope"'],
+    [['--big-request', '5'], 'bench: unknown option --big-request; the options are'],
+    [['--requests', 'many'], 'bench: --requests takes a whole number, got "many"'],
+  ])('npm run bench %j says what is wrong before measuring anything', async (args, message) => {
+    const { code, stderr } = await run('bench', args);
+    expect(code).toBe(1);
+    expect(stderr.trim()).toContain(message);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  }, 40_000);
+
   it('npm run redrive with an unknown action lists the known ones, before contacting anything', async () => {
     const { code, stderr } = await run('redrive', ['restart-hots'], { SQS_PORT: String(await closedPort()) });
     expect(code).toBe(2);
