@@ -10,30 +10,46 @@ import { METRICS_NAMESPACE, type MetricDimensions, type MetricName, metricDimens
  */
 const SERVICE = process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME;
 
-type Level = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
-const RANK: Record<Level, number> = { DEBUG: 8, INFO: 12, WARN: 16, ERROR: 20, SILENT: 28 };
+type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'CRITICAL' | 'SILENT';
+/** Powertools' levels and order; we write DEBUG to ERROR. */
+const RANK: Record<Level, number> = { TRACE: 6, DEBUG: 8, INFO: 12, WARN: 16, ERROR: 20, CRITICAL: 24, SILENT: 28 };
 const levelOf = (name: string | undefined): Level => {
   const upper = (name ?? '').toUpperCase();
   return upper in RANK ? (upper as Level) : 'INFO';
 };
 let threshold = RANK[levelOf(process.env.POWERTOOLS_LOG_LEVEL)];
 
-/** Errors as their name, message and stack (JSON.stringify would write `{}`); bigints as digits. */
+/** The keys every line starts with; a key of the same name among the extras is dropped. */
+const FIXED = new Set(['level', 'message', 'timestamp', 'service', 'sampling_rate', 'xray_trace_id']);
+
+/** Errors as their name, message, stack, cause and own fields (JSON.stringify would write `{}`); bigints as digits. */
 function replacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  if (value instanceof Error) return { ...value, name: value.name, message: value.message, stack: value.stack, ...(value.cause !== undefined && { cause: value.cause }) };
   return typeof value === 'bigint' ? value.toString() : value;
 }
 
-function write(level: Exclude<Level, 'SILENT'>, message: string, extra: Record<string, unknown>): void {
+/** JSON of a value, or undefined when it cannot be written (a circular reference, say). */
+function tryJson(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value, replacer);
+  } catch {
+    return undefined;
+  }
+}
+
+type Written = Exclude<Level, 'TRACE' | 'CRITICAL' | 'SILENT'>;
+
+function write(level: Written, message: string, extra: Record<string, unknown>): void {
   if (RANK[level] < threshold) return;
   const trace = process.env._X_AMZN_TRACE_ID?.match(/Root=([^;]+)/)?.[1];
-  const head = { level, message, timestamp: new Date().toISOString(), service: SERVICE, sampling_rate: 0, ...(trace && { xray_trace_id: trace }) };
-  let line: string;
-  try {
-    line = JSON.stringify({ ...head, ...extra }, replacer);
-  } catch (error) {
-    // A circular value, say: the line still says what happened, without the keys.
-    line = JSON.stringify({ ...head, log_error: `keys could not be written: ${error instanceof Error ? error.message : String(error)}` });
+  const record: Record<string, unknown> = { level, message, timestamp: new Date().toISOString(), service: SERVICE, sampling_rate: 0, ...(trace && { xray_trace_id: trace }) };
+  for (const [key, value] of Object.entries(extra)) if (!FIXED.has(key)) record[key] = value;
+  let line = tryJson(record);
+  if (line === undefined) {
+    // Some key cannot be written (a circular value, say): leave out just those keys, say which.
+    const unwritable = Object.keys(record).filter((key) => tryJson(record[key]) === undefined && record[key] !== undefined);
+    for (const key of unwritable) delete record[key];
+    line = JSON.stringify({ ...record, log_error: `left out keys that cannot be written as JSON: ${unwritable.join(', ')}` }, replacer);
   }
   (level === 'WARN' || level === 'ERROR' ? process.stderr : process.stdout).write(`${line}\n`);
 }
@@ -56,7 +72,7 @@ export function withCorrelation<T>(keys: Correlation, fn: () => T): T {
 }
 
 type Extra = Record<string, unknown>;
-const line = (level: Exclude<Level, 'SILENT'>) => (message: string, extra: Extra = {}) => write(level, message, { ...correlation.getStore(), ...extra });
+const line = (level: Written) => (message: string, extra: Extra = {}) => write(level, message, { ...correlation.getStore(), ...extra });
 
 /** The log everything writes through. */
 export const log = {

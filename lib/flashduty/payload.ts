@@ -110,14 +110,15 @@ export const CustomActionPayload = v.looseObject({
 export type CustomActionPayload = v.InferOutput<typeof CustomActionPayload>;
 export type IncidentPayload = v.InferOutput<typeof Incident>;
 
-/** An object, passed on as it is. */
-const anyObject = v.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'expected an object');
+/** An object, passed on as it is (an array too: the worker's looseObject reads one as an object, as the receiver did). */
+const anyObject = v.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null, 'expected an object');
 
 /**
  * The push as the receiver reads it: the same schema, except that each alert is only checked to be
  * an object. An incident can carry hundreds of alerts, and checking every field of every one cost
  * the receiver more than parsing the push (`npm run bench`, "Big incidents"). The worker checks
- * them field by field when it decodes the queue message (`Alert`, where a wrong type is dropped).
+ * them field by field when it decodes the queue message (`Alert`, where a wrong type is dropped),
+ * so alert label values become strings there, not here.
  */
 export const ReceivedPayload = v.looseObject({
   ...CustomActionPayload.entries,

@@ -37,9 +37,9 @@ export function encodeQueueMessage(message: OutgoingMessage, maxBytes: number): 
 
 /**
  * How many alerts (a prefix) fit. Each alert adds its own JSON and a comma, so prefix sums over
- * the size with none estimate the count; the estimate never overshoots and falls short by a digit
- * at most (the count of dropped alerts is the only part that shrinks as alerts are added), so at
- * most one more alert is tried.
+ * the size with none estimate the count. The estimate never overshoots: the count of dropped
+ * alerts is the only part that shrinks as alerts are added, by a few digits at most, which is
+ * less than two alerts with their commas, so at most one more alert is tried.
  */
 function mostAlertsThatFit(laid: Layout, maxBytes: number): number {
   let keep = 0;
@@ -158,7 +158,7 @@ function shorten<T>(value: T, max: number, c: Counters, depth = 0): T {
 /** Keeps the keys the schema names: all of them, or only the essential ones. */
 function knownKeys(payload: ReceivedPayload, which: 'all' | 'essential', c: Counters): CustomActionPayload {
   const pick = <T extends object>(obj: T, entries: Record<string, unknown>): T => {
-    const keep = (key: string) => key in entries && (which === 'all' || ESSENTIAL.has(key));
+    const keep = (key: string) => Object.hasOwn(entries, key) && (which === 'all' || ESSENTIAL.has(key));
     const kept = Object.entries(obj).filter(([key]) => keep(key));
     c.keys_dropped += Object.keys(obj).length - kept.length;
     return Object.fromEntries(kept) as T;

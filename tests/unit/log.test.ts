@@ -11,17 +11,27 @@ describe('log', () => {
     ]);
   });
 
-  it('writes errors as name, message and stack, bigints as digits, and a circular value as a line that says so', async () => {
+  it('writes errors as name, message, stack, cause and own fields, and bigints as digits', async () => {
+    const error = Object.assign(new TypeError('boom', { cause: new Error('root') }), { Code: 'E42' });
+    const [line] = parsed(await captureLogs(async () => log.error('failed', { error, id: 2n ** 64n })));
+    expect(line).toMatchObject({
+      level: 'ERROR',
+      error: { name: 'TypeError', message: 'boom', stack: expect.stringContaining('TypeError: boom'), Code: 'E42', cause: { name: 'Error', message: 'root' } },
+      id: '18446744073709551616',
+    });
+  });
+
+  it('leaves out only a key that cannot be written, keeping the click keys, and says which', async () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    const lines = parsed(
-      await captureLogs(async () => {
-        log.error('failed', { error: new TypeError('boom'), id: 2n ** 64n });
-        log.warn('odd', { circular });
-      }),
-    );
-    expect(lines[0]).toMatchObject({ level: 'ERROR', error: { name: 'TypeError', message: 'boom', stack: expect.stringContaining('TypeError: boom') }, id: '18446744073709551616' });
-    expect(lines[1]).toMatchObject({ level: 'WARN', message: 'odd', log_error: expect.stringContaining('keys could not be written') });
+    const [line] = parsed(await captureLogs(async () => withCorrelation({ event_id: 'E1' }, () => log.warn('odd', { circular, attempt: 2 }))));
+    expect(line).toMatchObject({ level: 'WARN', message: 'odd', event_id: 'E1', attempt: 2, log_error: 'left out keys that cannot be written as JSON: circular' });
+    expect(line).not.toHaveProperty('circular');
+  });
+
+  it('never lets an extra key replace level, message or the other fixed fields', async () => {
+    const [line] = parsed(await captureLogs(async () => log.info('click queued', { message: 'other', level: 'DEBUG', service: 'x', status: 200 })));
+    expect(line).toMatchObject({ level: 'INFO', message: 'click queued', service: 'flashduty-actions', status: 200 });
   });
 
   it('keeps to the level: nothing below it, nothing at all when SILENT', async () => {

@@ -105,6 +105,16 @@ describe('alerts', () => {
     expect(parse(clickWithIncident({ alerts: [alert] })).payload.incident.alerts).toEqual([alert]);
   });
 
+  it('accepts an alert that is an array, as it always did (read as an object), and refuses only a scalar', () => {
+    expect(parse(clickWithIncident({ alerts: [[]] })).payload.incident.alerts).toEqual([[]]);
+    expect(() => parse(clickWithIncident({ alerts: ['down'] }))).toThrow('incident.alerts.0: expected an object');
+  });
+
+  it('keeps the digits of a numeric event_id anywhere in the push, in an alert too', () => {
+    const body = JSON.stringify(clickWithIncident({ alerts: [{ alert_id: 'a1', event_id: 0 }] })).replace('"event_id":0', '"event_id":1234567890123456789');
+    expect(parse(body).payload.incident.alerts?.[0]).toEqual({ alert_id: 'a1', event_id: '1234567890123456789' });
+  });
+
   it('drops an alert field of the wrong type when the worker reads it, keeping the rest', () => {
     const [read] = validatePayload(clickWithIncident({ alerts: [alert] })).incident.alerts ?? [];
     expect(JSON.parse(JSON.stringify(read))).toEqual({ alert_id: 'a1', alert_key: 'k', extra: { kept: true } });
