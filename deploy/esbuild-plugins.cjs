@@ -19,7 +19,7 @@ module.exports = [
   {
     // The SDK's HTTP handler loads `node:http(s)` with a dynamic import() the first time it sends.
     // In a CommonJS bundle that import builds an ES module facade of node:http, which reads every
-    // export, and on Node 22+ some of those load undici: about 25 ms on the first request of every
+    // export, and on Node 22+ some of those load undici: about 15 ms on the first request of every
     // cold Lambda (`npm run bench`, "Cold path"). A require() gives the handler the same module
     // without the facade.
     name: 'builtin-import-as-require',

@@ -399,6 +399,19 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(echo).not.toContain(restartHost.description);
   });
 
+  it('ships bundles that require node:http rather than import() it (the import loads undici on a cold first request)', async () => {
+    const bundles = [
+      ['receiver.zip', 'functions/receiver.js'],
+      ['echoWorker.zip', 'lib/actions/echo.js'],
+      ['restartHostWorker.zip', 'lib/actions/restart-host/index.js'],
+    ];
+    for (const [zip, entry] of bundles) {
+      const code = (await readZipEntry(join(test.dir, zip!), entry!)).toString();
+      expect(code).toContain('require("node:http")');
+      expect(code).not.toMatch(/import\(\s*["']node:https?["']\s*\)/);
+    }
+  });
+
   it('ships handlers the Node 24 runtime accepts: none declares a callback parameter', async () => {
     // Lambda's Node 24 runtime tells a callback-style handler by its arity (three or more
     // parameters, async or not) and refuses it. Load each zip as the runtime does, with the
