@@ -16,9 +16,7 @@ import type { OutgoingMessage } from './envelope';
  * fetch it from the Open API by `incident_id`.
  */
 export function encodeQueueMessage(message: OutgoingMessage, maxBytes: number): string {
-  // Alerts encoded once: the first step keeps them as they are.
-  const encoded = new Map<unknown[], Array<string | undefined>>();
-  const whole = layout(message, message.payload, encoded);
+  const whole = layout(message, message.payload);
   const wholeBytes = whole?.bytes(whole.count) ?? Infinity;
   if (whole !== undefined && wholeBytes <= maxBytes) return whole.body(whole.count);
   const originalBytes = Number.isFinite(wholeBytes) ? wholeBytes : 0;
@@ -28,7 +26,7 @@ export function encodeQueueMessage(message: OutgoingMessage, maxBytes: number): 
     const counters = { strings_shortened: 0, keys_dropped: 0 };
     const payload = step(message.payload, counters);
     const compacted = (keep: number) => ({ original_bytes: originalBytes, alerts_dropped: originalAlerts - keep, ...counters });
-    const laid = layout(message, payload, encoded, compacted);
+    const laid = layout(message, payload, compacted);
     if (laid === undefined || laid.bytes(0) > maxBytes) continue;
     return laid.body(mostAlertsThatFit(laid, maxBytes));
   }
@@ -71,7 +69,6 @@ interface Layout {
 function layout(
   message: OutgoingMessage,
   payload: ReceivedPayload,
-  encoded: Map<unknown[], Array<string | undefined>>,
   compacted?: (keep: number) => object,
 ): Layout | undefined {
   const alerts = payload.incident.alerts ?? [];
@@ -81,8 +78,8 @@ function layout(
       ...(compacted && { compacted: compacted(keep) }),
       payload: payload.incident.alerts ? { ...payload, incident: { ...payload.incident, alerts: alerts.slice(0, keep) } } : payload,
     });
-  const pieces = encoded.get(alerts) ?? alerts.map((alert) => tryStringify(alert));
-  encoded.set(alerts, pieces);
+  const pieces = ENCODED_ALERTS.get(alerts) ?? alerts.map((alert) => tryStringify(alert));
+  ENCODED_ALERTS.set(alerts, pieces);
   if (pieces.some((piece) => piece === undefined)) return undefined;
   const arounds = new Map<number, { text: string; at: number } | undefined>();
   const around = (keep: number) => {
@@ -110,6 +107,13 @@ function layout(
     },
   };
 }
+
+/**
+ * Each alert list's encoded alerts, by the list: the first compaction step keeps the list as it
+ * is, and the runs an event starts share their payload, so a 900-alert push is encoded once per
+ * request. Weak: a list and its encoding go with the request.
+ */
+const ENCODED_ALERTS = new WeakMap<unknown[], Array<string | undefined>>();
 
 /** Where the alert list goes while the rest of the message is encoded. */
 const ALERTS_SLOT = '\u0000flashduty-actions:alerts\u0000';
