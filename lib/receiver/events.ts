@@ -13,7 +13,7 @@ import { refuse, refuseInvalid, type Result } from './result';
 export const EVENTS_PATH = '/events';
 
 
-export interface EventDeps {
+interface EventDeps {
   /** Enabled action name -> queue URL. */
   queues: ReadonlyMap<string, string>;
   rules: readonly Rule[];
@@ -79,7 +79,7 @@ export async function receiveEvent(deps: EventDeps, event: APIGatewayProxyEventV
  * event is absorbed per rule by the queue's deduplication, and two rules running the same action on
  * one event are two runs (see README "Event rules").
  */
-export function runOf(rule: Rule, click: Click, receivedAt: number): OutgoingMessage {
+function runOf(rule: Rule, click: Click, receivedAt: number): OutgoingMessage {
   return {
     version: 1,
     action: rule.run,

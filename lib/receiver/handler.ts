@@ -11,7 +11,7 @@ import { truncate } from '../text';
 import type { Rule } from '../triggers/rules';
 import { parseClick } from './click';
 import { isEventsRoute, receiveEvent } from './events';
-import { QUEUE_UNKNOWN, refuse, refuseInternal, refuseInvalid, type Result } from './result';
+import { QUEUE_UNKNOWN, refuse, refuseInternal, refuseInvalid, type Result, tokenStoreUnavailable } from './result';
 
 export interface ReceiverDeps {
   /** Enabled action name -> queue URL. */
@@ -78,12 +78,12 @@ function report(event: APIGatewayProxyEventV2, action: string | undefined, resul
 
 /** True, or the refusal: a foreign IP, or (behind the edge) a request that did not come through it. */
 async function callerAllowed(deps: ReceiverDeps, event: APIGatewayProxyEventV2): Promise<true | Result> {
-  const forbidden = refuse('ip_not_allowed', json(403, { error: 'forbidden' }));
-  if (!deps.edgeSecret) return deps.allowlist.allows(event.requestContext?.http?.sourceIp) || forbidden;
+  const forbidden = () => refuse('ip_not_allowed', json(403, { error: 'forbidden' }));
+  if (!deps.edgeSecret) return deps.allowlist.allows(event.requestContext?.http?.sourceIp) || forbidden();
   try {
-    return (await deps.edgeSecret()).matches(event.headers?.[EDGE_HEADER]) || forbidden;
+    return (await deps.edgeSecret()).matches(event.headers?.[EDGE_HEADER]) || forbidden();
   } catch (error) {
-    return refuse('token_store_unavailable', json(503, { error: 'temporarily unavailable; try again' }), describeError(error));
+    return tokenStoreUnavailable(error);
   }
 }
 
@@ -101,7 +101,7 @@ async function verify(deps: ReceiverDeps, event: APIGatewayProxyEventV2): Promis
   try {
     verifier = await deps.verifier();
   } catch (error) {
-    return refuse('token_store_unavailable', json(503, { error: 'temporarily unavailable; try again' }), describeError(error));
+    return tokenStoreUnavailable(error);
   }
   if (!verifier.verify(event.headers?.authorization)) {
     return refuse('bad_token', json(401, { error: 'unauthorized' }, { 'www-authenticate': 'Bearer' }));

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors';
+import { describeError, ValidationError } from '../errors';
 import { type HttpResponse, json } from '../http/responses';
 import type { Refusal } from '../telemetry-names';
 
@@ -19,6 +19,11 @@ export function refuse(refusal: Refusal, response: HttpResponse, detail?: string
 /** A bug, not a refusal: answered as a plain 500 so no internals leak. */
 export function refuseInternal(detail: string): Result {
   return { response: json(500, { error: 'internal error' }), refusal: 'internal_error', detail };
+}
+
+/** A 503 when the secrets a caller is checked against could not be loaded (SSM down): a retry can succeed. */
+export function tokenStoreUnavailable(error: unknown): Result {
+  return refuse('token_store_unavailable', json(503, { error: 'temporarily unavailable; try again' }), describeError(error));
 }
 
 /** A 400 naming what was wrong with the body; anything but a ValidationError is a bug and is thrown on. */
