@@ -189,7 +189,10 @@ function prepare(request: OutboundRequest): Prepared {
 /** Refuses, before sending, what fetch would refuse with a bare TypeError. Never echoes a header value. */
 function checkRequest(label: string, url: string, headers: Record<string, string>, method: Method, request: OutboundRequest): void {
   const invalid = (problem: string) => new OutboundError(`${label}: ${problem}`, 'invalid-request');
-  if (!/^https?:$/.test(URL.parse(url)?.protocol ?? '')) throw invalid('not an http(s) URL');
+  const parsed = URL.parse(url);
+  if (!/^https?:$/.test(parsed?.protocol ?? '')) throw invalid('not an http(s) URL');
+  // fetch would refuse it with a message quoting the whole URL, password included.
+  if (parsed?.username || parsed?.password) throw invalid('the URL carries credentials; send them in a header');
   for (const [name, value] of Object.entries(headers)) {
     try {
       new Headers([[name, value]]);

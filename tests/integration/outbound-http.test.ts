@@ -174,6 +174,14 @@ describe('outbound HTTP', () => {
     expect(seen).toHaveLength(0);
   });
 
+  it('refuses a URL carrying credentials without repeating them', async () => {
+    const error = await failure(http.request({ url: `http://user:s3cret-pass@127.0.0.1:${new URL(base).port}/x` }));
+    expect(error.kind).toBe('invalid-request');
+    expect(error.message).toContain('the URL carries credentials; send them in a header');
+    expect(`${error.message} ${String(error.cause ?? '')}`).not.toContain('s3cret-pass');
+    expect(seen).toHaveLength(0);
+  });
+
   it('does not follow a redirect, so a secret header never reaches another host', async () => {
     handle = answer(302, '', { location: 'http://127.0.0.2:1/steal' });
     await expect(http.request({ url: `${base}/moved`, headers: { 'x-api-key': secret('abcd1234') } })).resolves.toMatchObject({ status: 302 });
