@@ -1,16 +1,13 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as v from 'valibot';
-import { IpAllowlist } from '../../lib/auth/ip-allowlist';
-import { TokenVerifier } from '../../lib/auth/tokens';
-import { clickKeyOf, type QueueMessage } from '../../lib/queue/envelope';
-import { makeReceiver, type ReceiverDeps } from '../../lib/receiver/handler';
+import { clickKeyOf } from '../../lib/queue/envelope';
+import type { ReceiverDeps } from '../../lib/receiver/handler';
 import { Rules } from '../../lib/triggers/rules';
 import { captureLogs } from '../fixtures/capture-logs';
 import { sampleClick } from '../fixtures/clicks';
 import { sampleEvent } from '../fixtures/events';
+import { FLASHDUTY_IP, receiverUnderTest, TOKEN } from '../fixtures/receiver';
 
-const TOKEN = 'unit-test-token-0123456789';
-const FLASHDUTY_IP = '47.94.95.118';
 const SELF = 900001;
 
 /** The README's example rules. */
@@ -41,24 +38,7 @@ function request(path: string, overrides: { ip?: string; authorization?: string 
 }
 
 function receiver(overrides: Partial<ReceiverDeps> = {}) {
-  const sent: Array<{ queueUrl: string; message: QueueMessage }> = [];
-  const handler = makeReceiver({
-    queues: new Map([
-      ['status-page', 'https://queue/status-page.fifo'],
-      ['enrich', 'https://queue/enrich.fifo'],
-    ]),
-    allowlist: new IpAllowlist([FLASHDUTY_IP]),
-    verifier: async () => new TokenVerifier([TOKEN], 'WEBHOOK_TOKENS'),
-    enqueue: async (queueUrl, message) => {
-      sent.push({ queueUrl, message });
-    },
-    maxEventAgeMs: 300_000,
-    enqueueTimeoutMs: 500,
-    rules: RULES,
-    selfPersonIds: [SELF],
-    ...overrides,
-  });
-  return { handler, sent };
+  return receiverUnderTest({ 'status-page': 'https://queue/status-page.fifo', enrich: 'https://queue/enrich.fifo' }, { rules: RULES, selfPersonIds: [SELF], ...overrides });
 }
 
 const lines = async (fn: () => Promise<unknown>) => (await captureLogs(fn)).map((line) => JSON.parse(line) as Record<string, unknown>);

@@ -1,15 +1,12 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { EDGE_HEADER } from '../../lib/auth/edge';
-import { IpAllowlist } from '../../lib/auth/ip-allowlist';
 import { TokenVerifier } from '../../lib/auth/tokens';
-import type { QueueMessage } from '../../lib/queue/envelope';
-import { makeReceiver, type ReceiverDeps } from '../../lib/receiver/handler';
+import type { ReceiverDeps } from '../../lib/receiver/handler';
 import { captureLogs } from '../fixtures/capture-logs';
 import { sampleClick } from '../fixtures/clicks';
 import { PUSH_VARIANTS } from '../fixtures/push-variants';
+import { FLASHDUTY_IP, receiverUnderTest, TOKEN } from '../fixtures/receiver';
 
-const TOKEN = 'unit-test-token-0123456789';
-const FLASHDUTY_IP = '47.94.95.118';
 
 function event(overrides: {
   method?: string;
@@ -38,19 +35,7 @@ function event(overrides: {
 }
 
 function receiver(overrides: Partial<ReceiverDeps> = {}) {
-  const sent: Array<{ queueUrl: string; message: QueueMessage }> = [];
-  const handler = makeReceiver({
-    queues: new Map([['restart-host', 'https://queue/restart-host.fifo']]),
-    allowlist: new IpAllowlist([FLASHDUTY_IP]),
-    verifier: async () => new TokenVerifier([TOKEN], 'WEBHOOK_TOKENS'),
-    enqueue: async (queueUrl, message) => {
-      sent.push({ queueUrl, message });
-    },
-    maxEventAgeMs: 300_000,
-    enqueueTimeoutMs: 500,
-    ...overrides,
-  });
-  return { handler, sent };
+  return receiverUnderTest({ 'restart-host': 'https://queue/restart-host.fifo' }, overrides);
 }
 
 const bodyOf = (response: { body: string }) => JSON.parse(response.body) as Record<string, unknown>;
