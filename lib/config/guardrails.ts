@@ -9,13 +9,13 @@ import { intVar, listVar, readConfig } from '../schema/env';
  */
 
 /** The most runs an hour's budget may allow: each run in the last hour is one entry of one DynamoDB item (400 KB). */
-export const MAX_RUNS_LIMIT = 1000;
+const MAX_RUNS_LIMIT = 1000;
 
 const PERSON_ID = /^\d+$/;
 const EMAIL = /^[^@\s]+@[^@\s]+$/;
 
 /** `restart-host` -> `RESTART_HOST`: the prefix of an action's guardrail keys. */
-export const guardrailPrefix = (action: string) => action.toUpperCase().replace(/-/g, '_');
+const guardrailPrefix = (action: string) => action.toUpperCase().replace(/-/g, '_');
 
 /** The names of an action's two guardrail keys. */
 export function guardrailKeys(action: string) {

@@ -17,8 +17,6 @@ export interface CommentOptions {
   marker?: string;
   /** Search the timeline before the first post too: an earlier delivery's post may have landed. */
   checkFirst?: boolean;
-  /** The query credentials; default: the app key. The change push authenticates with its integration key. */
-  auth?: () => Promise<Record<string, string>>;
 }
 
 /** The Open API calls the actions use. Requests follow FlashDuty's OpenAPI description. */

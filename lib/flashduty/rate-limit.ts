@@ -10,7 +10,7 @@ export interface AccountLimits {
  * Slack added to each window this process keeps, so that requests spaced a full window apart when
  * they leave still fall in different windows when they arrive, however much their network delays differ.
  */
-export const ARRIVAL_JITTER_MS = 50;
+const ARRIVAL_JITTER_MS = 50;
 
 /**
  * This process's share of the account's limits when `share` processes may call at once (the sum of

@@ -14,7 +14,7 @@ import { ACTION_NAME_PATTERN } from '../queue/names';
  * A rule's name becomes part of the run's event id, the comment's marker line and a metric
  * dimension: plain printable ASCII without spaces, short.
  */
-export const RULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const RULE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Incident severities FlashDuty sets; compared without regard to case. */
 const SEVERITIES = ['Critical', 'Warning', 'Info'] as const;
@@ -53,7 +53,7 @@ export const Rules = v.array(Rule);
  * enrich and status-page write are `i_r_field`. An action that starts writing something else (the
  * title, the severity) must add the event type it raises here.
  */
-export const SELF_RAISED: ReadonlySet<string> = new Set(['i_comm', 'i_r_field']);
+const SELF_RAISED: ReadonlySet<string> = new Set(['i_comm', 'i_r_field']);
 
 /**
  * Checks what the schema alone cannot, naming the rule: names are unique, every rule runs an

@@ -5,7 +5,7 @@ import { secretRef } from '../../schema/secret';
 import { templateSchema } from '../../template/schema';
 
 /** FlashDuty custom field types (facts.md §4) and the value shape each takes. */
-export const FIELD_TYPES = ['text', 'single_select', 'multi_select', 'checkbox'] as const;
+const FIELD_TYPES = ['text', 'single_select', 'multi_select', 'checkbox'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];
 
 /** A JMESPath expression, parsed once at cold start so a typo is a config error, not a failed click. */

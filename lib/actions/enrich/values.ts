@@ -12,7 +12,7 @@ type Shaped = { ok: true; value: string | string[] | boolean } | { ok: false; pr
 const scalar = (value: unknown): value is string | number | boolean => ['string', 'number', 'boolean'].includes(typeof value);
 
 /** A JMESPath result as one line of text: scalars as is, lists of scalars joined, anything else as JSON. */
-export function asText(value: unknown): string {
+function asText(value: unknown): string {
   if (scalar(value)) return String(value);
   if (Array.isArray(value) && value.every(scalar)) return value.map(String).join(', ');
   return JSON.stringify(value);

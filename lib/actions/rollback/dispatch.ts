@@ -100,7 +100,7 @@ export function checkAnswer(response: OutboundResponse, label: string, explain: 
 }
 
 /** The platform's own words from an error body: `message` (GitHub, GitLab) or `error`, else the text, cut. */
-export function platformMessage(text: string): string {
+function platformMessage(text: string): string {
   let said: unknown = text;
   try {
     const body = JSON.parse(text) as Record<string, unknown>;

@@ -2,7 +2,7 @@ import type { HttpClient, OutboundRequest, Secret } from '../../http/outbound';
 import type { GithubTarget } from './config';
 import { checkAnswer, type Dispatcher, findSoon, type Run } from './dispatch';
 
-export const GITHUB_API_VERSION = '2022-11-28';
+const GITHUB_API_VERSION = '2022-11-28';
 
 /** The web address next to an API URL: api.github.com -> github.com, https://ghe/api/v3 -> https://ghe. */
 function webBase(apiUrl: string): string {

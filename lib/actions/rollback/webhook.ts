@@ -3,9 +3,9 @@ import type { HttpClient, OutboundRequest } from '../../http/outbound';
 import type { WebhookTarget } from './config';
 import { checkAnswer, type Dispatcher } from './dispatch';
 
-export const DELIVERY_HEADER = 'x-flashduty-actions-delivery';
-export const TIMESTAMP_HEADER = 'x-flashduty-actions-timestamp';
-export const SIGNATURE_HEADER = 'x-flashduty-actions-signature';
+const DELIVERY_HEADER = 'x-flashduty-actions-delivery';
+const TIMESTAMP_HEADER = 'x-flashduty-actions-timestamp';
+const SIGNATURE_HEADER = 'x-flashduty-actions-signature';
 
 /** `v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`, the scheme the README shows receivers how to check. */
 export function signature(secret: string, timestamp: string, body: string): string {
