@@ -118,7 +118,8 @@ const anyObject = v.custom<Record<string, unknown>>((value) => typeof value === 
  * an object. An incident can carry hundreds of alerts, and checking every field of every one cost
  * the receiver more than parsing the push (`npm run bench`, "Big incidents"). The worker checks
  * them field by field when it decodes the queue message (`Alert`, where a wrong type is dropped),
- * so alert label values become strings there, not here.
+ * so alert label values become strings there, not here, and the nulls inside alerts are dropped
+ * there too (`validatePayload`).
  */
 export const ReceivedPayload = v.looseObject({
   ...CustomActionPayload.entries,
@@ -132,25 +133,27 @@ const NULL_DEPTH = 32;
 /**
  * FlashDuty is written in Go: empty lists, maps and pointers arrive as `null`. Null means absent,
  * everywhere: null keys and null list items are dropped. Only what holds a null is copied (the
- * rest is returned as it is), so a 900-alert push without nulls costs a walk, not a rebuild.
+ * rest is returned as it is), so a push without nulls costs a walk, not a rebuild. Inside the
+ * `opaque` list, if given, only its own null items are dropped.
  */
-export function withoutNulls(value: unknown, depth = 0): unknown {
+export function withoutNulls(value: unknown, depth = 0, opaque?: unknown[]): unknown {
   if (value === null || typeof value !== 'object' || depth >= NULL_DEPTH) return value;
+  if (value === opaque) return opaque.includes(null) ? opaque.filter((item) => item !== null) : opaque;
   if (Array.isArray(value)) {
-    const kept = value.filter((item) => item !== null).map((item) => withoutNulls(item, depth + 1));
+    const kept = value.filter((item) => item !== null).map((item) => withoutNulls(item, depth + 1, opaque));
     return kept.length === value.length && kept.every((item, i) => item === value[i]) ? value : kept;
   }
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
   for (let i = 0; i < keys.length; i++) {
     const item = record[keys[i]!];
-    const cleaned = withoutNulls(item, depth + 1);
+    const cleaned = withoutNulls(item, depth + 1, opaque);
     if (item !== null && cleaned === item) continue;
     // The first change: copy what came before, then go on cleaning into the copy.
     // (Entries, not assignment: a `__proto__` key stays a key.)
     const entries: Array<[string, unknown]> = keys.slice(0, i).map((key) => [key, record[key]]);
     for (const key of keys.slice(i)) {
-      if (record[key] !== null) entries.push([key, withoutNulls(record[key], depth + 1)]);
+      if (record[key] !== null) entries.push([key, withoutNulls(record[key], depth + 1, opaque)]);
     }
     return Object.fromEntries(entries);
   }
@@ -162,9 +165,14 @@ export function validatePayload(value: unknown, prefix = ''): CustomActionPayloa
   return parseOrThrow(CustomActionPayload, withoutNulls(value), 'payload', { prefix });
 }
 
-/** The receiver's check of a push (`ReceivedPayload`); throws ValidationError. */
+/**
+ * The receiver's check of a push (`ReceivedPayload`); throws ValidationError. The alerts are
+ * passed on unread, so only null items are dropped from their list: the worker drops the nulls
+ * inside them (`validatePayload`).
+ */
 export function validatePush(value: unknown): ReceivedPayload {
-  return parseOrThrow(ReceivedPayload, withoutNulls(value), 'payload', { prefix: '' });
+  const alerts = (value as { incident?: { alerts?: unknown } } | null)?.incident?.alerts;
+  return parseOrThrow(ReceivedPayload, withoutNulls(value, 0, Array.isArray(alerts) ? alerts : undefined), 'payload', { prefix: '' });
 }
 
 /**

@@ -110,6 +110,14 @@ describe('alerts', () => {
     expect(() => parse(clickWithIncident({ alerts: ['down'] }))).toThrow('incident.alerts.0: expected an object');
   });
 
+  it('leaves the nulls inside alerts to the worker, and drops only null items from their list', () => {
+    const withNulls = { alert_id: 'a1', labels: null, title: 'disk full', extra: { gone: null } };
+    const read = parse(clickWithIncident({ alerts: [null, withNulls, null], labels: null })).payload;
+    expect(read.incident.alerts).toEqual([withNulls]);
+    expect(read.incident).not.toHaveProperty('labels');
+    expect(validatePayload(JSON.parse(JSON.stringify(read))).incident.alerts).toEqual([{ alert_id: 'a1', title: 'disk full', extra: {} }]);
+  });
+
   it('keeps the digits of a numeric event_id anywhere in the push, in an alert too', () => {
     const body = JSON.stringify(clickWithIncident({ alerts: [{ alert_id: 'a1', event_id: 0 }] })).replace('"event_id":0', '"event_id":1234567890123456789');
     expect(parse(body).payload.incident.alerts?.[0]).toEqual({ alert_id: 'a1', event_id: '1234567890123456789' });
