@@ -103,7 +103,8 @@ function layout(
     body: (keep) => {
       const slot = payload.incident.alerts ? around(keep) : undefined;
       if (!slot) return direct(keep) as string;
-      return `${slot.text.slice(0, slot.at)}[${(pieces as string[]).slice(0, keep).join(',')}]${slot.text.slice(slot.at + ALERTS_SLOT_JSON.length)}`;
+      // One join, not concatenation: a flat string, which the SDK's serializer reads several times faster.
+      return [slot.text.slice(0, slot.at), '[', (pieces as string[]).slice(0, keep).join(','), ']', slot.text.slice(slot.at + ALERTS_SLOT_JSON.length)].join('');
     },
   };
 }
