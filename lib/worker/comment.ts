@@ -11,16 +11,20 @@ const LABEL: Record<Outcome['status'], string> = {
   skipped: 'skipped (not run again)',
 };
 
-/** Which of a click's comments: its result, or the final failure written when it is dead-lettered. */
-export type CommentKind = 'result' | 'final-failure';
+/**
+ * Which of a click's comments: its result, the final failure written when it is dead-lettered, or
+ * the failure written for a queue message no worker could read.
+ */
+export type CommentKind = 'result' | 'final-failure' | 'unreadable';
 
 /**
  * The last line of a click's comment, unique to the click, the action and the kind of comment. The
  * write-back searches the incident's timeline for it after an answer is lost, so it must never
  * match another comment: it is compared as a whole line, and a redriven click's result is told
  * apart from the failure written before. An event id that is not plain printable text is hashed.
+ * An unreadable message has no event id to trust: its SQS message id stands in for it.
  */
-export function commentMarker(message: QueueMessage, kind: CommentKind): string {
+export function commentMarker(message: Pick<QueueMessage, 'action' | 'event_id'>, kind: CommentKind): string {
   const id = /^[\x21-\x7e]{1,128}$/.test(message.event_id) ? message.event_id : `sha256:${createHash('sha256').update(message.event_id).digest('hex')}`;
   return `flashduty-actions/${message.action}${kind === 'result' ? '' : ` ${kind}`} event ${id}`;
 }
@@ -39,6 +43,21 @@ export function formatComment(message: QueueMessage, outcome: Outcome, kind: Com
     ...(outcome.links ?? []).map((link) => `• ${link.label}: ${link.url}`),
     ...compactionNote(message),
   ];
+  return assemble(head, details, foot);
+}
+
+/**
+ * The comment for a queue message no worker could read (written when it goes to the dead-letter
+ * queue), ending with its marker line like every other comment, so a lost answer is not posted twice.
+ */
+export function unreadableComment(action: string, messageId: string, problem: string): string {
+  const head = `[flashduty-actions] ${action} FAILED`;
+  const detail = `The queued click could not be read (${problem}); it is in the dead-letter queue as message ${messageId}.`;
+  return assemble(head, [detail], commentMarker({ action, event_id: messageId }, 'unreadable'));
+}
+
+/** The head line, the details fitted to the room the limit leaves, and the marker line last. */
+function assemble(head: string, details: string[], foot: string): string {
   const room = COMMENT_MAX_CHARS - head.length - foot.length - 2;
   return [head, fit(details, room), foot].join('\n');
 }

@@ -9,7 +9,7 @@ import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
 import { emitMetric, log, type Log, withCorrelation } from '../observability';
 import { clickKeyOf, decodeQueueMessage, type QueueMessage } from '../queue/envelope';
 import { LOG_MESSAGES } from '../telemetry-names';
-import { commentMarker, formatComment } from './comment';
+import { commentMarker, formatComment, unreadableComment } from './comment';
 import { type Cooldown, skippedOutcome } from './cooldown';
 import type { Guardrails } from './guardrails';
 import type { Exclusive } from './lock';
@@ -251,8 +251,10 @@ async function poisoned(deps: WorkerDeps, record: SQSRecord, error: unknown, las
     log.error('unreadable queue message; it will go to the dead-letter queue', { message_id: record.messageId, error: describeError(error) });
     emitMetric('PoisonMessage', { action: action.name });
     if (lastAttempt && incidentId) {
-      const text = `[flashduty-actions] ${action.name} FAILED\nThe queued click could not be read (${describeError(error)}); it is in the dead-letter queue as message ${record.messageId}.`;
-      await deps.flashduty.comment(incidentId, text, { signal }).catch((commentError: unknown) => log.error('could not write the failure to the incident', { error: describeError(commentError) }));
+      // Its marker lets a retry after a lost answer find the comment on the timeline instead of posting it again.
+      const text = unreadableComment(action.name, record.messageId, describeError(error));
+      const options = { signal, marker: commentMarker({ action: action.name, event_id: record.messageId }, 'unreadable') };
+      await deps.flashduty.comment(incidentId, text, options).catch((commentError: unknown) => log.error('could not write the failure to the incident', { error: describeError(commentError) }));
     }
     await retryLater(deps, record, 0);
   });

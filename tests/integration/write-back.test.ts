@@ -1,3 +1,4 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import * as v from 'valibot';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { ACTIONS } from '../../lib/actions/registry';
@@ -89,6 +90,21 @@ describe('write-back: a FlashDuty that never answers', () => {
     event.Records[0]!.attributes.ApproximateReceiveCount = '2';
     expect(await handler(event, lambdaContext('once-worker', TIMEOUT_SECONDS))).toEqual({ batchItemFailures: [] });
     expect(stack.flashduty!.comments(body.incident.incident_id)).toEqual([expect.stringContaining('once succeeded')]);
+    expect(stack.flashduty!.calls.map((c) => c.path)).toEqual(['/incident/feed']);
+  }, 20_000);
+
+  it('does not post the unreadable-message failure twice when the first post was stored but never answered', async () => {
+    const incidentId = clickOnNewIncident().incident.incident_id;
+    const queue = stack.queues.get('once')!;
+    const unreadable = JSON.stringify({ version: 1, action: 'once', payload: { incident: { incident_id: incidentId } } });
+    await stack.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: unreadable, MessageGroupId: incidentId, MessageDeduplicationId: `poison-${incidentId}` }));
+    const event = sqsEventOf(await receive(stack.sqs, queue.url, 1), queue.arn);
+    const env = { MAX_RECEIVE_COUNT: '1', FLASHDUTY_TIMEOUT_MS: '300', FLASHDUTY_RETRY_BASE_MS: '10' };
+    const handler = makeWorker(workerDeps(workerConfig({ ...stack.workerEnv.get('once')!, ...env }, actions)));
+    // The first post is stored, and its answer never comes: the retry must find it on the timeline.
+    stack.flashduty!.intercept = ({ path, attempt }) => (path === '/incident/comment' && attempt === 1 ? { afterHandling: true, delayMs: Infinity } : undefined);
+    expect((await handler(event, lambdaContext('once-worker', TIMEOUT_SECONDS))).batchItemFailures).toHaveLength(1);
+    expect(stack.flashduty!.comments(incidentId)).toEqual([expect.stringContaining('could not be read')]);
     expect(stack.flashduty!.calls.map((c) => c.path)).toEqual(['/incident/feed']);
   }, 20_000);
 });

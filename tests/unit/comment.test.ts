@@ -1,6 +1,6 @@
 import { validatePayload } from '../../lib/flashduty/payload';
 import type { QueueMessage } from '../../lib/queue/envelope';
-import { commentMarker, formatComment } from '../../lib/worker/comment';
+import { commentMarker, formatComment, unreadableComment } from '../../lib/worker/comment';
 import { sampleClick } from '../fixtures/clicks';
 
 const message = (overrides: Record<string, unknown> = {}): QueueMessage => ({
@@ -72,6 +72,14 @@ describe('write-back comment', () => {
   it('hashes an event id that is not plain printable text, so the marker stays one line', () => {
     const marker = commentMarker({ ...message(), event_id: 'evt\n42 two' }, 'result');
     expect(marker).toMatch(/^flashduty-actions\/restart-host event sha256:[0-9a-f]{64}$/);
+  });
+
+  it('ends an unreadable message\'s comment with its own marker line, within 1,024 characters however long the problem', () => {
+    const text = unreadableComment('restart-host', 'msg-7', `ValidationError: ${'event_id: is required; '.repeat(80)}`);
+    expect(Array.from(text).length).toBeLessThanOrEqual(1024);
+    expect(text.startsWith('[flashduty-actions] restart-host FAILED\nThe queued click could not be read (')).toBe(true);
+    expect(text.split('\n').pop()).toBe('flashduty-actions/restart-host unreadable event msg-7');
+    expect(text.split('\n').pop()).toBe(commentMarker({ action: 'restart-host', event_id: 'msg-7' }, 'unreadable'));
   });
 
   it('writes a skipped click as skipped, not as a failure', () => {

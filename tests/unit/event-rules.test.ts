@@ -116,7 +116,8 @@ describe('event rules: our own writes never start a rule', () => {
   });
 
   it('ignores an i_comm whose body carries any of our comment markers, whoever sent it', () => {
-    for (const marker of [commentMarker(message('enrich'), 'result'), commentMarker(message('restart-host'), 'final-failure')]) {
+    const markers = [commentMarker(message('enrich'), 'result'), commentMarker(message('restart-host'), 'final-failure'), commentMarker(message('echo'), 'unreadable')];
+    for (const marker of markers) {
       const event = sampleEvent({ event_type: 'i_comm', person: { person_id: 42 }, comment: `done\n${marker}` });
       expect(ownWrite(validatePayload(event), JSON.stringify(event), [SELF])).toBe('the event carries our comment marker');
     }
