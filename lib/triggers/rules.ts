@@ -100,7 +100,7 @@ function conditionsHold(when: Rule['when'], incident: CustomActionPayload['incid
 
 const listOf = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
-/** Any of our comments' marker lines (lib/worker/comment.ts commentMarker). */
+/** Any of our comments' marker lines (lib/actions/comment.ts commentMarker). */
 const MARKER = /flashduty-actions\/[a-z0-9-]+( final-failure| unreadable)? event /;
 
 /**

@@ -9,7 +9,7 @@ import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
 import { emitMetric, log, type Log, withCorrelation } from '../observability';
 import { clickKeyOf, decodeQueueMessage, type QueueMessage } from '../queue/envelope';
 import { LOG_MESSAGES } from '../telemetry-names';
-import { commentMarker, formatComment, unreadableComment } from './comment';
+import { commentMarker, formatComment, unreadableComment } from '../actions/comment';
 import { type Cooldown, skippedOutcome } from './cooldown';
 import type { Guardrails } from './guardrails';
 import type { Exclusive } from './lock';

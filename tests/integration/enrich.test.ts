@@ -12,7 +12,7 @@ import { validatePayload } from '../../lib/flashduty/payload';
 import { FlashDutyStandIn } from '../../local/flashduty-standin';
 import { log } from '../../lib/observability';
 import type { QueueMessage } from '../../lib/queue/envelope';
-import { formatComment } from '../../lib/worker/comment';
+import { formatComment } from '../../lib/actions/comment';
 import { clickWithIncident, INCIDENT_ID } from '../fixtures/clicks';
 
 const APP_KEY = 'enrich-test-app-key';

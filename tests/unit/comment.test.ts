@@ -1,6 +1,6 @@
 import { validatePayload } from '../../lib/flashduty/payload';
 import type { QueueMessage } from '../../lib/queue/envelope';
-import { commentMarker, formatComment, unreadableComment } from '../../lib/worker/comment';
+import { commentMarker, formatComment, unreadableComment } from '../../lib/actions/comment';
 import { sampleClick } from '../fixtures/clicks';
 
 const message = (overrides: Record<string, unknown> = {}): QueueMessage => ({

@@ -10,7 +10,7 @@ import { actionConfig } from '../../lib/config/worker';
 import { ConfigError } from '../../lib/errors';
 import { validatePayload } from '../../lib/flashduty/payload';
 import type { QueueMessage } from '../../lib/queue/envelope';
-import { formatComment } from '../../lib/worker/comment';
+import { formatComment } from '../../lib/actions/comment';
 import { sampleClick } from '../fixtures/clicks';
 
 const ROOT = join(__dirname, '..', '..');
@@ -162,6 +162,31 @@ describe('the enrich comment', () => {
     const made = new Set([...(outcome.facts ?? []).map(([l, v]) => `• ${l}: ${v}`), ...(outcome.links ?? []).map((l) => `• ${l.label}: ${l.url}`)]);
     for (const line of comment.split('\n').slice(2, -1)) expect(made.has(line)).toBe(true);
     if (!dryRun) expect(comment).toContain('• source-1 first: value 1');
+  });
+
+  const RULE = `on-new-${'r'.repeat(57)}`; // 64 characters, the longest a rule name may be
+  const variants: Array<[string, QueueMessage]> = [
+    ['a click', message],
+    ['a click whose event id the marker hashes', { ...message, event_id: 'evt 0123456789abcdef' }],
+    ['a run a rule started', { ...message, event_id: `evt-0123456789abcdef:${RULE}`, trigger: { rule: RULE, event_type: 'i_new', event_id: 'evt-0123456789abcdef' } }],
+    ['a compacted click', { ...message, compacted: { original_bytes: 300_000, alerts_dropped: 120, strings_shortened: 0, keys_dropped: 0 } }],
+  ];
+
+  it.each(variants)('near the limit, never has a line cut that it counted as kept, within 1,024 characters (%s)', (_, click) => {
+    // Notes grow a character at a time, across the point where every line fits and on into leaving lines out.
+    const notesOf = (pad: number) => [0, 1, 2].map((k): [string, string] => [`note ${k}`, 'n'.repeat(Math.min(300, Math.max(0, pad - 300 * k)))]);
+    const answerSets = [[answer(2, 'failed'), answer(3, 'failed')], [answer(1, 'answered'), answer(2, 'failed'), answer(3, 'failed')]];
+    for (const [dryRun, answers] of [false, true].flatMap((d) => answerSets.map((set) => [d, set] as const))) {
+      for (let pad = 0; pad <= 900; pad++) {
+        const { outcome } = report(click, { answers, dryRun, written: [{ name: 'trace_id', value: 'abc' }], notWritten: [], notes: notesOf(pad) });
+        const comment = formatComment(click, outcome);
+        expect(Array.from(comment).length).toBeLessThanOrEqual(1024);
+        // Between the head line and the marker line: the summary and every kept line, none cut.
+        const made = [outcome.summary, ...(outcome.facts ?? []).map(([l, v]) => `• ${l}: ${v}`), ...(outcome.links ?? []).map((l) => `• ${l.label}: ${l.url}`)];
+        expect(comment.split('\n').slice(1, click.compacted ? -2 : -1)).toEqual(made);
+        for (const i of [2, 3]) expect(comment).toContain(`• source-${i}: FAILED: answered HTTP 500: {"error":"shard ${i} failed"}`);
+      }
+    }
   });
 
   it('keeps every line when they fit, and says so in the summary', () => {

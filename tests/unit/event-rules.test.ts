@@ -4,7 +4,7 @@ import { describeIssues } from '../../lib/schema/parse';
 import { validatePayload } from '../../lib/flashduty/payload';
 import type { QueueMessage } from '../../lib/queue/envelope';
 import { checkRules, matchingRules, ownWrite, type Rule, Rules } from '../../lib/triggers/rules';
-import { commentMarker } from '../../lib/worker/comment';
+import { commentMarker } from '../../lib/actions/comment';
 import { SAMPLE_CHANNEL, sampleEvent } from '../fixtures/events';
 
 const rules = (value: unknown): Rule[] => v.parse(Rules, value);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { guardrailConfig } from '../../lib/config/guardrails';
 import { validatePayload } from '../../lib/flashduty/payload';
 import type { QueueMessage } from '../../lib/queue/envelope';
-import { formatComment } from '../../lib/worker/comment';
+import { formatComment } from '../../lib/actions/comment';
 import { makeGuardrails } from '../../lib/worker/guardrails';
 import { sampleClick } from '../fixtures/clicks';
 

@@ -1,6 +1,6 @@
-import { COMMENT_MAX_CHARS } from '../../flashduty/facts';
 import type { QueueMessage } from '../../queue/envelope';
 import { truncate } from '../../text';
+import { detailsRoom } from '../comment';
 import type { Outcome } from '../types';
 import type { Answer } from './ask';
 
@@ -37,7 +37,7 @@ export function report(message: QueueMessage, input: ReportInput): { outcome: Ou
   const answered = answers.filter((a) => a.state === 'answered').length;
   const status: Outcome['status'] = dryRun ? 'dry-run' : answered > 0 ? 'succeeded' : 'failed';
   const lines = [...input.notes.map((fact): Line => ({ fact, rank: 1 })), ...answers.flatMap((a) => sourceLines(a, dryRun)), ...fieldLines(input, dryRun)];
-  const fitted = fit(lines, room(message) - summaryOf(input, answered).length - 1);
+  const fitted = fit(lines, detailsRoom(message, status) - summaryOf(input, answered).length - 1);
   const outcome: Outcome = {
     status,
     summary: summaryOf(input, answered),
@@ -73,17 +73,6 @@ function fieldLines({ written, notWritten }: ReportInput, dryRun: boolean): Line
   }
   for (const { name, problem } of notWritten) lines.push({ fact: [`field ${name}`, `not set: ${problem}`], rank: 2 });
   return lines;
-}
-
-/**
- * Characters left for the summary and lines once lib/worker/comment.ts adds its head
- * (`[flashduty-actions] enrich <status> — clicked by <name>`, at most 70 characters plus the name)
- * and foot (`event <id>`). Counted in UTF-16 units, which never undercounts code points.
- */
-function room(message: QueueMessage): number {
-  const head = 70 + (message.payload.person?.person_name?.length ?? 0);
-  const foot = 6 + message.event_id.length;
-  return COMMENT_MAX_CHARS - head - foot - 2;
 }
 
 /**

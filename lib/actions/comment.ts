@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Outcome } from '../actions/types';
+import type { Outcome } from './types';
 import { COMMENT_MAX_CHARS } from '../flashduty/facts';
 import type { QueueMessage } from '../queue/envelope';
 import { truncate } from '../text';
@@ -35,15 +35,24 @@ export function commentMarker(message: Pick<QueueMessage, 'action' | 'event_id'>
  * limit; when facts do not fit, they are shortened and the head line and marker are kept.
  */
 export function formatComment(message: QueueMessage, outcome: Outcome, kind: CommentKind = 'result'): string {
-  const head = `[flashduty-actions] ${message.action} ${LABEL[outcome.status]}${byline(message)}`;
-  const foot = commentMarker(message, kind);
   const details = [
     outcome.summary,
     ...(outcome.facts ?? []).map(([label, value]) => `• ${label}: ${value}`),
     ...(outcome.links ?? []).map((link) => `• ${link.label}: ${link.url}`),
     ...compactionNote(message),
   ];
-  return assemble(head, details, foot);
+  return assemble(headLine(message, outcome.status), details, commentMarker(message, kind));
+}
+
+/**
+ * Characters formatComment leaves for an outcome's summary, facts and links (one line each, joined
+ * by newlines), measured on the lines it adds: the head line (who clicked, or which rule ran it),
+ * the compaction note and the marker line. Details within it are never cut. Counted in UTF-16
+ * units, which never undercount the code points the comment is cut to.
+ */
+export function detailsRoom(message: QueueMessage, status: Outcome['status'], kind: CommentKind = 'result'): number {
+  const note = compactionNote(message).reduce((sum, line) => sum + 1 + line.length, 0);
+  return roomBetween(headLine(message, status), commentMarker(message, kind)) - note;
 }
 
 /**
@@ -58,8 +67,15 @@ export function unreadableComment(action: string, messageId: string, problem: st
 
 /** The head line, the details fitted to the room the limit leaves, and the marker line last. */
 function assemble(head: string, details: string[], foot: string): string {
-  const room = COMMENT_MAX_CHARS - head.length - foot.length - 2;
-  return [head, fit(details, room), foot].join('\n');
+  return [head, fit(details, roomBetween(head, foot)), foot].join('\n');
+}
+
+/** What the 1,024-character limit leaves between a head line and a marker line (and their two newlines). */
+const roomBetween = (head: string, foot: string): number => COMMENT_MAX_CHARS - head.length - foot.length - 2;
+
+/** The first line: which action, the outcome, and who started it. */
+function headLine(message: QueueMessage, status: Outcome['status']): string {
+  return `[flashduty-actions] ${message.action} ${LABEL[status]}${byline(message)}`;
 }
 
 /**
