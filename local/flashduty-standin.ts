@@ -16,7 +16,8 @@ export interface RecordedCall {
 /**
  * How a test bends one call. `status`/`body` answer instead of the normal answer; `afterHandling`
  * handles the call normally first (a comment is stored) and then answers that way; `delayMs` holds
- * the answer back (Infinity: never answers).
+ * the answer back (Infinity: never answers); `drop` closes the connection instead of answering (with
+ * no `status` the call is handled first: the write is carried out and its answer is lost).
  */
 export interface Interception {
   status?: number;
@@ -24,6 +25,7 @@ export interface Interception {
   headers?: Record<string, string>;
   afterHandling?: boolean;
   delayMs?: number;
+  drop?: boolean;
 }
 
 /** Lets a test answer a call itself: an interception, `'hang'` to never answer (nothing handled), or undefined for normal handling. */
@@ -150,6 +152,7 @@ export class FlashDutyStandIn {
     }
     if (plan?.delayMs === Infinity) return;
     if (plan?.delayMs) await new Promise((resolve) => setTimeout(resolve, plan.delayMs));
+    if (plan?.drop) return void res.socket?.destroy();
     this.reply(res, path, body, answer.status, answer.text, { ...answer.headers, ...plan?.headers });
   }
 

@@ -24,14 +24,15 @@ const COMPONENT_STATUSES = ['operational', 'degraded_performance', 'partial_outa
 /**
  * A local stand-in for Atlassian Statuspage's REST API (v1): `Authorization: OAuth <key>`, the
  * components list, unresolved incidents, and creating and patching incidents with JSON bodies,
- * checked the way Statuspage checks them. `intercept` lets a test answer a call itself.
+ * checked the way Statuspage checks them. `intercept` lets a test answer a call itself, or lose its answer.
  */
 export class StatuspageStandIn extends LocalStandIn {
   readonly calls: StatuspageCall[] = [];
   /** Components per page id. */
   readonly pages = new Map<string, Array<{ id: string; name: string; status: string }>>();
   readonly incidents: Array<StatuspageIncident & { page: string }> = [];
-  intercept: ((call: { method: string; path: string }) => { status: number; body: string } | undefined) | undefined;
+  /** Answers a call instead of the stand-in, or `'drop'`: carries it out, then closes the connection without answering. */
+  intercept: ((call: { method: string; path: string }) => { status: number; body: string } | 'drop' | undefined) | undefined;
   onCall: ((call: StatuspageCall) => void) | undefined;
   private nextId = 1;
 
@@ -57,9 +58,10 @@ export class StatuspageStandIn extends LocalStandIn {
       return this.reply(res, { method, path, body }, 400, { error: 'body is not JSON' });
     }
     const intercepted = this.intercept?.({ method, path });
-    if (intercepted) return this.reply(res, { method, path, body }, intercepted.status, intercepted.body);
+    if (intercepted && intercepted !== 'drop') return this.reply(res, { method, path, body }, intercepted.status, intercepted.body);
     if (req.headers.authorization !== `OAuth ${this.apiKey}`) return this.reply(res, { method, path, body }, 401, { error: "Couldn't authenticate you" });
     const [status, answer] = this.route(method, path, body);
+    if (intercepted === 'drop') return void res.socket?.destroy();
     this.reply(res, { method, path, body }, status, answer);
   }
 
