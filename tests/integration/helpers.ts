@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-sqs';
 
 import { startDynamoDbEmulator } from '../../local/dynamodb-emulator';
+import { listenLocal } from '../../local/listen';
 
 /** A DynamoDB emulator with one table shaped like the idempotency table (`id` hash key), for locks and memory. */
 export async function emulatedTable(tableName: string): Promise<{ dynamodb: DynamoDBClient; stop: () => Promise<void> }> {
@@ -30,6 +31,14 @@ export async function emulatedTable(tableName: string): Promise<{ dynamodb: Dyna
       await emulator.stop();
     },
   };
+}
+
+/** A port on 127.0.0.1 that nothing listens on. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  const port = await listenLocal(server, 0);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 export const TOKEN = 'integration-test-token-0123456789';

@@ -1,9 +1,8 @@
 import { ACTIONS } from '../../lib/actions/registry';
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { listenLocal } from '../../local/listen';
+import { closedPort } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
@@ -17,14 +16,6 @@ async function run(script: string, args: string[], env: NodeJS.ProcessEnv = {}):
     const failed = error as { code: number; stderr: string };
     return { code: failed.code, stderr: failed.stderr };
   }
-}
-
-/** A port on 127.0.0.1 that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  const port = await listenLocal(server, 0);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('the operations scripts say what to do when they cannot work', () => {
