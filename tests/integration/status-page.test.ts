@@ -1,17 +1,20 @@
-import { unusedMemory } from '../fixtures/unused-memory';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { statusPage } from '../../lib/actions/status-page';
 import type { StatusPageConfig } from '../../lib/actions/status-page/config';
 import type { ActionContext, Outcome } from '../../lib/actions/types';
 import { inlineSecret } from '../../lib/schema/secret';
 import { actionConfig } from '../../lib/config/worker';
-import { FlashDutyClient } from '../../lib/flashduty/client';
+import { FlashDutyClient, withDeadline } from '../../lib/flashduty/client';
 import { validatePayload } from '../../lib/flashduty/payload';
 import { makeHttp } from '../../lib/http/outbound';
 import { FlashDutyStandIn } from '../../local/flashduty-standin';
 import { localStatusPage } from '../../local/status-page-standin';
 import { StatuspageStandIn } from '../../local/statuspage-standin';
 import { log } from '../../lib/observability';
+import { formatComment } from '../../lib/worker/comment';
+import { makeMemory } from '../../lib/worker/memory';
 import { clickOnNewIncident } from '../fixtures/clicks';
+import { closedPort, emulatedTable } from './helpers';
 
 const APP_KEY = 'status-page-test-app-key';
 const SP_KEY = 'statuspage-test-key';
@@ -25,10 +28,13 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
   let flashdutyUrl: string;
   let statuspageUrl: string;
   let client: FlashDutyClient;
+  let dynamodb: DynamoDBClient;
+  let stopDynamo: () => Promise<void>;
 
   beforeAll(async () => {
     flashdutyUrl = await flashduty.start();
     statuspageUrl = await statuspage.start();
+    ({ dynamodb, stop: stopDynamo } = await emulatedTable('idempotency'));
     flashduty.statusPages.pages = [PAGE];
     statuspage.pages.set('pg1', [
       { id: 'cmp0website1', name: 'Website', status: 'operational' },
@@ -37,6 +43,7 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
     client = new FlashDutyClient({ baseUrl: flashdutyUrl, appKey: async () => APP_KEY, baseDelayMs: 1, attemptTimeoutMs: 2000, maxAttempts: 2 });
   });
   afterAll(async () => {
+    await stopDynamo();
     await flashduty.stop();
     await statuspage.stop();
   });
@@ -59,7 +66,7 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
       http: makeHttp({ signal, log, baseDelayMs: 1 }),
       secret: async (ref) => inlineSecret(ref) ?? '',
       exclusive: async (_key, fn) => fn(),
-      memory: unusedMemory('status-page keeps its link on the incident (a custom field), not in memory'),
+      memory: makeMemory(dynamodb, 'idempotency', 'status-page'),
     };
   }
   /** A later click on the same incident, with the incident changed and a newer event_time. */
@@ -76,6 +83,13 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
   const changes = () => flashduty.statusPages.changes;
   const fieldOf = (click: Click) => JSON.parse(String(flashduty.fields.get(click.incident.incident_id)?.status_page_event)) as Record<string, unknown>;
   const fact = (outcome: Outcome, label: string) => outcome.facts?.find(([l]) => l === label)?.[1];
+  /** An incident whose first click opened its event, and a later click on it whose payload carries the link (as FlashDuty sends it). */
+  async function opened(env?: NodeJS.ProcessEnv) {
+    const first = clickOnNewIncident();
+    await statusPage.run(context(first, { env }));
+    const fields = { ...first.incident.fields, ...flashduty.fields.get(first.incident.incident_id) };
+    return (incident: Record<string, unknown>) => later(first, { ...incident, fields });
+  }
 
   it('opens one event with its components on the first click, then records it in the incident field', async () => {
     const click = clickOnNewIncident();
@@ -158,21 +172,82 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
     const click = clickOnNewIncident();
     await statusPage.run(context(click));
     const again = await statusPage.run(context(click));
-    expect(again.summary).toContain('this click already updated public event');
+    expect(again.summary).toContain('this click already opened public event');
     expect(changes()).toHaveLength(1);
   });
 
-  it('finds the event by its marker when the field write was lost, and records it on the retry', async () => {
+  it('records the event on the retry when the field write was lost, without publishing again', async () => {
     const click = clickOnNewIncident();
     flashduty.intercept = ({ path }) => (path === '/incident/field/reset' ? { status: 503, body: '{"error":{"code":"ServiceUnavailable","message":"down"}}' } : undefined);
     await expect(statusPage.run(context(click))).rejects.toThrow(/ServiceUnavailable/);
     expect(changes()).toHaveLength(1);
     flashduty.intercept = undefined;
     const retried = await statusPage.run(context(click));
-    expect(retried).toMatchObject({ status: 'succeeded', summary: expect.stringContaining('was already open (investigating); linked it') });
+    expect(retried).toMatchObject({ status: 'succeeded', summary: expect.stringContaining(`this click already opened public event ${changes()[0]!.change_id}`) });
     expect(changes()).toHaveLength(1);
     expect(changes()[0]!.updates).toHaveLength(1); // the retry did not post the same update again
     expect(fieldOf(click)).toMatchObject({ id: String(changes()[0]!.change_id) });
+  });
+
+  it('records an update on the retry when its field write was lost, without posting it again (the payload link is stale)', async () => {
+    const click = (await opened())({ progress: 'Processing' });
+    flashduty.intercept = ({ path }) => (path === '/incident/field/reset' ? { status: 503, body: '{"error":{"code":"ServiceUnavailable","message":"down"}}' } : undefined);
+    await expect(statusPage.run(context(click))).rejects.toThrow(/ServiceUnavailable/);
+    flashduty.intercept = undefined;
+    const retried = await statusPage.run(context(click));
+    expect(changes()[0]!.updates.map((u) => u.status)).toEqual(['investigating', 'identified']);
+    expect(retried).toMatchObject({ status: 'succeeded', summary: expect.stringContaining('this click already updated public event') });
+    expect(fieldOf(click)).toMatchObject({ status: 'identified', click: click.event_id });
+  });
+
+  it('does not post an update again when its answer was lost, and tells the incident it cannot know whether it was published', async () => {
+    const click = (await opened())({ progress: 'Processing' });
+    flashduty.intercept = ({ path }) => (path === '/status-page/change/timeline/create' ? { drop: true } : undefined);
+    await expect(statusPage.run(context(click))).rejects.toThrow(/timeline\/create: network error/);
+    expect(changes()[0]!.updates).toHaveLength(2); // FlashDuty applied it; only the answer was lost
+    flashduty.intercept = undefined;
+    const redelivered = context(click);
+    const again = await statusPage.run(redelivered);
+    expect(changes()[0]!.updates).toHaveLength(2);
+    expect(again.status).toBe('failed');
+    const comment = formatComment(redelivered.message, again);
+    expect(comment).toContain(`an earlier delivery of this click sent the identified update to public event ${changes()[0]!.change_id} and got no answer`);
+    expect(comment).toContain("flashduty gives no way to list an event's updates, so whether it was published cannot be known, and it was not sent again");
+    expect(comment).toContain('click again if the update is missing');
+  });
+
+  it('takes a resolve whose answer was lost as done once the event is no longer open', async () => {
+    const click = (await opened())({ progress: 'Closed', incident_status: 'Ok' });
+    flashduty.intercept = ({ path }) => (path === '/status-page/change/timeline/create' ? { drop: true } : undefined);
+    await expect(statusPage.run(context(click))).rejects.toThrow(/network error/);
+    flashduty.intercept = undefined;
+    const again = await statusPage.run(context(click));
+    expect(changes()[0]!.updates.map((u) => u.status)).toEqual(['investigating', 'resolved']);
+    expect(again).toMatchObject({ status: 'succeeded', summary: expect.stringContaining('got no answer; the event is resolved, so nothing new was published') });
+    expect(fieldOf(click)).toMatchObject({ status: 'resolved', click: click.event_id });
+  });
+
+  it('sends an update again when the first attempt never reached FlashDuty, and publishes it once', async () => {
+    const click = (await opened())({ progress: 'Processing' });
+    const unreachable = new FlashDutyClient({ baseUrl: `http://127.0.0.1:${await closedPort()}`, appKey: async () => APP_KEY, maxAttempts: 1 });
+    const first = context(click);
+    const refused = { ...withDeadline(client, first.signal), callOnce: unreachable.callOnce.bind(unreachable) };
+    await expect(statusPage.run({ ...first, flashduty: refused })).rejects.toThrow(/ECONNREFUSED/);
+    const retried = await statusPage.run(context(click));
+    expect(retried).toMatchObject({ status: 'succeeded', summary: expect.stringContaining('updated public event') });
+    expect(changes()[0]!.updates.map((u) => u.status)).toEqual(['investigating', 'identified']);
+  });
+
+  it('links the event a first click opened when the answer to the create was lost, without opening another', async () => {
+    const click = clickOnNewIncident();
+    flashduty.intercept = ({ path }) => (path === '/status-page/change/create' ? { drop: true } : undefined);
+    await expect(statusPage.run(context(click))).rejects.toThrow(/change\/create: network error/);
+    flashduty.intercept = undefined;
+    const again = await statusPage.run(context(click));
+    expect(changes()).toHaveLength(1);
+    expect(changes()[0]!.updates).toHaveLength(1);
+    expect(again).toMatchObject({ status: 'succeeded', summary: expect.stringContaining('was opened by an earlier delivery of this click, whose answer was lost; linked it') });
+    expect(fieldOf(click)).toMatchObject({ id: String(changes()[0]!.change_id), click: click.event_id });
   });
 
   it('moves an open but unrecorded event along when the incident has moved on', async () => {
@@ -253,6 +328,27 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
       statuspage.intercept = ({ method }) => (method === 'POST' ? { status: 503, body: '{"error":"maintenance"}' } : undefined);
       await expect(statusPage.run(context(clickOnNewIncident(), { env: env() }))).rejects.toThrow(/503/);
       expect(statuspage.calls.filter((c) => c.method === 'POST')).toHaveLength(1);
+    });
+
+    it('finds an update whose answer was lost by the click marker in its text, and does not post it again', async () => {
+      const click = (await opened(env()))({ progress: 'Processing' });
+      statuspage.intercept = ({ method }) => (method === 'PATCH' ? 'drop' : undefined);
+      await expect(statusPage.run(context(click, { env: env() }))).rejects.toThrow(/PATCH/);
+      statuspage.intercept = undefined;
+      const again = await statusPage.run(context(click, { env: env() }));
+      expect(statuspage.incidents[0]!.incident_updates.map((u) => u.status)).toEqual(['identified', 'investigating']);
+      expect(again).toMatchObject({ status: 'succeeded', summary: expect.stringContaining('got no answer; it is on the page, so it was not published again') });
+      expect(fieldOf(click)).toMatchObject({ status: 'identified', click: click.event_id });
+    });
+
+    it('looks for an update that failed with a 503, finds none, and publishes it once', async () => {
+      const click = (await opened(env()))({ progress: 'Processing' });
+      statuspage.intercept = ({ method }) => (method === 'PATCH' ? { status: 503, body: '{"error":"maintenance"}' } : undefined);
+      await expect(statusPage.run(context(click, { env: env() }))).rejects.toThrow(/503/);
+      statuspage.intercept = undefined;
+      const retried = await statusPage.run(context(click, { env: env() }));
+      expect(retried).toMatchObject({ status: 'succeeded', summary: expect.stringContaining('updated public event') });
+      expect(statuspage.incidents[0]!.incident_updates.map((u) => u.status)).toEqual(['identified', 'investigating']);
     });
 
     it('fails clearly on a wrong API key and publishes nothing', async () => {

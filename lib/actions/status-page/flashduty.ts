@@ -14,6 +14,11 @@ export function flashdutyProvider(api: FlashDutyApi, pageId: string, signal: Abo
   if (!/^\d{1,18}$/.test(pageId)) throw new ProviderError(`STATUS_PAGE_ID "${pageId}" is not a FlashDuty page id (digits)`);
   const page_id = Number(pageId);
   const write = (path: string, body: object) => guarded(() => api.callOnce(path, body, signal));
+  /** The page's unresolved incident events. */
+  const active = async () => {
+    const data = (await guarded(() => api.get('/status-page/change/active/list', { page_id: pageId, type: 'incident' }, signal))) as { items?: unknown } | null;
+    return Array.isArray(data?.items) ? (data.items as Array<Record<string, unknown>>) : [];
+  };
   return {
     async components() {
       const data = (await guarded(() => api.get('/status-page/list', {}, signal))) as { items?: unknown } | null;
@@ -27,11 +32,14 @@ export function flashdutyProvider(api: FlashDutyApi, pageId: string, signal: Abo
       return components.filter((c) => typeof c.component_id === 'string').map((c) => ({ id: c.component_id as string, name: String(c.name ?? '') }));
     },
     async findOpen(marker) {
-      const data = (await guarded(() => api.get('/status-page/change/active/list', { page_id: pageId, type: 'incident' }, signal))) as { items?: unknown } | null;
-      const items = Array.isArray(data?.items) ? (data.items as Array<Record<string, unknown>>) : [];
-      const found = items.find((item) => [item.title, item.description].some((text) => typeof text === 'string' && text.includes(marker)));
+      const found = (await active()).find((item) => [item.title, item.description].some((text) => typeof text === 'string' && text.includes(marker)));
       if (!found || found.change_id === undefined || found.change_id === null) return undefined;
       return { id: String(found.change_id), ...(typeof found.status === 'string' && { status: found.status }) };
+    },
+    async findUpdate(eventId) {
+      // The active list shows an event's own title, description and status, not its updates, and no
+      // other endpoint lists them: an open event's update cannot be looked for.
+      return (await active()).some((item) => String(item.change_id) === eventId) ? 'cannot-look' : 'closed';
     },
     create(opening: Opening): Prepared<PublicEvent> {
       const body = {
@@ -52,6 +60,7 @@ export function flashdutyProvider(api: FlashDutyApi, pageId: string, signal: Abo
         },
       };
     },
+    // The click's marker is not put in the public text: no endpoint would show it back (findUpdate).
     update(eventId: string, update: Update): Prepared<void> {
       const body = {
         page_id,

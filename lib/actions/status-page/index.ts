@@ -1,12 +1,13 @@
 import { FlashDutyError } from '../../flashduty/client';
 import { makeHttp } from '../../http/outbound';
+import { clickKeyOf } from '../../queue/envelope';
 import { TemplateValueError } from '../../template/compile';
 import { templateContext } from '../../template/context';
 import { type ActionContext, defineAction, type Outcome } from '../types';
 import { type Component, resolveComponents, selectComponents } from './components';
 import { StatusPageConfig, type EventStatus } from './config';
 import { flashdutyProvider } from './flashduty';
-import { desiredStatus, formatLink, type Link, parseLink } from './link';
+import { desiredStatus, formatLink, type Link, type LinkRead, parseLink } from './link';
 import { type ComponentChange, markerFor, type Prepared, type Provider, ProviderError, type PublicEvent } from './provider';
 import { statuspageProvider } from './statuspage';
 
@@ -17,7 +18,8 @@ const failed = (summary: string): Outcome => ({ status: 'failed', summary: `${su
  * status-page: one public event per incident. The first click opens it, later clicks move it along
  * (investigating -> identified/monitoring -> resolved, with every touched component back to
  * operational on resolve). The incident's custom field links it to its event, so a redelivered
- * first click never opens a second one.
+ * first click never opens a second one; each click's write is noted in ctx.memory before it is sent
+ * (Note), so a click delivered again after a lost answer never publishes it twice.
  */
 export const statusPage = defineAction({
   name: 'status-page',
@@ -57,7 +59,9 @@ async function publish(ctx: Ctx): Promise<Outcome> {
   if ('problem' in selection) return failed(selection.problem);
   const made = await makeProvider(ctx);
   if ('problem' in made) return failed(made.problem);
-  const current = await readLink(ctx);
+  const note = ctx.dryRun ? undefined : await ctx.memory.recall<Note | null>(noteKey(ctx));
+  // After a write of this click, the payload's link is stale: the note has the one the write started from.
+  const current: LinkRead = note ? (note.before ? { link: note.before } : { none: true }) : await readLink(ctx);
   if ('problem' in current) return failed(current.problem);
   const link = 'link' in current ? current.link : undefined;
   // On resolve every component the event ever touched goes back to operational, not only today's.
@@ -65,7 +69,70 @@ async function publish(ctx: Ctx): Promise<Outcome> {
   const resolved = await resolveComponents(refs, made.key, made.provider);
   if ('problem' in resolved) return failed(resolved.problem);
   const wanted: Wanted = { status: status.status, components: resolved.components, why: selection.why, provider: made.provider, page: config.STATUS_PAGE_ID! };
+  if (note) return resume(ctx, wanted, note);
   return link ? onExisting(ctx, wanted, link) : onNone(ctx, wanted);
+}
+
+/**
+ * This click's create or update, kept in ctx.memory under noteKey: written before it is sent, and
+ * completed with the link as soon as the provider answers. A delivery of the click after a lost
+ * answer (a network drop or a timeout, perhaps after the provider applied the write) must not go by
+ * the payload's link, which is from before the click: it goes by this note (resume). null: the last
+ * attempt certainly never reached the provider.
+ */
+interface Note {
+  kind: 'create' | 'update';
+  /** The link the update was built on (none for a create). */
+  before?: Link;
+  /** The link recorded once the provider answered: the write is known to be done. */
+  link?: Link;
+}
+
+const noteKey = (ctx: Ctx) => `publish#${clickKeyOf(ctx.message)}`;
+/** What a Statuspage update carries to be found again: the click's marker. */
+const clickMarker = (ctx: Ctx) => markerFor(clickKeyOf(ctx.message));
+const did = (kind: Note['kind'], status: EventStatus) => (kind === 'create' ? 'opened' : status === 'resolved' ? 'resolved' : 'updated');
+
+/**
+ * A delivery of a click that already sent its write (see Note). Known done: the link is recorded
+ * again (the field write may be what failed) and nothing is sent. Answer lost: the page is asked,
+ * and the write is sent again only where the page shows it is not there.
+ * - create: onNone looked for an open event with the incident's marker before creating and found
+ *   none, so one there now is this click's: it is linked. None: the create did not land (or its
+ *   event was resolved in the minutes before this retry), and it is sent again.
+ * - update: Statuspage keeps the click's marker in the update's text: found, it is linked; missing,
+ *   sent again. FlashDuty lists no updates of an event, so while the event is open nobody can tell:
+ *   nothing is sent (subscribers would hear it twice), and the incident is told so. A closed event
+ *   is what a resolve wants; any other update would reopen it, so it is not sent either.
+ */
+async function resume(ctx: Ctx, wanted: Wanted, note: Note): Promise<Outcome> {
+  if (note.link) {
+    const summary = `this click already ${did(note.kind, note.link.status)} public event ${note.link.id}; nothing new was published`;
+    return outcome(ctx, wanted, note.link, summary, [], await record(ctx, note.link));
+  }
+  ctx.log.warn('an earlier delivery of this click sent its status page write and got no answer; looking for it on the page first', { kind: note.kind });
+  if (note.kind === 'create') {
+    const open = await wanted.provider.findOpen(markerFor(ctx.message.payload.incident.incident_id));
+    if (!open) return send(ctx, wanted, undefined, 'create');
+    const summary = `public event ${open.id} was opened by an earlier delivery of this click, whose answer was lost; linked it, not opened again`;
+    return finish(ctx, wanted, { kind: 'create', link: newLink(ctx, wanted, open) }, summary, []);
+  }
+  const before = note.before!;
+  const seen = await wanted.provider.findUpdate(before.id, clickMarker(ctx));
+  if (seen === 'missing') return send(ctx, wanted, before, 'update');
+  const lost = `an earlier delivery of this click sent the ${wanted.status} update to public event ${before.id} and got no answer`;
+  if (seen === 'found' || (seen === 'closed' && wanted.status === 'resolved')) {
+    const summary = seen === 'found' ? `${lost}; it is on the page, so it was not published again` : `${lost}; the event is resolved, so nothing new was published`;
+    return finish(ctx, wanted, { ...note, link: newLink(ctx, wanted, { id: before.id }, before) }, summary, []);
+  }
+  const why = seen === 'closed' ? 'the event is no longer open on the page' : `${ctx.config.STATUS_PAGE_PROVIDER} gives no way to list an event's updates`;
+  const url = before.url ?? ctx.config.STATUS_PAGE_PUBLIC_URL;
+  return {
+    status: 'failed',
+    summary: `${lost}; ${why}, so whether it was published cannot be known, and it was not sent again (subscribers would be notified twice): check the status page, and click again if the update is missing`,
+    facts: [['public event', `${before.id} (${before.provider} page ${before.page})`], ['status', wanted.status]],
+    ...(url && { links: [{ label: 'status page', url }] }),
+  };
 }
 
 async function makeProvider(ctx: Ctx): Promise<{ provider: Provider; key: string } | { problem: string }> {
@@ -146,16 +213,30 @@ async function send(ctx: Ctx, wanted: Wanted, link: Link | undefined, kind: 'cre
   const prepared: Prepared<PublicEvent | void> =
     kind === 'create'
       ? wanted.provider.create({ ...update, title: config.STATUS_PAGE_TITLE.render(context), marker: markerFor(message.payload.incident.incident_id) })
-      : wanted.provider.update(link!.id, update);
+      : wanted.provider.update(link!.id, update, clickMarker(ctx));
   const verb = kind === 'create' ? 'open a public event' : wanted.status === 'resolved' ? `resolve public event ${link!.id}` : `update public event ${link!.id}`;
   if (ctx.dryRun) {
     return { status: 'dry-run', summary: `would ${verb} on ${config.STATUS_PAGE_PROVIDER} page ${wanted.page}: ${wanted.status}`, facts: [...facts(wanted, changes.list), ['request', prepared.describe]] };
   }
-  const event = (await prepared.send()) ?? { id: link!.id };
-  const written = newLink(ctx, wanted, event, link);
-  const recorded = await record(ctx, written);
-  const did = kind === 'create' ? `opened public event ${event.id}` : wanted.status === 'resolved' ? `resolved public event ${event.id}` : `updated public event ${event.id}`;
-  return outcome(ctx, wanted, written, `${did} on ${config.STATUS_PAGE_PROVIDER} page ${wanted.page}: ${wanted.status}`, changes.list, recorded);
+  await ctx.memory.remember(noteKey(ctx), { kind, before: link } satisfies Note);
+  let event: PublicEvent | void;
+  try {
+    event = await prepared.send();
+  } catch (error) {
+    // Certainly not carried out (a refused connection, "too many requests"): the note goes, so the
+    // retry sends without looking (for a FlashDuty update it could not look).
+    if (error instanceof FlashDutyError && !error.ambiguous) await ctx.memory.remember(noteKey(ctx), null);
+    throw error;
+  }
+  const written = newLink(ctx, wanted, event ?? { id: link!.id }, link);
+  const summary = `${did(kind, wanted.status)} public event ${written.id} on ${config.STATUS_PAGE_PROVIDER} page ${wanted.page}: ${wanted.status}`;
+  return finish(ctx, wanted, { kind, before: link, link: written }, summary, changes.list);
+}
+
+/** Completes the note first (the field write may fail and be retried), then records the link and reports. */
+async function finish(ctx: Ctx, wanted: Wanted, note: Note & { link: Link }, summary: string, changes: Array<ComponentChange & { name: string }>): Promise<Outcome> {
+  await ctx.memory.remember(noteKey(ctx), note);
+  return outcome(ctx, wanted, note.link, summary, changes, await record(ctx, note.link));
 }
 
 function componentChanges(ctx: Ctx, wanted: Wanted): { list: Array<ComponentChange & { name: string }> } | { problem: string } {
@@ -173,7 +254,7 @@ async function record(ctx: Ctx, link: Link): Promise<string | undefined> {
     await ctx.flashduty.resetField(ctx.message.payload.incident.incident_id, field, formatLink(link), ctx.signal);
     return undefined;
   } catch (error) {
-    // Retryable: the retried run finds the event by its marker (or the field) and records it then.
+    // Retryable: the retried run finds the link in this click's note and records it then.
     if (!(error instanceof FlashDutyError) || error.retryable) throw error;
     return `could not record it in custom field ${field} (${error.message}); create a text field named ${field}, or the next click cannot find this event`;
   }

@@ -36,16 +36,27 @@ export interface Prepared<T> {
 }
 
 /**
+ * What the page shows of an update whose answer was lost: `found` (the update carrying the click's
+ * marker is there), `missing` (the event is open and has no such update), `closed` (the event is no
+ * longer among the open ones), or `cannot-look` (the event is open, but its updates cannot be listed).
+ */
+export type UpdateSeen = 'found' | 'missing' | 'closed' | 'cannot-look';
+
+/**
  * A status page provider. Reads may be retried; `create` and `update` are sent once (neither API
- * dedupes them): a lost answer is an error, the run is retried, and the retry finds the event.
+ * dedupes them): a lost answer is an error, the run is retried, and the retry looks for what the
+ * lost write did (`findOpen`, `findUpdate`) before sending it again.
  */
 export interface Provider {
   /** Every component on the page, to resolve names to ids. */
   components(): Promise<Array<{ id: string; name: string }>>;
   /** An unresolved event on the page carrying `marker`, if one exists. */
   findOpen(marker: string): Promise<PublicEvent | undefined>;
+  /** What the page shows of the update sent to event `eventId` with `marker` (see UpdateSeen). */
+  findUpdate(eventId: string, marker: string): Promise<UpdateSeen>;
   create(opening: Opening): Prepared<PublicEvent>;
-  update(eventId: string, update: Update): Prepared<void>;
+  /** `marker` names the click; a provider whose updates can be listed keeps it in the update for `findUpdate`. */
+  update(eventId: string, update: Update, marker: string): Prepared<void>;
 }
 
 /**
@@ -57,7 +68,8 @@ export class ProviderError extends Error {
 }
 
 /**
- * The marker put in a new event's description; `findOpen` matches it. A hash, so the public text
- * does not show the internal incident id; 12 hex digits will not collide among a page's open events.
+ * A marker for the public text: a new event's description carries its incident id's (`findOpen`
+ * matches it), a Statuspage update its click's (`findUpdate`). A hash, so the public text shows no
+ * internal id; 12 hex digits will not collide among a page's open events.
  */
-export const markerFor = (incidentId: string): string => `(ref ${createHash('sha256').update(incidentId).digest('hex').slice(0, 12)})`;
+export const markerFor = (key: string): string => `(ref ${createHash('sha256').update(key).digest('hex').slice(0, 12)})`;

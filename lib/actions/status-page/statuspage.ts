@@ -21,6 +21,10 @@ export function statuspageProvider(http: HttpClient, apiUrl: string, pageId: str
       throw error;
     }
   };
+  const unresolved = async () => {
+    const list = await json<unknown>({ url: `${base}/incidents/unresolved`, headers });
+    return Array.isArray(list) ? (list as Array<Record<string, unknown>>) : [];
+  };
   const prepared = <T>(request: OutboundRequest, then: (answer: unknown) => T): Prepared<T> => ({
     describe: http.describe(request),
     send: async () => then(await json(request)),
@@ -31,15 +35,14 @@ export function statuspageProvider(http: HttpClient, apiUrl: string, pageId: str
       return (Array.isArray(list) ? (list as Array<Record<string, unknown>>) : []).filter((c) => typeof c.id === 'string').map((c) => ({ id: c.id as string, name: String(c.name ?? '') }));
     },
     async findOpen(marker) {
-      const list = await json<unknown>({ url: `${base}/incidents/unresolved`, headers });
-      const items = Array.isArray(list) ? (list as Array<Record<string, unknown>>) : [];
-      const carries = (incident: Record<string, unknown>) =>
-        [incident.name, ...(Array.isArray(incident.incident_updates) ? incident.incident_updates.map((u: { body?: unknown }) => u?.body) : [])].some(
-          (text) => typeof text === 'string' && text.includes(marker),
-        );
-      const found = items.find(carries);
+      const found = (await unresolved()).find((incident) => carries([incident.name, ...updateBodies(incident)], marker));
       const event = found && eventOf(found);
       return event && { ...event, ...(typeof found.status === 'string' && { status: found.status }) };
+    },
+    async findUpdate(eventId, marker) {
+      const incident = (await unresolved()).find((i) => i.id === eventId);
+      if (!incident) return 'closed';
+      return carries(updateBodies(incident), marker) ? 'found' : 'missing';
     },
     create(opening: Opening): Prepared<PublicEvent> {
       const incident = { name: opening.title, ...fields(opening), body: `${opening.message}\n\n${opening.marker}` };
@@ -49,8 +52,10 @@ export function statuspageProvider(http: HttpClient, apiUrl: string, pageId: str
         return event;
       });
     },
-    update(eventId: string, update: Update): Prepared<void> {
-      const request: OutboundRequest = { method: 'PATCH', url: `${base}/incidents/${encodeURIComponent(eventId)}`, headers, json: { incident: fields(update) } };
+    update(eventId: string, update: Update, marker: string): Prepared<void> {
+      // The click's marker ends the update's text, so findUpdate can tell whether a lost PATCH landed.
+      const incident = { ...fields(update), body: `${update.message}\n\n${marker}` };
+      const request: OutboundRequest = { method: 'PATCH', url: `${base}/incidents/${encodeURIComponent(eventId)}`, headers, json: { incident } };
       return prepared(request, () => undefined);
     },
   };
@@ -67,6 +72,13 @@ function fields(update: Update) {
     }),
   };
 }
+
+/** The texts of an incident's updates. */
+function updateBodies(incident: Record<string, unknown>): unknown[] {
+  return Array.isArray(incident.incident_updates) ? incident.incident_updates.map((u: { body?: unknown }) => u?.body) : [];
+}
+
+const carries = (texts: unknown[], marker: string) => texts.some((text) => typeof text === 'string' && text.includes(marker));
 
 function eventOf(answer: unknown): PublicEvent | undefined {
   const incident = answer as { id?: unknown; shortlink?: unknown } | null;
