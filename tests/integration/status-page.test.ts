@@ -11,7 +11,7 @@ import { FlashDutyStandIn } from '../../local/flashduty-standin';
 import { localStatusPage } from '../../local/status-page-standin';
 import { StatuspageStandIn } from '../../local/statuspage-standin';
 import { log } from '../../lib/observability';
-import { formatComment } from '../../lib/worker/comment';
+import { formatComment } from '../../lib/actions/comment';
 import { makeMemory } from '../../lib/worker/memory';
 import { clickOnNewIncident } from '../fixtures/clicks';
 import { closedPort, emulatedTable } from './helpers';
