@@ -36,9 +36,9 @@ describe('rollback end to end in the local stack (npm start, DRY_RUN=false, npm 
     expect(comment).toContain('started the rollback shop (GitHub stand-in) on github');
     expect(comment).toContain(`• run id: ${run!.id}`);
     expect(comment).toContain(`• run: ${run!.html_url}`);
-    expect(comment).toContain(`• change record: rollback-${body.event_id}`);
+    expect(comment).toContain(`• change record: rollback/${body.incident.incident_id}/${body.event_id}`);
     expect(run!.inputs).toEqual({ service: 'engine', incident: body.incident.incident_id, reason: `FlashDuty: ${body.incident.title}` });
-    expect(stack.flashduty!.changes()).toEqual([expect.objectContaining({ change_key: `rollback-${body.event_id}`, change_status: 'Processing', link: run!.html_url })]);
+    expect(stack.flashduty!.changes()).toEqual([expect.objectContaining({ change_key: `rollback/${body.incident.incident_id}/${body.event_id}`, change_status: 'Processing', link: run!.html_url })]);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(stack.deploy!.dispatches()).toHaveLength(1);
     expect(stack.flashduty!.comments().filter((c) => c.includes(`event ${body.event_id}`))).toHaveLength(1);

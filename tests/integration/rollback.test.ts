@@ -12,7 +12,7 @@ import { makeHttp } from '../../lib/http/outbound';
 import { DeployStandIn } from '../../local/deploy-standin';
 import { FlashDutyStandIn } from '../../local/flashduty-standin';
 import { log } from '../../lib/observability';
-import type { QueueMessage } from '../../lib/queue/envelope';
+import { clickKeyOf, type QueueMessage } from '../../lib/queue/envelope';
 import { makeMemory } from '../../lib/worker/memory';
 import { clickWithIncident } from '../fixtures/clicks';
 import { emulatedTable } from './helpers';
@@ -85,6 +85,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
     env?: NodeJS.ProcessEnv;
     dryRun?: boolean;
     eventId?: string;
+    incidentId?: string;
     labels?: Record<string, string>;
     alerts?: unknown[];
     person?: unknown;
@@ -92,6 +93,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
   function context(options: Options = {}): ActionContext<RollbackConfig> {
     const changes: Record<string, unknown> = { labels: options.labels ?? { service: 'engine', env: 'prod' } };
     if (options.alerts) changes.alerts = options.alerts;
+    if (options.incidentId) changes.incident_id = options.incidentId;
     const click = clickWithIncident(changes, options.person === undefined ? {} : { person: options.person });
     const payload = validatePayload(click);
     const message: QueueMessage = { version: 1, action: 'rollback', event_id: options.eventId ?? `rb-${process.pid}-${++eventSeq}`, received_at: Date.now(), payload };
@@ -256,13 +258,13 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       const [call] = dispatches();
       expect(call).toMatchObject({ method: 'POST', path: '/hook/deploys/rollback', status: 202 });
       expect(JSON.parse(call!.body)).toEqual({ service: 'engine', incident: ctx.message.payload.incident.incident_id, by: 'zhangsan@toutie.com' });
-      expect(call!.headers['x-flashduty-actions-delivery']).toBe(ctx.message.event_id);
+      expect(call!.headers['x-flashduty-actions-delivery']).toBe(clickKeyOf(ctx.message));
       // The README's verification, done here independently of the code under test.
       const timestamp = call!.headers['x-flashduty-actions-timestamp']!;
       const expected = `v1=${createHmac('sha256', WEBHOOK_SECRET).update(`${timestamp}.${call!.body}`).digest('hex')}`;
       expect(call!.headers['x-flashduty-actions-signature']).toBe(expected);
       expect(Math.abs(Date.now() / 1000 - Number(timestamp))).toBeLessThan(300);
-      expect(outcome.links?.[0]?.url).toContain(`/hook-web/deploys/${ctx.message.event_id}`);
+      expect(outcome.links?.[0]?.url).toContain(`/hook-web/deploys/${clickKeyOf(ctx.message)}`);
     });
 
     it('is refused by the receiver when signed with another secret, and says to check the secret', async () => {
@@ -277,7 +279,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       const outcome = await rollback.run(ctx);
       expect(outcome.status).toBe('succeeded');
       const ids = dispatches().map((c) => c.headers['x-flashduty-actions-delivery']);
-      expect(ids).toEqual([ctx.message.event_id, ctx.message.event_id]);
+      expect(ids).toEqual([clickKeyOf(ctx.message), clickKeyOf(ctx.message)]);
     });
   });
 
@@ -360,10 +362,23 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(second.links).toEqual(first.links);
     });
 
+    it('a click on another incident that reuses the event id is another click: it rolls back and gets its own change record', async () => {
+      const eventId = `reused-${Date.now()}`;
+      const first = await rollback.run(context({ eventId, incidentId: 'aaaaaaaaaaaaaaaaaaaaaaa1' }));
+      const second = await rollback.run(context({ eventId, incidentId: 'aaaaaaaaaaaaaaaaaaaaaaa2' }));
+      expect(dispatches()).toHaveLength(2);
+      expect(platform.runs).toHaveLength(2);
+      expect(second.summary).toMatch(/^started the rollback/);
+      expect(fact(second, 'run id')).not.toBe(fact(first, 'run id'));
+      const changes = flashdutyStandIn.changes();
+      expect(changes.map((c) => c.change_key)).toEqual([`rollback/aaaaaaaaaaaaaaaaaaaaaaa1/${eventId}`, `rollback/aaaaaaaaaaaaaaaaaaaaaaa2/${eventId}`]);
+      expect(changes.map((c) => (c.labels as Record<string, string>).incident_id)).toEqual(['aaaaaaaaaaaaaaaaaaaaaaa1', 'aaaaaaaaaaaaaaaaaaaaaaa2']);
+    });
+
     it('a delivery after a crash between dispatch and record finds the run instead of dispatching again', async () => {
       const ctx = context();
       // The crashed delivery: it noted the attempt, the run started, and no answer was recorded.
-      await ctx.memory.remember(`dispatch#${ctx.message.event_id}`, { provider: 'github', since: Date.now() - 1000 });
+      await ctx.memory.remember(`dispatch#${clickKeyOf(ctx.message)}`, { provider: 'github', since: Date.now() - 1000 });
       await fetch(`${origin}/github/repos/acme/shop/actions/workflows/rollback.yml/dispatches`, {
         method: 'POST',
         headers: { authorization: `Bearer ${platform.githubToken}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
@@ -379,12 +394,12 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       ['gitlab without a read token', () => gitlab({ read_token: undefined }), 0, 'failed'],
     ])('after a crash mid-dispatch, %s: resends only where the receiver dedupes, never guesses', async (_what, target, sends, status) => {
       const ctx = context({ targets: [target()] });
-      await ctx.memory.remember(`dispatch#${ctx.message.event_id}`, { provider: 'x', since: Date.now() - 1000 });
+      await ctx.memory.remember(`dispatch#${clickKeyOf(ctx.message)}`, { provider: 'x', since: Date.now() - 1000 });
       const outcome = await rollback.run(ctx);
       expect(outcome.status).toBe(status);
       expect(dispatches()).toHaveLength(sends);
       if (status === 'failed') expect(outcome.summary).toContain('was not sent again');
-      else expect(dispatches()[0]!.headers['x-flashduty-actions-delivery']).toBe(ctx.message.event_id);
+      else expect(dispatches()[0]!.headers['x-flashduty-actions-delivery']).toBe(clickKeyOf(ctx.message));
     });
   });
 
@@ -399,7 +414,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
         expect(request).not.toContain(platform.githubToken);
         expect(request).not.toContain(platform.gitlabTriggerToken);
         expect(request).not.toContain(WEBHOOK_SECRET);
-        expect(fact(outcome, 'change record')).toMatch(/^would push change rollback-/);
+        expect(fact(outcome, 'change record')).toMatch(/^would push change rollback\//);
         shown.push(request);
       }
       expect(shown[0]).toContain('authorization: ***');
@@ -412,12 +427,13 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
   });
 
   describe('change record', () => {
-    it('pushes one Processing change per click, keyed by the event id, linking the run, with service, environment and incident labels', async () => {
+    it('pushes one Processing change per click, keyed by the click key, linking the run, with service, environment and incident labels', async () => {
       const ctx = context();
       const outcome = await rollback.run(ctx);
       await rollback.run(context({ eventId: ctx.message.event_id }));
       const changes = flashdutyStandIn.changes();
-      const key = `rollback-${ctx.message.event_id}`;
+      const key = clickKeyOf(ctx.message);
+      expect(key).toBe(`rollback/${ctx.message.payload.incident.incident_id}/${ctx.message.event_id}`);
       expect(changes.map((c) => c.change_key)).toEqual([key, key]);
       expect(changes[0]).toMatchObject({
         change_key: key,
@@ -434,7 +450,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
     it('still reports the started rollback when the change push is refused', async () => {
       const outcome = await rollback.run(context({ env: { FLASHDUTY_CHANGE_INTEGRATION_KEY: 'wrong-key' } }));
       expect(outcome.status).toBe('succeeded');
-      expect(fact(outcome, 'change record')).toMatch(/^NOT recorded \(.*Unauthorized.*\); key rollback-/);
+      expect(fact(outcome, 'change record')).toMatch(/^NOT recorded \(.*Unauthorized.*\); key rollback\//);
     });
   });
 });

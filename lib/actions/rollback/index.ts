@@ -1,6 +1,7 @@
 import { describeError } from '../../errors';
 import type { ChangeEvent } from '../../flashduty/client';
 import { type HttpClient, makeHttp, secret as secretValue } from '../../http/outbound';
+import { clickKeyOf } from '../../queue/envelope';
 import { TemplateValueError } from '../../template/compile';
 import { type TemplateContext, templateContext } from '../../template/context';
 import { type ActionContext, defineAction, type Outcome } from '../types';
@@ -58,7 +59,7 @@ async function dispatchAndRecord(ctx: Context, target: Target, dispatcher: Dispa
   let run: Run;
   let earlier: boolean;
   try {
-    ({ run, earlier } = await dispatchOnce(dispatcher, ctx.memory, `dispatch#${ctx.message.event_id}`, target.provider, ctx.log, ctx.signal));
+    ({ run, earlier } = await dispatchOnce(dispatcher, ctx.memory, `dispatch#${clickKeyOf(ctx.message)}`, target.provider, ctx.log, ctx.signal));
   } catch (error) {
     if (error instanceof DispatchRefused || error instanceof DispatchUnknown) return failed(`${error.message}; nothing was rolled back`, facts);
     throw error;
@@ -93,7 +94,7 @@ async function dispatcherFor(ctx: Context, target: Target, context: TemplateCont
     return gitlabDispatcher(target, render(target.variables), secretValue((await read(target.token))!), readToken === undefined ? undefined : secretValue(readToken), http);
   }
   const body = target.body ? target.body.render(context) : defaultBody(ctx);
-  return webhookDispatcher(target, body, ctx.message.event_id, await read(target.secret), http);
+  return webhookDispatcher(target, body, clickKeyOf(ctx.message), await read(target.secret), http);
 }
 
 /** What a webhook receives when its target configures no body. */
@@ -103,15 +104,17 @@ function defaultBody(ctx: Context): unknown {
 }
 
 /**
- * The change record, when FLASHDUTY_CHANGE_INTEGRATION_KEY is set. Its key is the click's event id,
- * so every delivery of one click updates the same change instead of adding another.
+ * The change record, when FLASHDUTY_CHANGE_INTEGRATION_KEY is set. Its key is the click key
+ * (`rollback/<incident>/<event id>`, hashed when that is not 1-128 printable ASCII characters), so
+ * every delivery of one click updates the same change, and a click on another incident that reuses
+ * the event id gets its own.
  */
 function changeEvent(ctx: Context, name: string, dispatcher: Dispatcher, labels: Record<string, string>): ChangeEvent | undefined {
   if (!ctx.config.FLASHDUTY_CHANGE_INTEGRATION_KEY) return undefined;
   const { incident, person } = ctx.message.payload;
   const environment = labels.environment ?? labels.env;
   return {
-    change_key: `rollback-${ctx.message.event_id}`.slice(0, 128),
+    change_key: clickKeyOf(ctx.message),
     title: `Rollback ${name} for "${incident.title ?? incident.incident_id}"`.slice(0, 200),
     change_status: 'Processing',
     event_time: Math.floor(ctx.message.received_at / 1000),

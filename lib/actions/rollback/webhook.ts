@@ -14,15 +14,15 @@ export function signature(secret: string, timestamp: string, body: string): stri
 
 /**
  * Any deploy platform with an HTTP hook: the configured method and URL, the rendered JSON body,
- * the click's event id in X-FlashDuty-Actions-Delivery and, with a secret, a timestamped HMAC
- * signature. We cannot look for what a lost request started, so a repeated send carries the same
+ * the click key (clickKeyOf: action, incident, event id) in X-FlashDuty-Actions-Delivery and, with
+ * a secret, a timestamped HMAC signature. We cannot look for what a lost request started, so a repeated send carries the same
  * delivery id and the receiver must dedupe on it (the README says so).
  */
-export function webhookDispatcher(target: WebhookTarget, body: unknown, eventId: string, signingKey: string | undefined, http: HttpClient): Dispatcher {
+export function webhookDispatcher(target: WebhookTarget, body: unknown, deliveryId: string, signingKey: string | undefined, http: HttpClient): Dispatcher {
   const text = JSON.stringify(body);
   const request = (key: string | undefined): OutboundRequest => {
     const timestamp = String(Math.floor(Date.now() / 1000));
-    const headers: Record<string, string> = { 'content-type': 'application/json', [DELIVERY_HEADER]: eventId };
+    const headers: Record<string, string> = { 'content-type': 'application/json', [DELIVERY_HEADER]: deliveryId };
     if (key !== undefined) Object.assign(headers, { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature(key, timestamp, text) });
     return { method: target.method, url: target.url, headers, body: text, timeoutMs: target.timeout_seconds * 1000 };
   };
