@@ -23,6 +23,9 @@ interface GithubRun {
   event: 'workflow_dispatch';
   created_at: string;
   html_url: string;
+  /** The workflow's `run-name` with its inputs filled in, else the workflow's name, as GitHub shows it. */
+  display_title: string;
+  /** Kept for tests; GitHub's run list does not show them. */
   inputs: Record<string, string>;
 }
 interface Pipeline {
@@ -51,7 +54,9 @@ export class DeployStandIn {
   onCall: ((call: DeployCall) => void) | undefined;
   githubToken = 'local-github-token';
   /** `owner/repo/workflow` -> the inputs the workflow declares. */
-  workflows = new Map<string, string[]>([['acme/shop/rollback.yml', ['service', 'incident', 'reason']]]);
+  workflows = new Map<string, string[]>([['acme/shop/rollback.yml', ['service', 'incident', 'reason', 'click']]]);
+  /** `owner/repo/workflow` -> its `run-name`; only `${{ inputs.<name> }}` is filled in. */
+  runNames = new Map<string, string>([['acme/shop/rollback.yml', 'Rollback ${{ inputs.click }}']]);
   runDetails = true;
   gitlabTriggerToken = 'local-gitlab-trigger-token';
   gitlabReadToken = 'local-gitlab-read-token';
@@ -131,7 +136,7 @@ export class DeployStandIn {
     if (what === 'runs') {
       const since = Date.parse((call.query.get('created') ?? '>=1970-01-01T00:00:00Z').replace('>=', ''));
       const runs = this.runs.filter((r) => r.repo === repo && r.workflow === workflow && r.event === call.query.get('event') && Date.parse(r.created_at) >= since);
-      return { status: 200, body: { total_count: runs.length, workflow_runs: [...runs].reverse() } };
+      return { status: 200, body: { total_count: runs.length, workflow_runs: [...runs].reverse().map(({ inputs: _, ...listed }) => listed) } };
     }
     const body = JSON.parse(call.body || '{}') as { ref?: string; inputs?: Record<string, string>; return_run_details?: boolean };
     if (body.return_run_details !== undefined && !this.runDetails) return { status: 400, body: { message: 'Invalid request.\n\n"return_run_details" is not a permitted key.' } };
@@ -147,6 +152,7 @@ export class DeployStandIn {
       event: 'workflow_dispatch',
       created_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       html_url: `${this.origin}/github-web/${repo}/actions/runs/${id}`,
+      display_title: (this.runNames.get(`${repo}/${workflow}`) ?? workflow).replace(/\$\{\{\s*inputs\.([\w-]+)\s*\}\}/g, (_, name: string) => body.inputs?.[name] ?? ''),
       inputs: body.inputs ?? {},
     };
     this.runs.push(run);

@@ -1,4 +1,4 @@
-import type { QueueMessage } from '../queue/envelope';
+import { clickKeyOf, type QueueMessage } from '../queue/envelope';
 
 /** A point in time. Templates shift it (`start_time - 15m`) and format it (`| ms`, `| rfc3339`). */
 export class TimeValue {
@@ -20,6 +20,8 @@ export interface TemplateContext {
   person: Record<string, unknown> | undefined;
   event_id: string;
   action: string;
+  /** The click's key (clickKeyOf): action, incident and event id; what once-only records use. */
+  click_key: string;
   start_time: TimeValue | undefined;
   /** Only when the incident has ended. */
   end_time: TimeValue | undefined;
@@ -30,7 +32,7 @@ export interface TemplateContext {
 }
 
 /** The names a template may start with; time names take `± duration` and time filters. */
-export const ROOT_NAMES = ['incident', 'labels', 'alert', 'person', 'event_id', 'action', 'start_time', 'end_time', 'event_time', 'received_at'] as const;
+export const ROOT_NAMES = ['incident', 'labels', 'alert', 'person', 'event_id', 'action', 'click_key', 'start_time', 'end_time', 'event_time', 'received_at'] as const;
 export const TIME_NAMES: ReadonlySet<string> = new Set(['start_time', 'end_time', 'event_time', 'received_at']);
 
 type Alert = Record<string, unknown>;
@@ -49,6 +51,7 @@ export function templateContext(message: QueueMessage, options: { alerts?: Alert
     person: person as Record<string, unknown> | undefined,
     event_id: message.event_id,
     action: message.action,
+    click_key: clickKeyOf(message),
     start_time: incident.start_time !== undefined ? new TimeValue(incident.start_time * 1000) : undefined,
     end_time: incident.end_time ? new TimeValue(incident.end_time * 1000) : undefined,
     event_time: new TimeValue(message.payload.event_time),

@@ -51,7 +51,8 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
     repo: 'acme/shop',
     workflow: 'rollback.yml',
     ref: 'main',
-    inputs: { service: '{{ labels.service }}', incident: '{{ incident.incident_id }}' },
+    // The stand-in workflow's run-name shows the click input, so a run can be told to be this click's.
+    inputs: { service: '{{ labels.service }}', incident: '{{ incident.incident_id }}', click: '{{ click_key }}' },
     api_url: `${origin}/github`,
     token: platform.githubToken,
     timeout_seconds: 1,
@@ -127,7 +128,11 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       const [call] = dispatches();
       expect(call).toMatchObject({ method: 'POST', path: '/github/repos/acme/shop/actions/workflows/rollback.yml/dispatches', status: 200 });
       expect(call!.headers).toMatchObject({ authorization: `Bearer ${platform.githubToken}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' });
-      expect(JSON.parse(call!.body)).toEqual({ ref: 'main', inputs: { service: 'engine', incident: ctx.message.payload.incident.incident_id }, return_run_details: true });
+      expect(JSON.parse(call!.body)).toEqual({
+        ref: 'main',
+        inputs: { service: 'engine', incident: ctx.message.payload.incident.incident_id, click: clickKeyOf(ctx.message) },
+        return_run_details: true,
+      });
       const [run] = platform.runs;
       expect(fact(outcome, 'run id')).toBe(String(run!.id));
       expect(outcome.links).toEqual([{ label: 'run', url: run!.html_url }]);
@@ -184,6 +189,50 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       platform.intercept = ({ method }) => (method === 'POST' ? { status: 502, body: { message: 'bad gateway' } } : undefined);
       await expect(rollback.run(context())).rejects.toThrow(/HTTP 502/);
       expect(dispatches()).toHaveLength(3);
+    });
+
+    it('on a server without return_run_details, names no run when no input carries the click key', async () => {
+      platform.runDetails = false;
+      const outcome = await rollback.run(context({ targets: [github({ inputs: { service: '{{ labels.service }}' } })] }));
+      expect(outcome.status).toBe('succeeded');
+      expect(platform.runs).toHaveLength(1);
+      expect(fact(outcome, 'run id')).toBeUndefined();
+      expect(fact(outcome, 'status')).toBe('dispatched (HTTP 204); GitHub did not name the run and no input carries the click key to find it by');
+    });
+
+    /** Click B's first dispatch gets no answer (and starts nothing); click A dispatches on the same ref meanwhile. */
+    async function lostAnswerBesideAnotherClick(inputs?: Record<string, string>) {
+      const targets = [github(inputs && { inputs })];
+      const [a, b] = [context({ targets }), context({ targets })];
+      let clickA: Promise<Outcome> | undefined;
+      platform.intercept = ({ method, attempt }) => {
+        if (method !== 'POST' || attempt !== 1) return undefined;
+        clickA = rollback.run(a);
+        return 'hang';
+      };
+      const outcomeB = await rollback.run(b);
+      return { a, b, outcomeA: await clickA!, outcomeB };
+    }
+
+    it("after a lost answer, never takes another click's run on the same ref for its own", async () => {
+      const { b, outcomeA, outcomeB } = await lostAnswerBesideAnotherClick();
+      expect(platform.runs).toHaveLength(2);
+      const [runA, runB] = platform.runs;
+      expect(fact(outcomeA, 'run id')).toBe(String(runA!.id));
+      expect(outcomeB.status).toBe('succeeded');
+      expect(fact(outcomeB, 'run id')).toBe(String(runB!.id));
+      expect(runB!.display_title).toBe(`Rollback ${clickKeyOf(b.message)}`);
+    });
+
+    it('after a lost answer, when no input carries the click key, says the outcome is unknown and does not send again', async () => {
+      const { outcomeA, outcomeB } = await lostAnswerBesideAnotherClick({ service: '{{ labels.service }}' });
+      expect(fact(outcomeA, 'run id')).toBe(String(platform.runs[0]!.id));
+      expect(platform.runs).toHaveLength(1);
+      expect(dispatches()).toHaveLength(2);
+      expect(outcomeB.status).toBe('failed');
+      expect(fact(outcomeB, 'run id')).toBeUndefined();
+      expect(outcomeB.summary).toContain('whether the rollback started is unknown');
+      expect(outcomeB.summary).not.toContain('nothing was rolled back');
     });
 
     it('when the dispatch times out, finds the run it started instead of dispatching again', async () => {
@@ -332,7 +381,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       await fc.assert(
         fc.asyncProperty(hostile, async (value) => {
           platform.reset();
-          platform.workflows.set('acme/shop/rollback.yml', ['service', 'incident']);
+          platform.workflows.set('acme/shop/rollback.yml', ['service', 'incident', 'click']);
           const labels = { service: 'engine', env: 'prod', app: value };
           const inputs = { service: '{{ labels.app }}', incident: '{{ incident.incident_id }}' };
           const variables = { SERVICE: '{{ labels.app }}' };
@@ -382,7 +431,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       await fetch(`${origin}/github/repos/acme/shop/actions/workflows/rollback.yml/dispatches`, {
         method: 'POST',
         headers: { authorization: `Bearer ${platform.githubToken}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
-        body: JSON.stringify({ ref: 'main', inputs: {} }),
+        body: JSON.stringify({ ref: 'main', inputs: { click: clickKeyOf(ctx.message) } }),
       });
       const outcome = await rollback.run(ctx);
       expect(outcome.status).toBe('succeeded');

@@ -19,7 +19,7 @@ export interface Dispatcher {
   describe(): string;
   /** Sends the dispatch once. Throws DispatchRefused (a 4xx: do not retry) or a retryable OutboundError. */
   dispatch(): Promise<Run>;
-  /** The run this click started at or after `since` (ms), if it can be seen; 'cannot-look' when the platform offers no way. */
+  /** The run this click started at or after `since` (ms), if it can be seen; 'cannot-look' when this click's run cannot be told apart. */
   find(since: number): Promise<Run | undefined | 'cannot-look'>;
   /** The far side dedupes repeated sends itself (webhook: on the delivery header), so an unclear send may be repeated. */
   resendable: boolean;
@@ -30,7 +30,7 @@ export class DispatchRefused extends Error {
   override readonly name = 'DispatchRefused';
 }
 
-/** A dispatch whose answer was lost, on a platform where we cannot look: not sent again. */
+/** A dispatch whose answer was lost, where its run cannot be looked for: not sent again, outcome unknown. */
 export class DispatchUnknown extends Error {
   override readonly name = 'DispatchUnknown';
 }
@@ -87,7 +87,9 @@ async function lookFor(d: Dispatcher, since: number): Promise<Run | undefined> {
   const found = await d.find(since);
   if (found !== 'cannot-look') return found;
   if (d.resendable) return undefined;
-  throw new DispatchUnknown('an earlier attempt got no answer and this platform gives no way to look for its run (for GitLab, set read_token), so it was not sent again');
+  throw new DispatchUnknown(
+    'an earlier attempt got no answer and there is no way to tell which run, if any, it started (for GitHub, pass {{ click_key }} in an input and show it in the workflow\'s run-name; for GitLab, set read_token), so it was not sent again',
+  );
 }
 
 /** Retryable trouble stays an OutboundError; any other non-2xx answer is the platform's refusal, explained by `explain`. */

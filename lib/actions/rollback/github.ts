@@ -14,10 +14,18 @@ function webBase(apiUrl: string): string {
 /**
  * GitHub Actions: `POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches` with the
  * configured ref and the rendered inputs. Asks for the run's details (`return_run_details`); a
- * server that refuses that field is asked again without it, and the run is then found by listing
- * `workflow_dispatch` runs created since the dispatch.
+ * server that refuses that field is asked again without it.
+ *
+ * Without that answer (an older server, or an answer lost to a timeout or 5xx) the run can only be
+ * found in the run list, which carries neither the inputs nor anything else of the click: ref and
+ * time alone cannot tell two clicks on one workflow apart. So a listed run is taken as this click's
+ * only when its title (the workflow's `run-name`) shows the click key, which the workflow gets
+ * through an input rendered from `{{ click_key }}`; a list without it means the attempt started
+ * nothing, so it is sent again (this relies on the run-name showing that input, as the README
+ * says). When no input carries the key there is nothing to tell runs apart by: a lost answer is
+ * reported as unknown (`cannot-look`: not sent again), and after a 204 no run is named.
  */
-export function githubDispatcher(target: GithubTarget, inputs: Record<string, string>, token: Secret, http: HttpClient, signal: AbortSignal): Dispatcher {
+export function githubDispatcher(target: GithubTarget, inputs: Record<string, string>, clickKey: string, token: Secret, http: HttpClient, signal: AbortSignal): Dispatcher {
   const [owner, repo] = target.repo.split('/') as [string, string];
   const base = `${target.api_url}/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/actions/workflows/${encodeURIComponent(target.workflow)}`;
   const headers = { authorization: token, accept: 'application/vnd.github+json', 'x-github-api-version': GITHUB_API_VERSION };
@@ -28,7 +36,8 @@ export function githubDispatcher(target: GithubTarget, inputs: Record<string, st
     headers,
     json: { ref: target.ref, inputs, ...(details && { return_run_details: true }) },
   });
-  const find = (since: number) => findRun(http, { url: `${base}/runs`, headers }, target.ref, since);
+  const named = Object.values(inputs).some((value) => value.includes(clickKey));
+  const list = (since: number) => findRun(http, { url: `${base}/runs`, headers }, target.ref, since, clickKey);
 
   return {
     facts: [
@@ -38,7 +47,7 @@ export function githubDispatcher(target: GithubTarget, inputs: Record<string, st
     ],
     describe: () => http.describe(request(true)),
     resendable: false,
-    find,
+    find: async (since) => (named ? list(since) : 'cannot-look'),
     async dispatch() {
       const since = Date.now();
       let response = await http.request(request(true));
@@ -52,8 +61,9 @@ export function githubDispatcher(target: GithubTarget, inputs: Record<string, st
         const body = response.json<{ workflow_run_id?: number; html_url?: string }>();
         if (body?.workflow_run_id) return { id: String(body.workflow_run_id), url: body.html_url };
       }
-      const found = await findSoon(() => find(since), signal);
-      return found ?? { note: 'dispatched; the run did not show up in the list yet', url: `${webBase(target.api_url)}/${target.repo}/actions/workflows/${target.workflow}` };
+      const url = `${webBase(target.api_url)}/${target.repo}/actions/workflows/${target.workflow}`;
+      if (!named) return { note: `dispatched (HTTP ${response.status}); GitHub did not name the run and no input carries the click key to find it by`, url };
+      return (await findSoon(() => list(since), signal)) ?? { note: 'dispatched; the run did not show up in the list yet', url };
     },
   };
 }
@@ -69,17 +79,22 @@ function refusal(target: GithubTarget, status: number, message: string): string 
   return `GitHub refused the dispatch with HTTP ${status}${said}`;
 }
 
-type Listed = { id: number; html_url?: string; created_at?: string; head_branch?: string };
+type Listed = { id: number; html_url?: string; created_at?: string; head_branch?: string; display_title?: string };
 
-/** The oldest `workflow_dispatch` run on `ref` created at or after `since` (ms), from the workflow's run list. */
-async function findRun(http: HttpClient, list: { url: string; headers: Record<string, string | Secret> }, ref: string, since: number): Promise<Run | undefined> {
+/**
+ * The `workflow_dispatch` run on `ref` created at or after `since` (ms) whose title has `clickKey`
+ * as a word of its own, from the workflow's run list. Never another run on the ref: after a lost
+ * answer, the oldest run since may well be another click's.
+ */
+async function findRun(http: HttpClient, list: { url: string; headers: Record<string, string | Secret> }, ref: string, since: number, clickKey: string): Promise<Run | undefined> {
   const second = Math.floor(since / 1000) * 1000;
   const created = new Date(second).toISOString().replace('.000Z', 'Z');
   const query = new URLSearchParams({ event: 'workflow_dispatch', created: `>=${created}`, per_page: '30' });
   const response = await http.json<{ workflow_runs?: Listed[] }>({ url: `${list.url}?${query}`, headers: list.headers });
   // A run on another branch was started by someone else; GitHub names the ref without refs/heads/.
   const branch = ref.replace(/^refs\/(heads|tags)\//, '');
-  const ours = (response?.workflow_runs ?? []).filter((run) => run.head_branch === branch && Date.parse(run.created_at ?? '') >= second);
-  const oldest = ours.sort((a, b) => a.id - b.id)[0];
-  return oldest && { id: String(oldest.id), url: oldest.html_url };
+  const ours = (response?.workflow_runs ?? []).find(
+    (run) => run.head_branch === branch && Date.parse(run.created_at ?? '') >= second && (run.display_title ?? '').split(/\s+/).includes(clickKey),
+  );
+  return ours && { id: String(ours.id), url: ours.html_url };
 }

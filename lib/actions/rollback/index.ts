@@ -61,7 +61,8 @@ async function dispatchAndRecord(ctx: Context, target: Target, dispatcher: Dispa
   try {
     ({ run, earlier } = await dispatchOnce(dispatcher, ctx.memory, `dispatch#${clickKeyOf(ctx.message)}`, target.provider, ctx.log, ctx.signal));
   } catch (error) {
-    if (error instanceof DispatchRefused || error instanceof DispatchUnknown) return failed(`${error.message}; nothing was rolled back`, facts);
+    if (error instanceof DispatchRefused) return failed(`${error.message}; nothing was rolled back`, facts);
+    if (error instanceof DispatchUnknown) return failed(`${error.message}; whether the rollback started is unknown: look at the platform's runs before clicking again`, facts);
     throw error;
   }
   const runFacts: Facts = [...(run.id ? [['run id', run.id] as [string, string]] : []), ...(run.note ? [['status', run.note] as [string, string]] : [])];
@@ -88,7 +89,9 @@ async function dispatcherFor(ctx: Context, target: Target, context: TemplateCont
     Object.fromEntries(Object.entries(templates).map(([key, template]) => [key, template.render(context)]));
   // A dry run shows *** for secrets; it never needs their values.
   const read = async (ref: Parameters<Context['secret']>[0] | undefined) => (ref === undefined ? undefined : ctx.dryRun ? '***' : await ctx.secret(ref));
-  if (target.provider === 'github') return githubDispatcher(target, render(target.inputs), secretValue(`Bearer ${await read(target.token)}`), http, ctx.signal);
+  if (target.provider === 'github') {
+    return githubDispatcher(target, render(target.inputs), clickKeyOf(ctx.message), secretValue(`Bearer ${await read(target.token)}`), http, ctx.signal);
+  }
   if (target.provider === 'gitlab') {
     const readToken = await read(target.read_token);
     return gitlabDispatcher(target, render(target.variables), secretValue((await read(target.token))!), readToken === undefined ? undefined : secretValue(readToken), http);
