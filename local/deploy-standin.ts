@@ -13,7 +13,9 @@ export interface DeployCall {
 }
 
 /** A test's answer to a call: a reply, `'hang'` (never answer), `'hang-after'` (act, then never answer), or undefined for normal handling. */
-export type DeployInterceptor = (call: { method: string; path: string; attempt: number }) => { status: number; body: unknown } | 'hang' | 'hang-after' | undefined;
+export type DeployInterceptor = (
+  call: { method: string; path: string; attempt: number; headers: Record<string, string>; body: string },
+) => { status: number; body: unknown } | 'hang' | 'hang-after' | undefined;
 
 interface GithubRun {
   id: number;
@@ -103,7 +105,7 @@ export class DeployStandIn {
     const call: DeployCall = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body: Buffer.concat(chunks).toString('utf8'), status: 0 };
     const attempt = (this.attempts.get(call.path) ?? 0) + 1;
     this.attempts.set(call.path, attempt);
-    const intercepted = this.intercept?.({ method: call.method, path: call.path, attempt });
+    const intercepted = this.intercept?.({ method: call.method, path: call.path, attempt, headers, body: call.body });
     if (intercepted === 'hang') return void this.calls.push(call);
     let answer: { status: number; body: unknown };
     try {

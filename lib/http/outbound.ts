@@ -5,7 +5,8 @@ import type { Log } from '../observability';
 
 /**
  * A value that must never reach a log line, an error or a dry-run description: a token in a
- * header, or a URL whose path is itself a credential (a chat webhook). Prints as `***`.
+ * header or a form field, or a URL whose path is itself a credential (a chat webhook). Prints as
+ * `***`.
  */
 export class Secret {
   readonly #value: string;
@@ -26,7 +27,7 @@ export class Secret {
   }
 }
 
-/** Marks a header value (or a URL) as secret. */
+/** Marks a header value, a form field (or a URL) as secret. */
 export const secret = (value: string): Secret => new Secret(value);
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -39,6 +40,8 @@ export interface OutboundRequest {
   headers?: Record<string, string | Secret>;
   /** Sent as JSON with `content-type: application/json`. */
   json?: unknown;
+  /** Sent form-encoded with `content-type: application/x-www-form-urlencoded`, fields in this order. */
+  form?: Record<string, string | Secret>;
   /** Sent as is; give a content-type header. */
   body?: string;
   /** Per attempt, default 10 s; never past the worker's deadline. */
@@ -60,6 +63,8 @@ export interface OutboundResponse {
   attempts: number;
   /** The body parsed as JSON (undefined when empty); throws OutboundError naming the URL when it is not JSON. */
   json<T = unknown>(): T;
+  /** `text` with every secret the request carried replaced by `***`: for a message that quotes the answer. */
+  scrub(text: string): string;
 }
 
 /** The outbound HTTP helper every action gets (`ctx.http`). */
@@ -141,6 +146,8 @@ interface Prepared {
   url: string;
   headers: Record<string, string>;
   body: string | undefined;
+  /** The body as a dry run shows it: form secrets as `***`. */
+  shownBody: string | undefined;
   timeoutMs: number;
   maxBytes: number;
   attempts: number;
@@ -157,11 +164,14 @@ interface Prepared {
 
 function prepare(request: OutboundRequest): Prepared {
   const method = request.method ?? 'GET';
-  const secrets = [request.url, ...Object.values(request.headers ?? {})].filter((value): value is Secret => value instanceof Secret).map((s) => s.reveal());
-  const scrub = (text: string) => secrets.filter((s) => s.length >= 4).reduce((out, s) => out.replaceAll(s, '***'), text);
+  const sent = [request.url, ...Object.values(request.headers ?? {}), ...Object.values(request.form ?? {})];
+  const scrub = scrubber(sent.filter((value): value is Secret => value instanceof Secret).map((s) => s.reveal()));
   const url = request.url instanceof Secret ? request.url.reveal() : request.url;
   const headers: Record<string, string> = { 'user-agent': USER_AGENT, accept: 'application/json' };
   if (request.json !== undefined) headers['content-type'] = 'application/json';
+  if (request.form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+  const form = (show: (value: string | Secret) => string) => new URLSearchParams(Object.entries(request.form ?? {}).map(([name, value]): [string, string] => [name, show(value)])).toString();
+  const body = request.json !== undefined ? JSON.stringify(request.json) : request.form !== undefined ? form((value) => (value instanceof Secret ? value.reveal() : value)) : request.body;
   const shownHeaders: Record<string, string> = { ...headers };
   for (const [name, value] of Object.entries(request.headers ?? {})) {
     headers[name.toLowerCase()] = value instanceof Secret ? value.reveal() : value;
@@ -174,7 +184,8 @@ function prepare(request: OutboundRequest): Prepared {
     method,
     url,
     headers,
-    body: request.json !== undefined ? JSON.stringify(request.json) : request.body,
+    body,
+    shownBody: request.form !== undefined ? form(String) : body,
     timeoutMs: request.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxBytes: request.maxBytes ?? DEFAULT_MAX_BYTES,
     attempts: repeatable ? Math.min(Math.max(request.attempts ?? 3, 1), MAX_ATTEMPTS) : 1,
@@ -182,8 +193,22 @@ function prepare(request: OutboundRequest): Prepared {
     shownUrl: redactUrl(url, request.url instanceof Secret, false),
     shownHeaders,
     scrub,
-    excerpt: (text) => scrub(cut(text.replace(/\s+/g, ' ').trim(), EXCERPT_CHARS)),
+    // Scrubbed before cut: a cut through a secret would leave its start unscrubbed.
+    excerpt: (text) => cut(scrub(text.replace(/\s+/g, ' ').trim()), EXCERPT_CHARS),
   };
+}
+
+/**
+ * Replaces every secret in a text with `***`, in each form it may take there: as sent, without its
+ * auth scheme (`Bearer <token>`: a platform may echo the token alone), and URL- or form-encoded
+ * (how a form field travels). Longest first, so a shorter form never hides part of a longer one;
+ * a form under 4 characters is left, as it would mangle ordinary text.
+ */
+function scrubber(secrets: string[]): (text: string) => string {
+  const bare = secrets.map((s) => /^[!#$%&'*+.^_`|~\w-]+ +(\S.*)$/.exec(s)?.[1] ?? s);
+  const encoded = [...secrets, ...bare].flatMap((s) => [s, encodeURIComponent(s), new URLSearchParams({ s }).toString().slice(2)]);
+  const forms = [...new Set(encoded)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+  return (text) => forms.reduce((out, s) => out.replaceAll(s, '***'), text);
 }
 
 /** Refuses, before sending, what fetch would refuse with a bare TypeError. Never echoes a header value. */
@@ -200,7 +225,7 @@ function checkRequest(label: string, url: string, headers: Record<string, string
       throw invalid(`header "${name}" has a name or value fetch cannot send (a line break or non-ASCII character)`);
     }
   }
-  if ((method === 'GET' || method === 'HEAD') && (request.json !== undefined || request.body !== undefined)) throw invalid(`${method} cannot carry a body`);
+  if ((method === 'GET' || method === 'HEAD') && (request.json !== undefined || request.form !== undefined || request.body !== undefined)) throw invalid(`${method} cannot carry a body`);
 }
 
 /** Drops user info (and the whole path of a secret URL); with `query`, every query value too. */
@@ -219,7 +244,7 @@ export function redactUrl(url: string, secretPath: boolean, query: boolean): str
 
 function describeRequest(prepared: Prepared): string {
   const headers = Object.entries(prepared.shownHeaders).map(([name, value]) => `${name}: ${value}`).join(', ');
-  const body = prepared.body === undefined ? '' : ` body ${prepared.scrub(cut(prepared.body, 2000))}`;
+  const body = prepared.shownBody === undefined ? '' : ` body ${cut(prepared.scrub(prepared.shownBody), 2000)}`;
   return `${prepared.method} ${prepared.shownUrl} (${headers})${body}`;
 }
 
@@ -289,6 +314,7 @@ async function attemptOnce(prepared: Prepared, options: HttpOptions): Promise<Ou
       text,
       attempts: 1,
       json: <T>() => parseJson<T>(text, response, prepared),
+      scrub: prepared.scrub,
     };
   } catch (error) {
     if (error instanceof OutboundError) throw error;

@@ -159,6 +159,20 @@ describe('outbound HTTP', () => {
     expect([String(hook), JSON.stringify({ hook }), inspect(hook)]).toEqual(['***', '{"hook":"***"}', '***']);
   });
 
+  it('sends a form with a secret field as *** in descriptions, and scrubs every secret however an answer echoes it', async () => {
+    const token = 'glptt-s3cr3t+/tok';
+    const request = { method: 'POST' as const, url: `${base}/trigger`, headers: { authorization: secret('Bearer gh-s3cr3t') }, form: { token: secret(token), ref: 'main' } };
+    // The token itself starts just before the excerpt's cut: it is scrubbed before the cut, not after.
+    handle = answer(400, JSON.stringify({ message: `${'x'.repeat(180)} ${token} ${encodeURIComponent(token)} gh-s3cr3t` }));
+    const error = await failure(http.json(request));
+    expect(seen[0]).toMatchObject({ body: 'token=glptt-s3cr3t%2B%2Ftok&ref=main', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Bearer gh-s3cr3t' } });
+    expect(http.describe(request)).toMatch(/authorization: \*\*\*.* body token=\*\*\*&ref=main$/);
+    expect(error.message).toMatch(/x \*\*\*/);
+    for (const shown of [error.message, error.details.body!]) expect(shown).not.toMatch(/glptt|s3cr3t|%2Ftok/);
+    handle = answer(401, JSON.stringify({ message: `bad ${encodeURIComponent(token)} and gh-s3cr3t` }));
+    expect((await failure(http.json(request))).message).toContain('{"message":"bad *** and ***"}');
+  });
+
   it('refuses a request fetch could not send, naming the problem but not the header value', async () => {
     const cases = [
       { url: 'ftp://127.0.0.1/x' },

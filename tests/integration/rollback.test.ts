@@ -14,6 +14,7 @@ import { FlashDutyStandIn } from '../../local/flashduty-standin';
 import { log } from '../../lib/observability';
 import { clickKeyOf, type QueueMessage } from '../../lib/queue/envelope';
 import { makeMemory } from '../../lib/worker/memory';
+import { captureLogs } from '../fixtures/capture-logs';
 import { clickWithIncident } from '../fixtures/clicks';
 import { emulatedTable } from './helpers';
 
@@ -296,6 +297,31 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(outcome.status).toBe('failed');
       expect(outcome.summary).toContain('set read_token');
       expect(dispatches()).toHaveLength(1);
+    });
+  });
+
+  describe('a platform error that echoes a secret', () => {
+    it.each([
+      ['GitLab echoes the trigger token from the form', () => gitlab(), () => platform.gitlabTriggerToken, (call: { body: string }) => new URLSearchParams(call.body).get('token')],
+      ['GitHub echoes the token without "Bearer"', () => github(), () => platform.githubToken, (call: { headers: Record<string, string> }) => call.headers.authorization!.slice(7)],
+    ])('keeps the token out of a refusal when %s', async (_what, target, token, echoed) => {
+      platform.intercept = (call) => (call.method === 'POST' ? { status: 401, body: { message: `token ${echoed(call)} is not valid` } } : undefined);
+      const outcome = await rollback.run(context({ targets: [target()] }));
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('(token *** is not valid)');
+      expect(JSON.stringify(outcome)).not.toContain(token());
+    });
+
+    it('keeps the trigger token out of the error and the logs when GitLab keeps failing with a 5xx that echoes it', async () => {
+      platform.intercept = (call) => (call.method === 'POST' ? { status: 502, body: { message: `upstream got token=${new URLSearchParams(call.body).get('token')}` } } : undefined);
+      let error: Error | undefined;
+      const logged = await captureLogs(async () => {
+        error = await rollback.run(context({ targets: [gitlab()] })).then(() => undefined, (e: unknown) => e as Error);
+      });
+      expect(error?.message).toContain('answered HTTP 502: upstream got token=***');
+      expect(logged.filter((line) => line.includes('upstream got token=***'))).toHaveLength(2);
+      expect([error?.message, ...logged].join('\n')).not.toContain(platform.gitlabTriggerToken);
+      expect(dispatches()).toHaveLength(3);
     });
   });
 

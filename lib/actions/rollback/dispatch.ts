@@ -96,13 +96,16 @@ async function lookFor(d: Dispatcher, since: number): Promise<Run | undefined> {
 export function checkAnswer(response: OutboundResponse, label: string, explain: (status: number, message: string) => string): void {
   const { status } = response;
   if (status >= 200 && status <= 299) return;
-  const message = platformMessage(response.text);
+  const message = platformMessage(response.text, response.scrub);
   if (status === 429 || status >= 500) throw new OutboundError(`${label}: answered HTTP ${status}${message ? `: ${message}` : ''}`, 'status', { status });
   throw new DispatchRefused(explain(status, message));
 }
 
-/** The platform's own words from an error body: `message` (GitHub, GitLab) or `error`, else the text, cut. */
-function platformMessage(text: string): string {
+/**
+ * The platform's own words from an error body: `message` (GitHub, GitLab) or `error`, else the text,
+ * with the request's secrets scrubbed (a platform may echo the token it refused), then cut.
+ */
+function platformMessage(text: string, scrub: (text: string) => string): string {
   let said: unknown = text;
   try {
     const body = JSON.parse(text) as Record<string, unknown>;
@@ -110,7 +113,7 @@ function platformMessage(text: string): string {
   } catch {
     // not JSON: the text itself
   }
-  const flat = (typeof said === 'string' ? said : JSON.stringify(said)).replace(/\s+/g, ' ').trim();
+  const flat = scrub((typeof said === 'string' ? said : JSON.stringify(said)).replace(/\s+/g, ' ').trim());
   return flat.length > 300 ? `${flat.slice(0, 299)}…` : flat;
 }
 

@@ -10,18 +10,13 @@ import { checkAnswer, type Dispatcher, type Run } from './dispatch';
  */
 export function gitlabDispatcher(target: GitlabTarget, variables: Record<string, string>, token: Secret, readToken: Secret | undefined, http: HttpClient): Dispatcher {
   const project = `${target.api_url}/projects/${encodeURIComponent(target.project)}`;
-  const form = (shownToken: string) => {
-    const params = new URLSearchParams({ token: shownToken, ref: target.ref });
-    for (const [key, value] of Object.entries(variables)) params.append(`variables[${key}]`, value);
-    return params.toString();
-  };
-  const request = (shownToken: string): OutboundRequest => ({
+  // The token is a Secret form field: shown as *** in the dry run and scrubbed from any error that quotes the answer.
+  const request: OutboundRequest = {
     method: 'POST',
     timeoutMs: target.timeout_seconds * 1000,
     url: `${project}/trigger/pipeline`,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: form(shownToken),
-  });
+    form: { token, ref: target.ref, ...Object.fromEntries(Object.entries(variables).map(([key, value]) => [`variables[${key}]`, value])) },
+  };
   const explain = (status: number, message: string): string => {
     const said = message ? ` (${message})` : '';
     if (status === 401 || status === 403) {
@@ -38,11 +33,10 @@ export function gitlabDispatcher(target: GitlabTarget, variables: Record<string,
       ['ref', target.ref],
       ['variables', JSON.stringify(variables)],
     ],
-    // The token travels in the body: the description shows *** in its place.
-    describe: () => http.describe(request('***')),
+    describe: () => http.describe(request),
     resendable: false,
     async dispatch() {
-      const response = await http.request(request(token.reveal()));
+      const response = await http.request(request);
       checkAnswer(response, `POST ${project}/trigger/pipeline`, explain);
       const pipeline = response.json<{ id?: number; web_url?: string }>();
       return { id: pipeline?.id === undefined ? undefined : String(pipeline.id), url: pipeline?.web_url };
