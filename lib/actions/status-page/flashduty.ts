@@ -41,40 +41,46 @@ export function flashdutyProvider(api: FlashDutyApi, pageId: string, signal: Abo
       // other endpoint lists them: an open event's update cannot be looked for.
       return (await active()).some((item) => String(item.change_id) === eventId) ? 'cannot-look' : 'closed';
     },
-    create(opening: Opening): Prepared<PublicEvent> {
-      const body = {
-        page_id,
-        type: 'incident',
-        title: truncate(opening.title, TITLE_MAX),
-        description: `${opening.message}\n\n${opening.marker}`,
-        status: opening.status,
-        notify_subscribers: opening.notify,
-        updates: [{ status: opening.status, description: opening.message, component_changes: changes(opening.components) }],
-      };
-      return {
-        describe: `POST /status-page/change/create ${JSON.stringify(body)}`,
-        send: async () => {
-          const data = (await write('/status-page/change/create', body)) as { change_id?: unknown } | null;
-          if (data?.change_id === undefined || data.change_id === null) throw new ProviderError('/status-page/change/create answered without a change_id');
-          return { id: String(data.change_id) };
-        },
-      };
+    create: (opening) => createRequest(page_id, opening, write),
+    update: (eventId, update) => updateRequest(page_id, eventId, update, write),
+  };
+}
+
+type Write = (path: string, body: object) => Promise<unknown>;
+
+function createRequest(page_id: number, opening: Opening, write: Write): Prepared<PublicEvent> {
+  const body = {
+    page_id,
+    type: 'incident',
+    title: truncate(opening.title, TITLE_MAX),
+    description: `${opening.message}\n\n${opening.marker}`,
+    status: opening.status,
+    notify_subscribers: opening.notify,
+    updates: [{ status: opening.status, description: opening.message, component_changes: changes(opening.components) }],
+  };
+  return {
+    describe: `POST /status-page/change/create ${JSON.stringify(body)}`,
+    send: async () => {
+      const data = (await write('/status-page/change/create', body)) as { change_id?: unknown } | null;
+      if (data?.change_id === undefined || data.change_id === null) throw new ProviderError('/status-page/change/create answered without a change_id');
+      return { id: String(data.change_id) };
     },
-    // The click's marker is not put in the public text: no endpoint would show it back (findUpdate).
-    update(eventId: string, update: Update): Prepared<void> {
-      const body = {
-        page_id,
-        change_id: Number(eventId),
-        status: update.status,
-        description: update.message,
-        ...(update.components.length > 0 && { component_changes: changes(update.components) }),
-      };
-      return {
-        describe: `POST /status-page/change/timeline/create ${JSON.stringify(body)}`,
-        send: async () => {
-          await write('/status-page/change/timeline/create', body);
-        },
-      };
+  };
+}
+
+/** The click's marker is not put in the public text: no endpoint would show it back (findUpdate). */
+function updateRequest(page_id: number, eventId: string, update: Update, write: Write): Prepared<void> {
+  const body = {
+    page_id,
+    change_id: Number(eventId),
+    status: update.status,
+    description: update.message,
+    ...(update.components.length > 0 && { component_changes: changes(update.components) }),
+  };
+  return {
+    describe: `POST /status-page/change/timeline/create ${JSON.stringify(body)}`,
+    send: async () => {
+      await write('/status-page/change/timeline/create', body);
     },
   };
 }
