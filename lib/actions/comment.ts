@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Outcome } from './types';
 import { COMMENT_MAX_CHARS } from '../flashduty/facts';
 import type { QueueMessage } from '../queue/envelope';
-import { truncate } from '../text';
+import { truncate, utc } from '../text';
 
 const LABEL: Record<Outcome['status'], string> = {
   succeeded: 'succeeded',
@@ -37,7 +37,7 @@ export function commentMarker(message: Pick<QueueMessage, 'action' | 'event_id'>
 export function formatComment(message: QueueMessage, outcome: Outcome, kind: CommentKind = 'result'): string {
   const details = [
     outcome.summary,
-    ...(outcome.facts ?? []).map(([label, value]) => `• ${label}: ${value}`),
+    ...(outcome.facts ?? []).map(factLine),
     ...(outcome.links ?? []).map((link) => `• ${link.label}: ${link.url}`),
     ...compactionNote(message),
   ];
@@ -47,13 +47,29 @@ export function formatComment(message: QueueMessage, outcome: Outcome, kind: Com
 /**
  * Characters formatComment leaves for an outcome's summary, facts and links (one line each, joined
  * by newlines), measured on the lines it adds: the head line (who clicked, or which rule ran it),
- * the compaction note and the marker line. Details within it are never cut. Counted in UTF-16
- * units, which never undercount the code points the comment is cut to.
+ * the compaction note and the marker line, and for a dry run the run budget line the worker adds
+ * after the action (at its longest: the worker may have no budget, or a shorter line). Details
+ * within it are never cut. Counted in UTF-16 units, which never undercount the code points the
+ * comment is cut to.
  */
 export function detailsRoom(message: QueueMessage, status: Outcome['status'], kind: CommentKind = 'result'): number {
-  const note = compactionNote(message).reduce((sum, line) => sum + 1 + line.length, 0);
-  return roomBetween(headLine(message, status), commentMarker(message, kind)) - note;
+  const added = [...compactionNote(message), ...(status === 'dry-run' ? [factLine(LONGEST_RUN_BUDGET_FACT)] : [])];
+  return roomBetween(headLine(message, status), commentMarker(message, kind)) - added.reduce((sum, line) => sum + 1 + line.length, 0);
 }
+
+/**
+ * The fact the worker adds to a dry run's comment when the action has a run budget: where the
+ * budget stands (`used` runs in the last hour of `max`, used up until `freesAt`), without taking from it.
+ */
+export function runBudgetFact(used: number, max: number, freesAt: number | undefined): [string, string] {
+  const state = freesAt === undefined ? `${used} of ${max} used in the last hour` : `used up (${used} of ${max} in the last hour) until ${utc(freesAt)}; a real click would be refused`;
+  return ['run budget', `${state} (a dry run does not count)`];
+}
+
+/** The run budget fact at its longest: used up, with counts longer than any budget allows. */
+const LONGEST_RUN_BUDGET_FACT = runBudgetFact(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 0);
+
+const factLine = ([label, value]: [string, string]): string => `• ${label}: ${value}`;
 
 /**
  * The comment for a queue message no worker could read (written when it goes to the dead-letter

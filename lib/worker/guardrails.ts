@@ -1,5 +1,6 @@
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { runBudgetFact } from '../actions/comment';
 import type { Outcome } from '../actions/types';
 import type { GuardrailConfig } from '../config/guardrails';
 import { emitMetric, log } from '../observability';
@@ -66,8 +67,7 @@ export function makeGuardrails(action: string, config: GuardrailConfig, budget: 
     async dryRunFacts() {
       if (!budget) return [];
       const { used, freesAt } = await budget.look();
-      const state = freesAt === undefined ? `${used} of ${max} used in the last hour` : `used up (${used} of ${max} in the last hour) until ${utc(freesAt)}; a real click would be refused`;
-      return [['run budget', `${state} (a dry run does not count)`]];
+      return [runBudgetFact(used, max, freesAt)];
     },
   };
 }

@@ -11,6 +11,9 @@ import { ConfigError } from '../../lib/errors';
 import { validatePayload } from '../../lib/flashduty/payload';
 import type { QueueMessage } from '../../lib/queue/envelope';
 import { formatComment } from '../../lib/actions/comment';
+import type { Outcome } from '../../lib/actions/types';
+import { guardrailConfig } from '../../lib/config/guardrails';
+import { makeGuardrails, type RunBudget } from '../../lib/worker/guardrails';
 import { sampleClick } from '../fixtures/clicks';
 
 const ROOT = join(__dirname, '..', '..');
@@ -172,19 +175,37 @@ describe('the enrich comment', () => {
     ['a compacted click', { ...message, compacted: { original_bytes: 300_000, alerts_dropped: 120, strings_shortened: 0, keys_dropped: 0 } }],
   ];
 
+  // Notes grow a character at a time, across the point where every line fits and on into leaving lines out.
+  const notesOf = (pad: number) => [0, 1, 2].map((k): [string, string] => [`note ${k}`, 'n'.repeat(Math.min(300, Math.max(0, pad - 300 * k)))]);
+  const answerSets = [[answer(2, 'failed'), answer(3, 'failed')], [answer(1, 'answered'), answer(2, 'failed'), answer(3, 'failed')]];
+  const linesOf = (outcome: Outcome) => [outcome.summary, ...(outcome.facts ?? []).map(([l, v]) => `• ${l}: ${v}`), ...(outcome.links ?? []).map((l) => `• ${l.label}: ${l.url}`)];
+
   it.each(variants)('near the limit, never has a line cut that it counted as kept, within 1,024 characters (%s)', (_, click) => {
-    // Notes grow a character at a time, across the point where every line fits and on into leaving lines out.
-    const notesOf = (pad: number) => [0, 1, 2].map((k): [string, string] => [`note ${k}`, 'n'.repeat(Math.min(300, Math.max(0, pad - 300 * k)))]);
-    const answerSets = [[answer(2, 'failed'), answer(3, 'failed')], [answer(1, 'answered'), answer(2, 'failed'), answer(3, 'failed')]];
     for (const [dryRun, answers] of [false, true].flatMap((d) => answerSets.map((set) => [d, set] as const))) {
       for (let pad = 0; pad <= 900; pad++) {
         const { outcome } = report(click, { answers, dryRun, written: [{ name: 'trace_id', value: 'abc' }], notWritten: [], notes: notesOf(pad) });
         const comment = formatComment(click, outcome);
         expect(Array.from(comment).length).toBeLessThanOrEqual(1024);
         // Between the head line and the marker line: the summary and every kept line, none cut.
-        const made = [outcome.summary, ...(outcome.facts ?? []).map(([l, v]) => `• ${l}: ${v}`), ...(outcome.links ?? []).map((l) => `• ${l.label}: ${l.url}`)];
-        expect(comment.split('\n').slice(1, click.compacted ? -2 : -1)).toEqual(made);
+        expect(comment.split('\n').slice(1, click.compacted ? -2 : -1)).toEqual(linesOf(outcome));
         for (const i of [2, 3]) expect(comment).toContain(`• source-${i}: FAILED: answered HTTP 500: {"error":"shard ${i} failed"}`);
+      }
+    }
+  });
+
+  it.each(variants)('in dry-run near the limit, leaves room for the run budget line the worker adds, so no kept line is cut (%s)', async (_, click) => {
+    // The longest budget line: the most runs an hour may allow, all used up.
+    const budget: RunBudget = { take: async () => ({ taken: true }), look: async () => ({ used: 1000, freesAt: Date.UTC(2026, 10, 30, 3, 12, 5) }) };
+    const budgetFacts = await makeGuardrails('enrich', guardrailConfig('enrich', { ENRICH_MAX_RUNS_PER_HOUR: '1000' }), budget).dryRunFacts();
+    expect(budgetFacts).toHaveLength(1);
+    for (const answers of answerSets) {
+      for (let pad = 0; pad <= 900; pad++) {
+        const { outcome } = report(click, { answers, dryRun: true, written: [{ name: 'trace_id', value: 'abc' }], notWritten: [], notes: notesOf(pad) });
+        // As the worker writes back a dry run: the action's facts, then where the run budget stands.
+        const written = { ...outcome, facts: [...(outcome.facts ?? []), ...budgetFacts] };
+        const comment = formatComment(click, written);
+        expect(Array.from(comment).length).toBeLessThanOrEqual(1024);
+        expect(comment.split('\n').slice(1, click.compacted ? -2 : -1)).toEqual(linesOf(written));
       }
     }
   });
