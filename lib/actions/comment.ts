@@ -101,8 +101,14 @@ function headLine(message: QueueMessage, status: Outcome['status']): string {
 function byline(message: QueueMessage): string {
   if (message.trigger) return ` — run automatically by rule "${truncate(message.trigger.rule, 64)}" on ${truncate(message.trigger.event_type, 32)}`;
   const who = message.payload.person?.person_name;
-  return who ? ` — clicked by ${who}` : '';
+  return who ? ` — clicked by ${personText(who)}` : '';
 }
+
+/**
+ * A person's name or email as a comment line shows it: cut to 64 code points, since FlashDuty
+ * sends them unbounded and a name near the limit would leave no room for the details and marker.
+ */
+export const personText = (text: string): string => truncate(text, 64);
 
 /**
  * When the click was too big for one queue message, the action saw fewer alerts than the incident

@@ -1,6 +1,6 @@
 import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runBudgetFact } from '../actions/comment';
+import { personText, runBudgetFact } from '../actions/comment';
 import type { Outcome } from '../actions/types';
 import type { GuardrailConfig } from '../config/guardrails';
 import { emitMetric, log } from '../observability';
@@ -81,9 +81,10 @@ function isListed(allowed: string[], person: { person_id?: number; email?: strin
   return person.email?.includes('@') === true && allowed.includes(person.email.trim().toLowerCase());
 }
 
+/** The person as a refusal names them, with name and email shortened for the comment (personText). */
 function describePerson(person: { person_id?: number; person_name?: string; email?: string }): string {
-  const also = [person.email, person.person_id === undefined ? undefined : `person ${person.person_id}`].filter(Boolean).join(', ');
-  return person.person_name ? `${person.person_name} (${also})` : also;
+  const also = [person.email && personText(person.email), person.person_id === undefined ? undefined : `person ${person.person_id}`].filter(Boolean).join(', ');
+  return person.person_name ? `${personText(person.person_name)} (${also})` : also;
 }
 
 /**

@@ -53,6 +53,13 @@ describe('write-back comment', () => {
     expect(formatComment(message({ person: undefined }), { status: 'succeeded', summary: 's' })).toMatch(/^\[flashduty-actions\] restart-host succeeded\n/);
   });
 
+  it('shortens a very long person name, so the comment keeps its details and marker line within 1,024 characters', () => {
+    const name = `${'名'.repeat(600)}${'n'.repeat(420)}`;
+    const text = formatComment(message({ person: { person_id: 7, person_name: name, email: 'a@b.c' } }), { status: 'succeeded', summary: 'restarted nginx' });
+    expect(Array.from(text).length).toBeLessThanOrEqual(1024);
+    expect(text.split('\n')).toEqual([`[flashduty-actions] restart-host succeeded — clicked by ${'名'.repeat(63)}…`, 'restarted nginx', 'flashduty-actions/restart-host event evt-42']);
+  });
+
   it('stays within 1,024 characters and keeps the head line and the event id when facts are long', () => {
     const facts: Array<[string, string]> = Array.from({ length: 30 }, (_, i) => [`output ${i}`, 'x'.repeat(200)]);
     const text = formatComment(message(), { status: 'failed', summary: 'command failed', facts });

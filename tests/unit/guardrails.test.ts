@@ -43,6 +43,14 @@ describe('who may click: <ACTION>_ALLOWED_PERSONS', () => {
     );
   });
 
+  it('shortens a very long name and email in a refusal, so its comment still says which rule refused the click', () => {
+    const refusal = guardrails.checkPerson(clickBy({ person_id: 7, person_name: 'n'.repeat(1000), email: `${'e'.repeat(1000)}@example.com` }))!;
+    const comment = formatComment(clickBy({ person_id: 7, person_name: 'n'.repeat(1000) }), refusal);
+    expect(Array.from(comment).length).toBeLessThanOrEqual(1024);
+    expect(comment.split('\n')[1]).toBe(`${'n'.repeat(63)}… (${'e'.repeat(63)}…, person 7) is not in ROLLBACK_ALLOWED_PERSONS, so rollback was not run; ask someone listed there to click it`);
+    expect(comment).toMatch(/\nflashduty-actions\/rollback event evt-42$/);
+  });
+
   it('names the person as well as the push does: by name, else by email and id', () => {
     expect(guardrails.checkPerson(clickBy({ person_id: 7, email: 'lisi@toutie.com' }))!.summary).toMatch(/^lisi@toutie\.com, person 7 is not in ROLLBACK_ALLOWED_PERSONS/);
     expect(guardrails.checkPerson(clickBy({ person_id: 7 }))!.summary).toMatch(/^person 7 is not in/);
