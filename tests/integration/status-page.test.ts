@@ -250,6 +250,43 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
     expect(fieldOf(click)).toMatchObject({ id: String(changes()[0]!.change_id), click: click.event_id });
   });
 
+  describe('when FlashDuty accepts the create (200) but its answer names no change_id', () => {
+    const creates = () => paths().filter((p) => p === '/status-page/change/create');
+    const unnamed = (handled: boolean) => (flashduty.intercept = ({ path }) => (path === '/status-page/change/create' ? { afterHandling: handled, status: 200, body: '{"request_id":"r-1","data":{}}' } : undefined));
+
+    it('finds the event by the incident marker and links it, and a redelivery opens no other', async () => {
+      const click = clickOnNewIncident();
+      unnamed(true);
+      const outcome = await statusPage.run(context(click));
+      flashduty.intercept = undefined;
+      expect(changes()).toHaveLength(1);
+      const id = String(changes()[0]!.change_id);
+      expect(outcome).toMatchObject({ status: 'succeeded', summary: expect.stringContaining(`opened public event ${id}`) });
+      expect(outcome.summary).toContain("flashduty's answer named no event; found it on the page by the incident's marker");
+      expect(fieldOf(click)).toMatchObject({ id, click: click.event_id, status: 'investigating' });
+      const again = await statusPage.run(context(click));
+      expect(again.summary).toContain(`this click already opened public event ${id}`);
+      expect(creates()).toHaveLength(1);
+    });
+
+    it('says whether it exists is unknown when no open event carries the marker, and never sends the create again', async () => {
+      const click = clickOnNewIncident();
+      unnamed(false);
+      const outcome = await statusPage.run(context(click));
+      flashduty.intercept = undefined;
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('flashduty accepted the create but named no event');
+      expect(outcome.summary).toContain('whether it was published cannot be known, and it was not sent again');
+      expect(outcome.summary).not.toContain('nothing was published');
+      // A delivery of the click again (a retry after a crash) looks again and still does not create.
+      const again = await statusPage.run(context(click));
+      expect(again).toMatchObject({ status: 'failed', summary: outcome.summary });
+      expect(creates()).toHaveLength(1);
+      expect(changes()).toHaveLength(0);
+      expect(paths()).not.toContain('/incident/field/reset');
+    });
+  });
+
   it('moves an open but unrecorded event along when the incident has moved on', async () => {
     const click = clickOnNewIncident();
     flashduty.intercept = ({ path }) => (path === '/incident/field/reset' ? { status: 400, body: '{"error":{"code":"InvalidParameter","message":"no such field"}}' } : undefined);

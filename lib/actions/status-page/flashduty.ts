@@ -48,7 +48,8 @@ export function flashdutyProvider(api: FlashDutyApi, pageId: string, signal: Abo
 
 type Write = (path: string, body: object) => Promise<unknown>;
 
-function createRequest(page_id: number, opening: Opening, write: Write): Prepared<PublicEvent> {
+/** A 200 without a change_id is an accepted create that named no event: undefined, for the action to look for it. */
+function createRequest(page_id: number, opening: Opening, write: Write): Prepared<PublicEvent | undefined> {
   const body = {
     page_id,
     type: 'incident',
@@ -62,8 +63,7 @@ function createRequest(page_id: number, opening: Opening, write: Write): Prepare
     describe: `POST /status-page/change/create ${JSON.stringify(body)}`,
     send: async () => {
       const data = (await write('/status-page/change/create', body)) as { change_id?: unknown } | null;
-      if (data?.change_id === undefined || data.change_id === null) throw new ProviderError('/status-page/change/create answered without a change_id');
-      return { id: String(data.change_id) };
+      return data?.change_id === undefined || data.change_id === null ? undefined : { id: String(data.change_id) };
     },
   };
 }

@@ -82,6 +82,8 @@ async function publish(ctx: Ctx): Promise<Outcome> {
  */
 interface Note {
   kind: 'create' | 'update';
+  /** The provider accepted the create but named no event: it is looked for, never sent again. */
+  unnamed?: boolean;
   /** The link the update was built on (none for a create). */
   before?: Link;
   /** The link recorded once the provider answered: the write is known to be done. */
@@ -99,7 +101,8 @@ const did = (kind: Note['kind'], status: EventStatus) => (kind === 'create' ? 'o
  * and the write is sent again only where the page shows it is not there.
  * - create: onNone looked for an open event with the incident's marker before creating and found
  *   none, so one there now is this click's: it is linked. None: the create did not land (or its
- *   event was resolved in the minutes before this retry), and it is sent again.
+ *   event was resolved in the minutes before this retry), and it is sent again. A create that was
+ *   answered without naming its event is looked for the same way but never sent again (findUnnamed).
  * - update: Statuspage keeps the click's marker in the update's text: found, it is linked; missing,
  *   sent again. FlashDuty lists no updates of an event, so while the event is open nobody can tell:
  *   nothing is sent (subscribers would hear it twice), and the incident is told so. A closed event
@@ -110,6 +113,7 @@ async function resume(ctx: Ctx, wanted: Wanted, note: Note): Promise<Outcome> {
     const summary = `this click already ${did(note.kind, note.link.status)} public event ${note.link.id}; nothing new was published`;
     return outcome(ctx, wanted, note.link, summary, [], await record(ctx, note.link));
   }
+  if (note.kind === 'create' && note.unnamed) return findUnnamed(ctx, wanted, []);
   ctx.log.warn('an earlier delivery of this click sent its status page write and got no answer; looking for it on the page first', { kind: note.kind });
   if (note.kind === 'create') {
     const open = await wanted.provider.findOpen(markerFor(ctx.message.payload.incident.incident_id));
@@ -228,9 +232,37 @@ async function send(ctx: Ctx, wanted: Wanted, link: Link | undefined, kind: 'cre
     if (error instanceof FlashDutyError && !error.ambiguous) await ctx.memory.remember(noteKey(ctx), null);
     throw error;
   }
+  if (kind === 'create' && !event) {
+    await ctx.memory.remember(noteKey(ctx), { kind, unnamed: true } satisfies Note);
+    return findUnnamed(ctx, wanted, changes.list);
+  }
   const written = newLink(ctx, wanted, event ?? { id: link!.id }, link);
   const summary = `${did(kind, wanted.status)} public event ${written.id} on ${config.STATUS_PAGE_PROVIDER} page ${wanted.page}: ${wanted.status}`;
   return finish(ctx, wanted, { kind, before: link, link: written }, summary, changes.list);
+}
+
+/**
+ * A create the provider accepted without naming its event (FlashDuty: a 200 without a change_id).
+ * The event may well exist: as for a lost answer (resume), onNone found no open event with the
+ * incident's marker before creating, so one there now is this click's, and it is linked. None: it
+ * is not sent again (subscribers would be notified twice), and the incident is told it is unknown.
+ */
+async function findUnnamed(ctx: Ctx, wanted: Wanted, changes: Array<ComponentChange & { name: string }>): Promise<Outcome> {
+  const { config } = ctx;
+  ctx.log.warn('the status page accepted the create but named no event; looking for it by the incident marker', { provider: config.STATUS_PAGE_PROVIDER });
+  const open = await wanted.provider.findOpen(markerFor(ctx.message.payload.incident.incident_id));
+  if (open) {
+    const summary = `opened public event ${open.id} on ${config.STATUS_PAGE_PROVIDER} page ${wanted.page}: ${wanted.status} (${config.STATUS_PAGE_PROVIDER}'s answer named no event; found it on the page by the incident's marker)`;
+    return finish(ctx, wanted, { kind: 'create', unnamed: true, link: newLink(ctx, wanted, open) }, summary, changes);
+  }
+  return {
+    status: 'failed',
+    summary:
+      `${config.STATUS_PAGE_PROVIDER} accepted the create but named no event, and no open event on page ${wanted.page} carries the incident's marker, ` +
+      'so whether it was published cannot be known, and it was not sent again (subscribers would be notified twice): check the status page, and click again if the event is missing',
+    facts: [['status', wanted.status]],
+    ...(config.STATUS_PAGE_PUBLIC_URL && { links: [{ label: 'status page', url: config.STATUS_PAGE_PUBLIC_URL }] }),
+  };
 }
 
 /** Completes the note first (the field write may fail and be retried), then records the link and reports. */

@@ -54,7 +54,8 @@ export interface Provider {
   findOpen(marker: string): Promise<PublicEvent | undefined>;
   /** What the page shows of the update sent to event `eventId` with `marker` (see UpdateSeen). */
   findUpdate(eventId: string, marker: string): Promise<UpdateSeen>;
-  create(opening: Opening): Prepared<PublicEvent>;
+  /** Undefined: the provider accepted the create but its answer named no event (it may well exist). */
+  create(opening: Opening): Prepared<PublicEvent | undefined>;
   /** `marker` names the click; a provider whose updates can be listed keeps it in the update for `findUpdate`. */
   update(eventId: string, update: Update, marker: string): Prepared<void>;
 }
