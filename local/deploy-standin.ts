@@ -37,6 +37,7 @@ interface Pipeline {
   source: 'trigger';
   created_at: string;
   web_url: string;
+  /** The trigger's variables: served by the variables endpoint only, as GitLab's list does not show them. */
   variables: Record<string, string>;
 }
 
@@ -44,8 +45,9 @@ interface Pipeline {
  * One local server standing in for the deploy platforms rollback talks to, each under its own
  * prefix: GitHub's REST API at `/github` (workflow dispatch and run list; `runDetails = false`
  * plays an older GitHub Enterprise that refuses `return_run_details`), GitLab's at `/gitlab`
- * (pipeline trigger and pipeline list), and a generic webhook receiver at `/hook/...` that
- * checks the signature. Tokens, repositories and workflows it knows are fields a test can change.
+ * (pipeline trigger, pipeline list and, with the read token, a pipeline's variables), and a
+ * generic webhook receiver at `/hook/...` that checks the signature. Tokens, repositories and
+ * workflows it knows are fields a test can change.
  */
 export class DeployStandIn {
   readonly calls: DeployCall[] = [];
@@ -124,7 +126,7 @@ export class DeployStandIn {
   private route(call: DeployCall): { status: number; body: unknown } {
     const github = /^\/github\/repos\/([^/]+)\/([^/]+)\/actions\/workflows\/([^/]+)\/(dispatches|runs)$/.exec(call.path);
     if (github) return this.github(call, `${decodeURIComponent(github[1]!)}/${decodeURIComponent(github[2]!)}`, decodeURIComponent(github[3]!), github[4]!);
-    const gitlab = /^\/gitlab\/projects\/([^/]+)\/(trigger\/pipeline|pipelines)$/.exec(call.path);
+    const gitlab = /^\/gitlab\/projects\/([^/]+)\/(trigger\/pipeline|pipelines|pipelines\/\d+\/variables)$/.exec(call.path);
     if (gitlab) return this.gitlab(call, decodeURIComponent(gitlab[1]!), gitlab[2]!);
     if (call.path.startsWith('/hook/')) return this.webhook(call);
     return { status: 404, body: { message: 'Not Found' } };
@@ -164,10 +166,16 @@ export class DeployStandIn {
 
   private gitlab(call: DeployCall, project: string, what: string): { status: number; body: unknown } {
     if (!this.projects.has(project)) return { status: 404, body: { message: '404 Project Not Found' } };
+    if (what !== 'trigger/pipeline' && call.headers['private-token'] !== this.gitlabReadToken) return { status: 401, body: { message: '401 Unauthorized' } };
     if (what === 'pipelines') {
-      if (call.headers['private-token'] !== this.gitlabReadToken) return { status: 401, body: { message: '401 Unauthorized' } };
       const after = Date.parse(call.query.get('updated_after') ?? '1970-01-01T00:00:00Z');
-      return { status: 200, body: this.pipelines.filter((p) => p.project === project && p.ref === call.query.get('ref') && Date.parse(p.created_at) >= after) };
+      const listed = this.pipelines.filter((p) => p.project === project && p.ref === call.query.get('ref') && Date.parse(p.created_at) >= after);
+      return { status: 200, body: listed.slice(0, Number(call.query.get('per_page') ?? 20)).map(({ variables: _, ...shown }) => shown) };
+    }
+    if (what.endsWith('/variables')) {
+      const pipeline = this.pipelines.find((p) => p.project === project && String(p.id) === what.split('/')[1]);
+      if (!pipeline) return { status: 404, body: { message: '404 Not found' } };
+      return { status: 200, body: Object.entries(pipeline.variables).map(([key, value]) => ({ variable_type: 'env_var', key, value })) };
     }
     const form = new URLSearchParams(call.body);
     if (form.get('token') !== this.gitlabTriggerToken) return { status: 404, body: { message: '404 Not Found' } };

@@ -64,7 +64,8 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
     match: { service: 'engine' },
     project: 'acme/shop',
     ref: 'production',
-    variables: { SERVICE: '{{ labels.service }}', INCIDENT: '{{ incident.incident_id }}' },
+    // The click variable lets a pipeline whose trigger answer was lost be told to be this click's.
+    variables: { SERVICE: '{{ labels.service }}', INCIDENT: '{{ incident.incident_id }}', CLICK: '{{ click_key }}' },
     api_url: `${origin}/gitlab`,
     token: platform.gitlabTriggerToken,
     read_token: platform.gitlabReadToken,
@@ -120,6 +121,27 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
   }
   const fact = (outcome: Outcome, label: string) => outcome.facts?.find(([l]) => l === label)?.[1];
   const dispatches = () => platform.dispatches();
+
+  /**
+   * Click B's first dispatch gets no answer (and starts nothing); click A dispatches to the same
+   * target, so on the same ref, meanwhile. B's dispatch sent again gets `resent` (undefined: an
+   * answer as usual).
+   */
+  async function lostAnswerBesideAnotherClick(target: unknown, resent?: 'hang-after') {
+    const targets = [target];
+    const [a, b] = [context({ targets }), context({ targets })];
+    let clickA: Promise<Outcome> | undefined;
+    platform.intercept = ({ method, attempt }) => {
+      if (method !== 'POST') return undefined;
+      if (attempt === 1) {
+        clickA = rollback.run(a);
+        return 'hang';
+      }
+      return attempt === 3 ? resent : undefined;
+    };
+    const outcomeB = await rollback.run(b);
+    return { a, b, outcomeA: await clickA!, outcomeB };
+  }
 
   describe('GitHub Actions', () => {
     it('dispatches the configured workflow with Bearer auth, the API version and return_run_details, and links the run it answers with', async () => {
@@ -201,22 +223,8 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(fact(outcome, 'status')).toBe('dispatched (HTTP 204); GitHub did not name the run and no input carries the click key to find it by');
     });
 
-    /** Click B's first dispatch gets no answer (and starts nothing); click A dispatches on the same ref meanwhile. */
-    async function lostAnswerBesideAnotherClick(inputs?: Record<string, string>) {
-      const targets = [github(inputs && { inputs })];
-      const [a, b] = [context({ targets }), context({ targets })];
-      let clickA: Promise<Outcome> | undefined;
-      platform.intercept = ({ method, attempt }) => {
-        if (method !== 'POST' || attempt !== 1) return undefined;
-        clickA = rollback.run(a);
-        return 'hang';
-      };
-      const outcomeB = await rollback.run(b);
-      return { a, b, outcomeA: await clickA!, outcomeB };
-    }
-
     it("after a lost answer, never takes another click's run on the same ref for its own", async () => {
-      const { b, outcomeA, outcomeB } = await lostAnswerBesideAnotherClick();
+      const { b, outcomeA, outcomeB } = await lostAnswerBesideAnotherClick(github());
       expect(platform.runs).toHaveLength(2);
       const [runA, runB] = platform.runs;
       expect(fact(outcomeA, 'run id')).toBe(String(runA!.id));
@@ -226,7 +234,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
     });
 
     it('after a lost answer, when no input carries the click key, says the outcome is unknown and does not send again', async () => {
-      const { outcomeA, outcomeB } = await lostAnswerBesideAnotherClick({ service: '{{ labels.service }}' });
+      const { outcomeA, outcomeB } = await lostAnswerBesideAnotherClick(github({ inputs: { service: '{{ labels.service }}' } }));
       expect(fact(outcomeA, 'run id')).toBe(String(platform.runs[0]!.id));
       expect(platform.runs).toHaveLength(1);
       expect(dispatches()).toHaveLength(2);
@@ -259,6 +267,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
         ['ref', 'production'],
         ['variables[SERVICE]', 'engine'],
         ['variables[INCIDENT]', ctx.message.payload.incident.incident_id],
+        ['variables[CLICK]', clickKeyOf(ctx.message)],
       ]);
       expect(outcome.links).toEqual([{ label: 'run', url: platform.pipelines[0]!.web_url }]);
       expect(fact(outcome, 'pipeline')).toBe('acme/shop (trigger)');
@@ -285,10 +294,57 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       const outcome = await rollback.run(context({ targets: [gitlab()] }));
       expect(outcome.status).toBe('succeeded');
       expect(platform.pipelines).toHaveLength(1);
-      const list = platform.calls.find((c) => c.method === 'GET')!;
-      expect(list.query.get('ref')).toBe('production');
-      expect(list.headers['private-token']).toBe(platform.gitlabReadToken);
+      const [list, variables] = platform.calls.filter((c) => c.method === 'GET');
+      expect(list!.query.get('ref')).toBe('production');
+      expect(variables!.path).toBe(`/gitlab/projects/acme%2Fshop/pipelines/${platform.pipelines[0]!.id}/variables`);
+      for (const call of [list!, variables!]) expect(call.headers['private-token']).toBe(platform.gitlabReadToken);
       expect(outcome.links?.[0]?.url).toBe(platform.pipelines[0]!.web_url);
+    });
+
+    it("after a lost answer, never takes another click's pipeline on the same ref for its own: sends again when its own never started", async () => {
+      const { b, outcomeA, outcomeB } = await lostAnswerBesideAnotherClick(gitlab());
+      expect(platform.pipelines).toHaveLength(2);
+      const [pipelineA, pipelineB] = platform.pipelines;
+      expect(fact(outcomeA, 'run id')).toBe(String(pipelineA!.id));
+      expect(outcomeB.status).toBe('succeeded');
+      expect(fact(outcomeB, 'run id')).toBe(String(pipelineB!.id));
+      expect(pipelineB!.variables.CLICK).toBe(clickKeyOf(b.message));
+    });
+
+    it("after a lost answer, takes its own pipeline, not another click's older one on the same ref", async () => {
+      const { outcomeA, outcomeB } = await lostAnswerBesideAnotherClick(gitlab(), 'hang-after');
+      expect(platform.pipelines).toHaveLength(2);
+      const [pipelineA, pipelineB] = platform.pipelines;
+      expect(fact(outcomeA, 'run id')).toBe(String(pipelineA!.id));
+      expect(dispatches()).toHaveLength(3);
+      expect(outcomeB.status).toBe('succeeded');
+      expect(fact(outcomeB, 'run id')).toBe(String(pipelineB!.id));
+      expect(outcomeB.links).toEqual([{ label: 'run', url: pipelineB!.web_url }]);
+    }, 15_000); // two attempts time out (1 s each) with backoff (1 s, then 2 s) between them
+
+    it('after a lost answer, when no variable carries the click key, says the outcome is unknown and does not send again', async () => {
+      const { outcomeA, outcomeB } = await lostAnswerBesideAnotherClick(gitlab({ variables: { SERVICE: '{{ labels.service }}' } }));
+      expect(fact(outcomeA, 'run id')).toBe(String(platform.pipelines[0]!.id));
+      expect(platform.pipelines).toHaveLength(1);
+      expect(dispatches()).toHaveLength(2);
+      expect(outcomeB.status).toBe('failed');
+      expect(fact(outcomeB, 'run id')).toBeUndefined();
+      expect(outcomeB.summary).toContain('pass {{ click_key }} in a variable');
+      expect(outcomeB.summary).toContain('whether the rollback started is unknown');
+    });
+
+    it('after a crash mid-trigger, looks at no more than 10 pipelines on a busy ref, then says it cannot tell instead of sending again', async () => {
+      const ctx = context({ targets: [gitlab()] });
+      await ctx.memory.remember(`dispatch#${clickKeyOf(ctx.message)}`, { provider: 'gitlab', since: Date.now() - 1000 });
+      for (let i = 0; i < 11; i++) {
+        const form = new URLSearchParams({ token: platform.gitlabTriggerToken, ref: 'production', 'variables[CLICK]': `rollback/other/${i}` });
+        await fetch(`${origin}/gitlab/projects/acme%2Fshop/trigger/pipeline`, { method: 'POST', body: form });
+      }
+      const outcome = await rollback.run(ctx);
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('whether the rollback started is unknown');
+      expect(platform.calls.filter((c) => c.path.endsWith('/variables'))).toHaveLength(10);
+      expect(dispatches()).toHaveLength(11);
     });
 
     it('without a read token, does not trigger again after a timeout and says it cannot tell', async () => {

@@ -5,10 +5,16 @@ import { checkAnswer, type Dispatcher, type Run } from './dispatch';
 /**
  * GitLab CI: the pipeline trigger API, `POST /projects/:id/trigger/pipeline` with the trigger
  * token, the configured ref and `variables[KEY]=value` (form-encoded, so a value can never add a
- * field). Links the pipeline's `web_url`. With a `read_token` (read_api), a trigger whose answer was
- * lost is looked for among the project's triggered pipelines on that ref before sending it again.
+ * field). Links the pipeline's `web_url`.
+ *
+ * A trigger whose answer was lost (a timeout, a 5xx, a crash before recording it) is looked for
+ * with a `read_token` before it is sent again. Ref and time cannot tell two clicks apart, so a
+ * triggered pipeline is taken as this click's only when the variables it was started with show the
+ * click key: a variable rendered from `{{ click_key }}` (findPipeline). When no variable carries
+ * the key, or there is no read token, there is nothing to tell pipelines apart by: a lost answer is
+ * reported as unknown (`cannot-look`: not sent again).
  */
-export function gitlabDispatcher(target: GitlabTarget, variables: Record<string, string>, token: Secret, readToken: Secret | undefined, http: HttpClient): Dispatcher {
+export function gitlabDispatcher(target: GitlabTarget, variables: Record<string, string>, clickKey: string, token: Secret, readToken: Secret | undefined, http: HttpClient): Dispatcher {
   const project = `${target.api_url}/projects/${encodeURIComponent(target.project)}`;
   // The token is a Secret form field: shown as *** in the dry run and scrubbed from any error that quotes the answer.
   const request: OutboundRequest = {
@@ -26,6 +32,8 @@ export function gitlabDispatcher(target: GitlabTarget, variables: Record<string,
     if (status === 400 || status === 422) return `GitLab refused the ref or variables with HTTP ${status}${said}`;
     return `GitLab refused the trigger with HTTP ${status}${said}`;
   };
+  // The variables that carry the click key, as this click renders them: what its pipeline was started with.
+  const marks = Object.entries(variables).filter(([, value]) => value.includes(clickKey));
 
   return {
     facts: [
@@ -41,12 +49,38 @@ export function gitlabDispatcher(target: GitlabTarget, variables: Record<string,
       const pipeline = response.json<{ id?: number; web_url?: string }>();
       return { id: pipeline?.id === undefined ? undefined : String(pipeline.id), url: pipeline?.web_url };
     },
-    async find(since): Promise<Run | undefined | 'cannot-look'> {
-      if (!readToken) return 'cannot-look';
-      const query = new URLSearchParams({ ref: target.ref, source: 'trigger', updated_after: new Date(since - 1000).toISOString(), order_by: 'id', sort: 'asc' });
-      const pipelines = await http.json<Array<{ id: number; web_url?: string; created_at?: string }>>({ url: `${project}/pipelines?${query}`, headers: { 'private-token': readToken } });
-      const ours = (Array.isArray(pipelines) ? pipelines : []).find((p) => Date.parse(p.created_at ?? '') >= Math.floor(since / 1000) * 1000);
-      return ours && { id: String(ours.id), url: ours.web_url };
-    },
+    find: async (since) => (readToken && marks.length ? findPipeline(http, project, target.ref, readToken, since, marks) : 'cannot-look'),
   };
+}
+
+/**
+ * Variable lookups one find makes at most. Each is a request within the worker's deadline and
+ * counts against GitLab's rate limit, and this click's pipeline, started during its own attempt,
+ * is among the oldest triggered on the ref since; a ref busier than that is not searched further.
+ */
+const MAX_LOOKUPS = 10;
+/** Pipelines asked for in the one list request; a full page may have left some out. */
+const PAGE = 20;
+
+type Listed = { id: number; web_url?: string; created_at?: string };
+
+/**
+ * The pipeline triggered on `ref` at or after `since` (ms) that was started with every one of
+ * `marks` (key and exact value), looked for oldest first among the first MAX_LOOKUPS candidates
+ * (`GET …/pipelines/:id/variables`, which shows trigger variables). Never another pipeline on the
+ * ref: after a lost answer, the oldest since may well be another click's. Undefined (send again)
+ * only when every candidate was looked at; otherwise 'cannot-look'.
+ */
+async function findPipeline(http: HttpClient, project: string, ref: string, readToken: Secret, since: number, marks: Array<[string, string]>): Promise<Run | undefined | 'cannot-look'> {
+  const headers = { 'private-token': readToken };
+  const query = new URLSearchParams({ ref, source: 'trigger', updated_after: new Date(since - 1000).toISOString(), order_by: 'id', sort: 'asc', per_page: String(PAGE) });
+  const listed = await http.json<Listed[]>({ url: `${project}/pipelines?${query}`, headers });
+  const page = Array.isArray(listed) ? listed : [];
+  const candidates = page.filter((p) => Date.parse(p.created_at ?? '') >= Math.floor(since / 1000) * 1000);
+  for (const pipeline of candidates.slice(0, MAX_LOOKUPS)) {
+    const started = await http.json<Array<{ key?: string; value?: string }>>({ url: `${project}/pipelines/${pipeline.id}/variables`, headers });
+    const has = ([key, value]: [string, string]) => (Array.isArray(started) ? started : []).some((v) => v.key === key && v.value === value);
+    if (marks.every(has)) return { id: String(pipeline.id), url: pipeline.web_url };
+  }
+  return candidates.length > MAX_LOOKUPS || page.length >= PAGE ? 'cannot-look' : undefined;
 }

@@ -94,7 +94,7 @@ async function dispatcherFor(ctx: Context, target: Target, context: TemplateCont
   }
   if (target.provider === 'gitlab') {
     const readToken = await read(target.read_token);
-    return gitlabDispatcher(target, render(target.variables), secretValue((await read(target.token))!), readToken === undefined ? undefined : secretValue(readToken), http);
+    return gitlabDispatcher(target, render(target.variables), clickKeyOf(ctx.message), secretValue((await read(target.token))!), readToken === undefined ? undefined : secretValue(readToken), http);
   }
   const body = target.body ? target.body.render(context) : defaultBody(ctx);
   return webhookDispatcher(target, body, clickKeyOf(ctx.message), await read(target.secret), http);
