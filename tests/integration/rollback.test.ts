@@ -347,6 +347,16 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(dispatches()).toHaveLength(11);
     });
 
+    it('when the read token may not see pipeline variables (403), says it cannot tell instead of failing or sending again', async () => {
+      platform.intercept = ({ method, path, attempt }) =>
+        method === 'POST' && attempt === 1 ? 'hang-after' : path.endsWith('/variables') ? { status: 403, body: { message: '403 Forbidden' } } : undefined;
+      const outcome = await rollback.run(context({ targets: [gitlab()] }));
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('whether the rollback started is unknown');
+      expect(outcome.summary).toContain('a Maintainer');
+      expect(dispatches()).toHaveLength(1);
+    });
+
     it('without a read token, does not trigger again after a timeout and says it cannot tell', async () => {
       platform.intercept = ({ method, attempt }) => (method === 'POST' && attempt === 1 ? 'hang-after' : undefined);
       const outcome = await rollback.run(context({ targets: [gitlab({ read_token: undefined })] }));

@@ -88,7 +88,7 @@ async function lookFor(d: Dispatcher, since: number): Promise<Run | undefined> {
   if (found !== 'cannot-look') return found;
   if (d.resendable) return undefined;
   throw new DispatchUnknown(
-    'an earlier attempt got no answer and there is no way to tell which run, if any, it started (for GitHub, pass {{ click_key }} in an input and show it in the workflow\'s run-name; for GitLab, pass {{ click_key }} in a variable and set read_token), so it was not sent again',
+    'an earlier attempt got no answer and there is no way to tell which run, if any, it started (for GitHub, pass {{ click_key }} in an input and show it in the workflow\'s run-name; for GitLab, pass {{ click_key }} in a variable and set read_token to a token that may read pipeline variables, a Maintainer\'s), so it was not sent again',
   );
 }
 

@@ -1,4 +1,4 @@
-import type { HttpClient, OutboundRequest, Secret } from '../../http/outbound';
+import { type HttpClient, OutboundError, type OutboundRequest, type Secret } from '../../http/outbound';
 import type { GitlabTarget } from './config';
 import { checkAnswer, type Dispatcher, type Run } from './dispatch';
 
@@ -78,9 +78,25 @@ async function findPipeline(http: HttpClient, project: string, ref: string, read
   const page = Array.isArray(listed) ? listed : [];
   const candidates = page.filter((p) => Date.parse(p.created_at ?? '') >= Math.floor(since / 1000) * 1000);
   for (const pipeline of candidates.slice(0, MAX_LOOKUPS)) {
-    const started = await http.json<Array<{ key?: string; value?: string }>>({ url: `${project}/pipelines/${pipeline.id}/variables`, headers });
-    const has = ([key, value]: [string, string]) => (Array.isArray(started) ? started : []).some((v) => v.key === key && v.value === value);
+    const started = await variablesOf(http, `${project}/pipelines/${pipeline.id}/variables`, headers);
+    if (started === 'forbidden') return 'cannot-look';
+    const has = ([key, value]: [string, string]) => (started as Array<{ key?: unknown; value?: unknown }>).some((v) => v?.key === key && v?.value === value);
     if (marks.every(has)) return { id: String(pipeline.id), url: pipeline.web_url };
   }
   return candidates.length > MAX_LOOKUPS || page.length >= PAGE ? 'cannot-look' : undefined;
+}
+
+/**
+ * A pipeline's variables, or 'forbidden' when the read token may not see them: GitLab shows them
+ * only to a Maintainer or the user who started the pipeline, and a read_api token of a Reporter
+ * (enough for the list) gets 403. Then this click's pipeline cannot be told apart, and is not guessed.
+ */
+async function variablesOf(http: HttpClient, url: string, headers: Record<string, Secret>): Promise<unknown[] | 'forbidden'> {
+  try {
+    const answer = await http.json<unknown>({ url, headers });
+    return Array.isArray(answer) ? answer : [];
+  } catch (error) {
+    if (error instanceof OutboundError && error.kind === 'status' && (error.details.status === 401 || error.details.status === 403)) return 'forbidden';
+    throw error;
+  }
 }
