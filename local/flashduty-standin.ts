@@ -28,8 +28,12 @@ export interface Interception {
   drop?: boolean;
 }
 
-/** Lets a test answer a call itself: an interception, `'hang'` to never answer (nothing handled), or undefined for normal handling. */
-export type Interceptor = (call: { path: string; body: unknown; attempt: number }) => Interception | 'hang' | undefined;
+/**
+ * Lets a test answer a call itself: an interception, `'hang'` to never answer (nothing handled), or
+ * undefined for normal handling. `query` is the query string as sent (the app or integration key
+ * travels there), so a test can echo what was really sent.
+ */
+export type Interceptor = (call: { path: string; body: unknown; attempt: number; query: URLSearchParams }) => Interception | 'hang' | undefined;
 
 /** One entry of an incident's timeline, as `/incident/feed` returns it. */
 interface FeedItem {
@@ -143,7 +147,7 @@ export class FlashDutyStandIn {
     } catch {
       body = undefined;
     }
-    const plan = this.intercept?.({ path, body, attempt });
+    const plan = this.intercept?.({ path, body, attempt, query: url.searchParams });
     if (plan === 'hang') return; // never answer; the socket is destroyed on stop()
     let answer: Answer = { status: plan?.status ?? 200, text: plan?.body ?? '' };
     if (!plan || plan.afterHandling || plan.status === undefined) {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { remainingMs } from '../deadline';
 import { networkCause, ValidationError } from '../errors';
+import { scrubber } from '../http/outbound';
 import { emitMetric, log } from '../observability';
 import { truncate } from '../text';
 import { COMMENT_MAX_CHARS, FEED_PAGE_MAX, INCIDENT_ID_PATTERN, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_PER_SECOND, SUCCESS_CODES } from './facts';
@@ -134,7 +135,9 @@ const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_C
  * FlashDuty Open API client: `POST {baseUrl}{path}?app_key=…` with a JSON body. Understands the
  * `{request_id, data | error{code,message}}` envelope; retries 429, 5xx, unreadable answers and
  * network errors with bounded exponential backoff (honouring Retry-After) that never sleeps past
- * the caller's deadline; keeps under the rate limits; and never logs the app key (only paths).
+ * the caller's deadline; keeps under the rate limits; and never logs the app key (only paths). Every
+ * error it throws has the credentials it sent (app key, integration key) replaced by `***`, in
+ * whatever form FlashDuty or fetch quoted them.
  */
 export class FlashDutyClient implements FlashDutyApi {
   private readonly maxAttempts: number;
@@ -266,6 +269,17 @@ export class FlashDutyClient implements FlashDutyApi {
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
     const credentials = auth ? await auth() : { app_key: await this.options.appKey() };
     for (const [key, value] of Object.entries(credentials)) url.searchParams.set(key, value);
+    // FlashDuty may echo a key in its error, and fetch may quote the URL: no error leaves with one.
+    const scrub = scrubber(Object.values(credentials));
+    try {
+      return await this.exchange(path, url, body, signal, write);
+    } catch (error) {
+      throw error instanceof FlashDutyError ? scrubbed(error, scrub) : error;
+    }
+  }
+
+  /** Sends one request to `url` (credentials included) and reads its answer. */
+  private async exchange(path: string, url: URL, body: object | undefined, signal: AbortSignal | undefined, write: boolean): Promise<unknown> {
     const left = remainingMs(signal);
     if (left <= 0) throw networkError(path, undefined, 'deadline'); // never start a request that cannot finish
     const limitMs = Math.round(Math.min(this.attemptTimeoutMs, left));
@@ -321,6 +335,17 @@ function readAnswer(path: string, response: Response, text: string, write: boole
   const retryable = response.status === 429 || serverFault || response.ok;
   const what = envelope ? 'no error' : 'an unreadable body';
   throw new FlashDutyError(`${path}: HTTP ${response.status} with ${what}`, 'InvalidResponse', response.status, retryable, { requestId, ambiguous: serverFault || response.ok, retryAfterMs });
+}
+
+/** `error` with every form of the credentials `scrub` knows replaced by `***` in what it says. */
+function scrubbed(error: FlashDutyError, scrub: (text: string) => string): FlashDutyError {
+  const { requestId, ambiguous, networkCause, retryAfterMs } = error;
+  return new FlashDutyError(scrub(error.message), scrub(error.code), error.httpStatus, error.retryable, {
+    requestId,
+    ambiguous,
+    networkCause: networkCause === undefined ? undefined : scrub(networkCause),
+    retryAfterMs,
+  });
 }
 
 /** A failed fetch, described by its real cause (fetch itself only says "TypeError: fetch failed"). */

@@ -204,7 +204,7 @@ function prepare(request: OutboundRequest): Prepared {
  * (how a form field travels). Longest first, so a shorter form never hides part of a longer one;
  * a form under 4 characters is left, as it would mangle ordinary text.
  */
-function scrubber(secrets: string[]): (text: string) => string {
+export function scrubber(secrets: string[]): (text: string) => string {
   const bare = secrets.map((s) => /^[!#$%&'*+.^_`|~\w-]+ +(\S.*)$/.exec(s)?.[1] ?? s);
   const encoded = [...secrets, ...bare].flatMap((s) => [s, encodeURIComponent(s), new URLSearchParams({ s }).toString().slice(2)]);
   const forms = [...new Set(encoded)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);

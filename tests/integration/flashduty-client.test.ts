@@ -210,6 +210,66 @@ describe('FlashDuty Open API client against a stand-in server', () => {
     });
   });
 
+  describe('credentials in errors', () => {
+    // Characters that read differently as sent, URL-encoded and form-encoded.
+    const ODD_KEY = 'odd key+/=secret-42';
+    const forms = (key: string) => [key, encodeURIComponent(key), new URLSearchParams({ k: key }).toString().slice(2)];
+    const expectNoKey = (text: string, key: string) => {
+      for (const form of forms(key)) expect(text).not.toContain(form);
+    };
+    /** FlashDuty answering with the credential it was sent, as it arrived and as the query string carried it. */
+    const echo = (status: number, name: string) => ({ query }: { query: URLSearchParams }) => ({
+      status,
+      body: JSON.stringify({ request_id: 'r', error: { code: status === 401 ? 'Unauthorized' : 'InternalError', message: `${name} ${query.get(name)} refused (${query.toString()})` } }),
+    });
+    const seen = (error: unknown) => {
+      const e = error as FlashDutyError;
+      return [e.message, e.code, e.networkCause ?? '', String(e)].join('\n');
+    };
+
+    it('removes the app key from a refusal that echoes it, in every form', async () => {
+      standIn.intercept = echo(401, 'app_key');
+      const error = await client({ appKey: async () => ODD_KEY }).comment(INCIDENT_ID, 'x').catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'FlashDutyError', code: 'Unauthorized', retryable: false });
+      expect((error as Error).message).toContain('app_key *** refused');
+      expectNoKey(seen(error), ODD_KEY);
+    });
+
+    it('removes the app key from 5xx answers that echo it, in the error after retries and in every log line', async () => {
+      standIn.intercept = echo(503, 'app_key');
+      let error: unknown;
+      const lines = await captureLogs(async () => {
+        error = await client({ appKey: async () => ODD_KEY, maxAttempts: 2 }).incidentInfo(INCIDENT_ID).catch((e: unknown) => e);
+      });
+      expect(error).toMatchObject({ name: 'FlashDutyError', code: 'InternalError' });
+      expect(standIn.calls).toHaveLength(2);
+      expectNoKey(seen(error), ODD_KEY);
+      expectNoKey(lines.join('\n'), ODD_KEY);
+    });
+
+    it('removes the app key from a network error that quotes the URL', async () => {
+      // fetch refuses a URL with user info, quoting it whole, query (and app key) included.
+      const withUserInfo = baseUrl.replace('http://', 'http://user:pw@');
+      let error: unknown;
+      const lines = await captureLogs(async () => {
+        error = await client({ baseUrl: withUserInfo, appKey: async () => ODD_KEY, maxAttempts: 2 }).comment(INCIDENT_ID, 'x').catch((e: unknown) => e);
+      });
+      expect(error).toMatchObject({ name: 'FlashDutyError', code: 'NetworkError' });
+      expect((error as Error).message).toContain('/incident/comment?app_key=***');
+      expectNoKey(seen(error), ODD_KEY);
+      expectNoKey(lines.join('\n'), ODD_KEY);
+    });
+
+    it('removes the integration key from a change push refusal that echoes it', async () => {
+      standIn.intercept = echo(401, 'integration_key');
+      const event = { change_key: 'k', title: 't', change_status: 'Processing' } as const;
+      const error = await client().pushChange(ODD_KEY, event).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'FlashDutyError', code: 'Unauthorized' });
+      expect((error as Error).message).toContain('integration_key *** refused');
+      expectNoKey(seen(error), ODD_KEY);
+    });
+  });
+
   describe('network failures', () => {
     it('logs and reports the real cause of a refused connection, and knows nothing was sent', async () => {
       const closed = createServer();

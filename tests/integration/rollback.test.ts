@@ -593,5 +593,22 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(outcome.status).toBe('succeeded');
       expect(fact(outcome, 'change record')).toMatch(/^NOT recorded \(.*Unauthorized.*\); key rollback\//);
     });
+
+    it('keeps the integration key out of the comment and the log when FlashDuty echoes it in a refusal', async () => {
+      const key = flashdutyStandIn.changeIntegrationKey;
+      flashdutyStandIn.intercept = ({ path, query }) =>
+        path === '/event/push/change/standard'
+          ? { status: 401, body: JSON.stringify({ request_id: 'r', error: { code: 'Unauthorized', message: `integration_key ${query.get('integration_key')} is not valid` } }) }
+          : undefined;
+      let outcome!: Outcome;
+      const lines = await captureLogs(async () => {
+        outcome = await rollback.run(context());
+      });
+      expect(outcome.status).toBe('succeeded');
+      expect(fact(outcome, 'change record')).toMatch(/^NOT recorded \(.*Unauthorized: integration_key \*\*\* is not valid\); key rollback\//);
+      expect(JSON.stringify(outcome)).not.toContain(key);
+      expect(lines.some((line) => line.includes('could not record the rollback'))).toBe(true);
+      expect(lines.join('\n')).not.toContain(key);
+    });
   });
 });
