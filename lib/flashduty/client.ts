@@ -204,23 +204,29 @@ export class FlashDutyClient implements FlashDutyApi {
    */
   async call(path: string, body: object | undefined, signal?: AbortSignal, options: CallOptions = {}): Promise<unknown> {
     let lastError: FlashDutyError | undefined;
+    // Whether a write sent earlier (by this call, or with checkFirst by an earlier delivery) may have
+    // landed unseen; only a look with `landed` clears it.
     let unsure = options.checkFirst === true && options.landed !== undefined;
     let attempt = 0;
     while (attempt < this.maxAttempts) {
       if (lastError && !(await this.waitToRetry(path, lastError, attempt, signal))) break;
       attempt++;
       try {
-        if (unsure && options.landed && (await this.limited(signal, () => options.landed!(signal)))) {
-          log.info('an earlier attempt did take effect; not sending it again', { path });
-          return null;
+        if (unsure && options.landed) {
+          if (await this.limited(path, signal, () => options.landed!(signal))) {
+            log.info('an earlier attempt did take effect; not sending it again', { path });
+            return null;
+          }
+          unsure = false;
         }
-        unsure = false;
-        return await this.limited(signal, () => this.attempt(path, body, signal, options.write ?? false, options.auth, options.params));
+        return await this.limited(path, signal, () => this.attempt(path, body, signal, options.write ?? false, options.auth, options.params));
       } catch (error) {
         // Every failed attempt counts, retried or not: a rising line is FlashDuty (or the key) in trouble.
         if (error instanceof FlashDutyError) emitMetric('FlashDutyApiError', {});
-        if (!(error instanceof FlashDutyError) || !error.retryable || signal?.aborted) throw error;
+        if (!(error instanceof FlashDutyError)) throw error;
         unsure ||= error.ambiguous;
+        // This attempt may never have left (the deadline came first), but an earlier one may have landed.
+        if (!error.retryable || signal?.aborted) throw unsure && !error.ambiguous ? mayHaveLanded(error) : error;
         lastError = error;
         log.warn(attempt < this.maxAttempts ? 'FlashDuty call failed; will retry' : 'FlashDuty call failed; giving up', { path, attempt, max_attempts: this.maxAttempts, code: error.code, http_status: error.httpStatus, cause: error.networkCause });
       }
@@ -237,11 +243,16 @@ export class FlashDutyClient implements FlashDutyApi {
 
   /** One attempt, never retried (see FlashDutyApi.callOnce). */
   async callOnce(path: string, body: object, signal?: AbortSignal): Promise<unknown> {
-    return this.limited(signal, () => this.attempt(path, body, signal, true));
+    return this.limited(path, signal, () => this.attempt(path, body, signal, true));
   }
 
-  private async limited<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-    await this.limiter.take(signal);
+  /** Runs `fn` once the rate limit lets one more request go; a wait cut short by `signal` sent nothing. */
+  private async limited<T>(path: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      await this.limiter.take(signal);
+    } catch {
+      throw notSent(path, 'the deadline for this click passed while it waited for the rate limit');
+    }
     return fn();
   }
 
@@ -253,7 +264,11 @@ export class FlashDutyClient implements FlashDutyApi {
       log.warn('not retrying FlashDuty: the wait would run past the deadline for this click', { path, wait_ms: Math.round(wait), remaining_ms: Math.round(left) });
       return false;
     }
-    await sleep(wait, undefined, { signal });
+    try {
+      await sleep(wait, undefined, { signal });
+    } catch {
+      return false; // aborted while waiting: the last error stands
+    }
     return true;
   }
 
@@ -281,7 +296,7 @@ export class FlashDutyClient implements FlashDutyApi {
   /** Sends one request to `url` (credentials included) and reads its answer. */
   private async exchange(path: string, url: URL, body: object | undefined, signal: AbortSignal | undefined, write: boolean): Promise<unknown> {
     const left = remainingMs(signal);
-    if (left <= 0) throw networkError(path, undefined, 'deadline'); // never start a request that cannot finish
+    if (left <= 0) throw notSent(path, 'the deadline for this click had passed'); // never start a request that cannot finish
     const limitMs = Math.round(Math.min(this.attemptTimeoutMs, left));
     const timeout = AbortSignal.timeout(limitMs);
     let response: Response;
@@ -346,6 +361,17 @@ function scrubbed(error: FlashDutyError, scrub: (text: string) => string): Flash
     networkCause: networkCause === undefined ? undefined : scrub(networkCause),
     retryAfterMs,
   });
+}
+
+/** The deadline (or an abort) came before the request left: nothing can have been carried out. */
+function notSent(path: string, why: string): FlashDutyError {
+  return new FlashDutyError(`${path}: not sent; ${why}`, 'NetworkError', undefined, true, { ambiguous: false, networkCause: 'DEADLINE' });
+}
+
+/** `error`, saying that an earlier attempt of the same call may still have taken effect. */
+function mayHaveLanded(error: FlashDutyError): FlashDutyError {
+  const { requestId, networkCause, retryAfterMs } = error;
+  return new FlashDutyError(`${error.message}; an earlier attempt may still have taken effect`, error.code, error.httpStatus, error.retryable, { requestId, ambiguous: true, networkCause, retryAfterMs });
 }
 
 /** A failed fetch, described by its real cause (fetch itself only says "TypeError: fetch failed"). */

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deadlineSignal } from '../../lib/deadline';
 import { FlashDutyClient, FlashDutyError, withDeadline } from '../../lib/flashduty/client';
+import { RateLimiter } from '../../lib/flashduty/rate-limit';
 import { FlashDutyStandIn } from '../../local/flashduty-standin';
 import { withCorrelation } from '../../lib/observability';
 import { captureLogs } from '../fixtures/capture-logs';
@@ -187,6 +188,66 @@ describe('FlashDuty Open API client against a stand-in server', () => {
       });
       expect(standIn.calls.filter((c) => c.path === '/incident/comment')).toHaveLength(1);
       expect(lines.join('\n')).toContain('the wait would run past the deadline for this click');
+    });
+  });
+
+  describe('knowing whether a write may have happened', () => {
+    /** Every request that reached the stand-in, answered or not. */
+    let arrived: string[];
+    beforeEach(() => {
+      arrived = [];
+      standIn.intercept = ({ path }) => void arrived.push(path) as undefined;
+    });
+    /** A limiter whose one slot a first call takes: the next waits a minute for its turn. */
+    const oneAMinute = () => new RateLimiter([{ limit: 1, ms: 60_000 }]);
+    const marker = 'flashduty-actions/echo event evt-maybe';
+    const text = `[flashduty-actions] echo succeeded\n${marker}`;
+
+    it('says nothing was written when the deadline had already passed', async () => {
+      const error = await client().comment(INCIDENT_ID, 'x', { signal: deadlineSignal(Date.now() - 1) }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'FlashDutyError', networkCause: 'DEADLINE', ambiguous: false });
+      expect((error as Error).message).not.toContain('it may still have taken effect');
+      expect(arrived).toEqual([]);
+    });
+
+    it('says nothing was written when the signal was aborted before the request was sent', async () => {
+      const controller = new AbortController();
+      controller.abort();
+      const error = await client().comment(INCIDENT_ID, 'x', { signal: controller.signal }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'FlashDutyError', ambiguous: false });
+      expect(arrived).toEqual([]);
+    });
+
+    it('says nothing was written when the rate-limit wait ran out the deadline, for a retried write and a callOnce', async () => {
+      const api = client({ limiter: oneAMinute() });
+      await api.comment(INCIDENT_ID, 'first');
+      const held = [
+        () => api.comment(INCIDENT_ID, 'second', { signal: deadlineSignal(Date.now() + 300) }),
+        () => api.callOnce('/incident/comment', { incident_ids: [INCIDENT_ID], comment: 'third' }, deadlineSignal(Date.now() + 300)),
+      ];
+      for (const call of held) {
+        const error = await call().catch((e: unknown) => e);
+        expect(error).toMatchObject({ name: 'FlashDutyError', networkCause: 'DEADLINE', ambiguous: false });
+      }
+      expect(arrived).toEqual(['/incident/comment']);
+      expect(standIn.comments(INCIDENT_ID)).toEqual(['first']);
+    });
+
+    it('says a write may have happened when it was sent and its answer never came', async () => {
+      standIn.intercept = () => ({ afterHandling: true, delayMs: Infinity });
+      const error = await client({ attemptTimeoutMs: 5000 }).comment(INCIDENT_ID, 'x', { signal: deadlineSignal(Date.now() + 400) }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'FlashDutyError', networkCause: 'DEADLINE', ambiguous: true });
+      expect(standIn.comments(INCIDENT_ID)).toEqual(['x']);
+    });
+
+    it.each([
+      ['a comment whose retry first looks for it on the timeline', '/incident/comment', (api: FlashDutyClient, signal: AbortSignal) => api.comment(INCIDENT_ID, text, { signal, marker })],
+      ['a field write retried without looking', '/incident/field/reset', (api: FlashDutyClient, signal: AbortSignal) => api.resetField(INCIDENT_ID, 'f', 'v', signal)],
+    ])('still says %s may have happened when its sent attempt went unanswered and the retry never left', async (_label, path, write) => {
+      standIn.intercept = (call) => (call.path === path && call.attempt === 1 ? { afterHandling: true, status: 502, body: '<html>bad gateway</html>' } : undefined);
+      const error = await write(client({ limiter: oneAMinute() }), deadlineSignal(Date.now() + 800)).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'FlashDutyError', ambiguous: true });
+      expect(standIn.calls.map((c) => [c.path, c.status])).toEqual([[path, 502]]);
     });
   });
 
