@@ -17,6 +17,8 @@ export type DeployInterceptor = (
   call: { method: string; path: string; attempt: number; headers: Record<string, string>; body: string },
 ) => { status: number; body: unknown } | 'hang' | 'hang-after' | undefined;
 
+const DEFAULT_RUN_NAMES: Array<[string, string]> = [['acme/shop/rollback.yml', 'Rollback ${{ inputs.click }}']];
+
 interface GithubRun {
   id: number;
   repo: string;
@@ -29,6 +31,8 @@ interface GithubRun {
   display_title: string;
   /** Kept for tests; GitHub's run list does not show them. */
   inputs: Record<string, string>;
+  /** When the run shows up in the run list (ms): GitHub lists a dispatched run a few seconds late. */
+  listed_from: number;
 }
 interface Pipeline {
   id: number;
@@ -60,8 +64,10 @@ export class DeployStandIn {
   /** `owner/repo/workflow` -> the inputs the workflow declares. */
   workflows = new Map<string, string[]>([['acme/shop/rollback.yml', ['service', 'incident', 'reason', 'click']]]);
   /** `owner/repo/workflow` -> its `run-name`; only `${{ inputs.<name> }}` is filled in. */
-  runNames = new Map<string, string>([['acme/shop/rollback.yml', 'Rollback ${{ inputs.click }}']]);
+  runNames = new Map<string, string>(DEFAULT_RUN_NAMES);
   runDetails = true;
+  /** How long after it starts a run shows up in the run list (ms). */
+  listLagMs = 0;
   gitlabTriggerToken = 'local-gitlab-trigger-token';
   gitlabReadToken = 'local-gitlab-read-token';
   projects = new Set(['acme/shop', '42']);
@@ -80,6 +86,8 @@ export class DeployStandIn {
     this.attempts.clear();
     this.intercept = undefined;
     this.runDetails = true;
+    this.listLagMs = 0;
+    this.runNames = new Map(DEFAULT_RUN_NAMES);
   }
 
   /** Dispatch, trigger and webhook calls (not lookups). */
@@ -139,8 +147,9 @@ export class DeployStandIn {
     if (!declared) return { status: 404, body: { message: 'Not Found' } };
     if (what === 'runs') {
       const since = Date.parse((call.query.get('created') ?? '>=1970-01-01T00:00:00Z').replace('>=', ''));
-      const runs = this.runs.filter((r) => r.repo === repo && r.workflow === workflow && r.event === call.query.get('event') && Date.parse(r.created_at) >= since);
-      return { status: 200, body: { total_count: runs.length, workflow_runs: [...runs].reverse().map(({ inputs: _, ...listed }) => listed) } };
+      const runs = this.runs.filter((r) => r.repo === repo && r.workflow === workflow && r.event === call.query.get('event') && Date.parse(r.created_at) >= since && r.listed_from <= Date.now());
+      const page = [...runs].reverse().slice(0, Number(call.query.get('per_page') ?? 30));
+      return { status: 200, body: { total_count: runs.length, workflow_runs: page.map(({ inputs: _, listed_from: __, ...listed }) => listed) } };
     }
     const body = JSON.parse(call.body || '{}') as { ref?: string; inputs?: Record<string, string>; return_run_details?: boolean };
     if (body.return_run_details !== undefined && !this.runDetails) return { status: 400, body: { message: 'Invalid request.\n\n"return_run_details" is not a permitted key.' } };
@@ -158,6 +167,7 @@ export class DeployStandIn {
       html_url: `${this.origin}/github-web/${repo}/actions/runs/${id}`,
       display_title: (this.runNames.get(`${repo}/${workflow}`) ?? workflow).replace(/\$\{\{\s*inputs\.([\w-]+)\s*\}\}/g, (_, name: string) => body.inputs?.[name] ?? ''),
       inputs: body.inputs ?? {},
+      listed_from: Date.now() + this.listLagMs,
     };
     this.runs.push(run);
     if (!body.return_run_details) return { status: 204, body: undefined };

@@ -73,6 +73,11 @@ export function clickKeyOf(message: OutgoingMessage): string {
   return DEDUP_ID.test(key) ? key : `sha256-${createHash('sha256').update(key).digest('hex')}`;
 }
 
+/** Whether `word` has the shape of a click key (clickKeyOf): for telling a run another click started from one started by hand. */
+export function looksLikeClickKey(word: string): boolean {
+  return /^[a-z0-9-]+\/[0-9a-f]{24}\/\S+$|^sha256-[0-9a-f]{64}$/.test(word);
+}
+
 /**
  * SQS FIFO ids for a message. The group is the incident, so clicks on one incident run in order;
  * the deduplication id is the click key, so FlashDuty's retry of a push is absorbed by the queue.

@@ -21,6 +21,9 @@ import { emulatedTable } from './helpers';
 const APP_KEY = 'rollback-test-app-key';
 const WEBHOOK_SECRET = 'whsec-test-0123456789';
 
+/** A test where a retry looks for an unclear attempt's run: each look polls the list for about 3 s (its run may show late). */
+const LOOKS_FOR_RUNS = 20_000;
+
 describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty servers', () => {
   const platform = new DeployStandIn();
   const flashdutyStandIn = new FlashDutyStandIn(APP_KEY);
@@ -206,13 +209,13 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(outcome.status).toBe('succeeded');
       expect(dispatches().map((c) => c.status)).toEqual([503, 429, 200]);
       expect(platform.runs).toHaveLength(1);
-    });
+    }, LOOKS_FOR_RUNS);
 
     it('gives up after three failing attempts by throwing, so the worker retries later', async () => {
       platform.intercept = ({ method }) => (method === 'POST' ? { status: 502, body: { message: 'bad gateway' } } : undefined);
       await expect(rollback.run(context())).rejects.toThrow(/HTTP 502/);
       expect(dispatches()).toHaveLength(3);
-    });
+    }, LOOKS_FOR_RUNS);
 
     it('on a server without return_run_details, names no run when no input carries the click key', async () => {
       platform.runDetails = false;
@@ -231,7 +234,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(outcomeB.status).toBe('succeeded');
       expect(fact(outcomeB, 'run id')).toBe(String(runB!.id));
       expect(runB!.display_title).toBe(`Rollback ${clickKeyOf(b.message)}`);
-    });
+    }, LOOKS_FOR_RUNS);
 
     it('after a lost answer, when no input carries the click key, says the outcome is unknown and does not send again', async () => {
       const { outcomeA, outcomeB } = await lostAnswerBesideAnotherClick(github({ inputs: { service: '{{ labels.service }}' } }));
@@ -242,6 +245,57 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(fact(outcomeB, 'run id')).toBeUndefined();
       expect(outcomeB.summary).toContain('whether the rollback started is unknown');
       expect(outcomeB.summary).not.toContain('nothing was rolled back');
+    });
+
+    it('after a lost answer, finds its run when GitHub lists it a few seconds late, instead of dispatching again', async () => {
+      platform.listLagMs = 2500;
+      platform.intercept = ({ method, attempt }) => (method === 'POST' && attempt === 1 ? 'hang-after' : undefined);
+      const outcome = await rollback.run(context());
+      expect(outcome.status).toBe('succeeded');
+      expect(platform.runs).toHaveLength(1);
+      expect(fact(outcome, 'run id')).toBe(String(platform.runs[0]!.id));
+    }, LOOKS_FOR_RUNS);
+
+    it("after a lost answer, when the workflow's run-name does not show the click key, says the outcome is unknown and does not dispatch again", async () => {
+      platform.runNames.clear(); // runs are titled with the workflow's name
+      platform.intercept = ({ method, attempt }) => (method === 'POST' && attempt === 1 ? 'hang-after' : undefined);
+      const outcome = await rollback.run(context());
+      expect(platform.runs).toHaveLength(1);
+      expect(dispatches()).toHaveLength(1);
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('whether the rollback started is unknown');
+      expect(outcome.summary).toContain("show it in the workflow's run-name");
+    }, LOOKS_FOR_RUNS);
+
+    const crashedMidDispatch = async () => {
+      const ctx = context();
+      await ctx.memory.remember(`dispatch#${clickKeyOf(ctx.message)}`, { provider: 'github', since: Date.now() - 1000 });
+      return ctx;
+    };
+
+    it('after a crash mid-dispatch, on a ref with a full page of other clicks\' runs, says it cannot tell instead of dispatching again', async () => {
+      const ctx = await crashedMidDispatch();
+      for (let i = 0; i < 30; i++) {
+        const inputs = { service: 'engine', incident: ctx.message.payload.incident.incident_id, click: `rollback/${ctx.message.payload.incident.incident_id}/other-${i}` };
+        await fetch(`${origin}/github/repos/acme/shop/actions/workflows/rollback.yml/dispatches`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${platform.githubToken}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
+          body: JSON.stringify({ ref: 'main', inputs }),
+        });
+      }
+      const outcome = await rollback.run(ctx);
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('whether the rollback started is unknown');
+      expect(dispatches()).toHaveLength(30);
+    });
+
+    it('after a crash mid-dispatch, when the token may not list runs (401), says it cannot tell instead of failing until the dead-letter queue', async () => {
+      const ctx = await crashedMidDispatch();
+      platform.intercept = ({ method }) => (method === 'GET' ? { status: 401, body: { message: 'Bad credentials' } } : undefined);
+      const outcome = await rollback.run(ctx);
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('whether the rollback started is unknown');
+      expect(dispatches()).toHaveLength(0);
     });
 
     it('when the dispatch times out, finds the run it started instead of dispatching again', async () => {
@@ -309,7 +363,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(outcomeB.status).toBe('succeeded');
       expect(fact(outcomeB, 'run id')).toBe(String(pipelineB!.id));
       expect(pipelineB!.variables.CLICK).toBe(clickKeyOf(b.message));
-    });
+    }, LOOKS_FOR_RUNS);
 
     it("after a lost answer, takes its own pipeline, not another click's older one on the same ref", async () => {
       const { outcomeA, outcomeB } = await lostAnswerBesideAnotherClick(gitlab(), 'hang-after');
@@ -320,7 +374,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(outcomeB.status).toBe('succeeded');
       expect(fact(outcomeB, 'run id')).toBe(String(pipelineB!.id));
       expect(outcomeB.links).toEqual([{ label: 'run', url: pipelineB!.web_url }]);
-    }, 15_000); // two attempts time out (1 s each) with backoff (1 s, then 2 s) between them
+    }, LOOKS_FOR_RUNS + 10_000); // two attempts time out (1 s each) with backoff (1 s, then 2 s) between them
 
     it('after a lost answer, when no variable carries the click key, says the outcome is unknown and does not send again', async () => {
       const { outcomeA, outcomeB } = await lostAnswerBesideAnotherClick(gitlab({ variables: { SERVICE: '{{ labels.service }}' } }));
@@ -388,7 +442,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(logged.filter((line) => line.includes('upstream got token=***'))).toHaveLength(2);
       expect([error?.message, ...logged].join('\n')).not.toContain(platform.gitlabTriggerToken);
       expect(dispatches()).toHaveLength(3);
-    });
+    }, LOOKS_FOR_RUNS);
   });
 
   describe('generic webhook', () => {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OutboundError, type OutboundResponse } from '../../http/outbound';
+import { type HttpClient, OutboundError, type OutboundRequest, type OutboundResponse } from '../../http/outbound';
 import type { Log } from '../../observability';
 import type { Memory } from '../types';
 
@@ -23,6 +23,8 @@ export interface Dispatcher {
   find(since: number): Promise<Run | undefined | 'cannot-look'>;
   /** The far side dedupes repeated sends itself (webhook: on the delivery header), so an unclear send may be repeated. */
   resendable: boolean;
+  /** What lets a lost answer's run be looked for, for the comment when it cannot be (`find` answered 'cannot-look'). */
+  lookupHint: string;
 }
 
 /** The platform refused the dispatch (bad token, unknown repository, refused ref or inputs). Not retried. */
@@ -63,7 +65,7 @@ export async function dispatchOnce(d: Dispatcher, memory: Memory, key: string, p
   };
   if (known) {
     log.warn('an earlier delivery of this click started a dispatch and did not record its answer; looking for its run first');
-    const found = await lookFor(d, since);
+    const found = await lookFor(d, since, signal);
     if (found) return record(found, true);
   } else {
     await memory.remember(key, { provider, since } satisfies Note);
@@ -76,20 +78,39 @@ export async function dispatchOnce(d: Dispatcher, memory: Memory, key: string, p
       log.warn('rollback dispatch failed; will look for its run, then retry', { attempt, problem: error.message });
       await sleep(BASE_DELAY_MS * 2 ** (attempt - 1), undefined, { signal });
       // A 429 was certainly not dispatched; a timeout or a 5xx may have been.
-      const found = error.details.status === 429 ? undefined : await lookFor(d, since);
+      const found = error.details.status === 429 ? undefined : await lookFor(d, since, signal);
       if (found) return record(found, false);
     }
   }
 }
 
-/** The run an unclear earlier attempt started, undefined to send (again), or DispatchUnknown when we cannot tell. */
-async function lookFor(d: Dispatcher, since: number): Promise<Run | undefined> {
-  const found = await d.find(since);
+/** Looks for an unclear attempt's run (after the retry's own backoff): a run is listed a few seconds after it starts. */
+const LIST_LAG_DELAYS_MS = [0, 1000, 2000];
+
+/**
+ * The run an unclear earlier attempt started, undefined to send (again), or DispatchUnknown when we
+ * cannot tell. Looked for a few times (findSoon): a run shows up in the platform's list a moment
+ * after it starts, and "not there" means sending again.
+ */
+async function lookFor(d: Dispatcher, since: number, signal: AbortSignal): Promise<Run | undefined> {
+  const found = await findSoon(() => d.find(since), signal, LIST_LAG_DELAYS_MS);
   if (found !== 'cannot-look') return found;
   if (d.resendable) return undefined;
-  throw new DispatchUnknown(
-    'an earlier attempt got no answer and there is no way to tell which run, if any, it started (for GitHub, pass {{ click_key }} in an input and show it in the workflow\'s run-name; for GitLab, pass {{ click_key }} in a variable and set read_token to a token that may read pipeline variables, a Maintainer\'s), so it was not sent again',
-  );
+  throw new DispatchUnknown(`an earlier attempt got no answer and there is no way to tell which run, if any, it started (${d.lookupHint}), so it was not sent again`);
+}
+
+/**
+ * A lookup's answer, or 'cannot-look' when the token may not read it (401, 403) or it is not there
+ * (404): this click's run then cannot be told apart, which is reported, not retried until the
+ * dead-letter queue.
+ */
+export async function lookup<T>(http: HttpClient, request: OutboundRequest): Promise<T | 'cannot-look'> {
+  try {
+    return await http.json<T>(request);
+  } catch (error) {
+    if (error instanceof OutboundError && error.kind === 'status' && [401, 403, 404].includes(error.details.status ?? 0)) return 'cannot-look';
+    throw error;
+  }
 }
 
 /** Retryable trouble stays an OutboundError; any other non-2xx answer is the platform's refusal, explained by `explain`. */
@@ -117,12 +138,12 @@ function platformMessage(text: string, scrub: (text: string) => string): string 
   return flat.length > 300 ? `${flat.slice(0, 299)}…` : flat;
 }
 
-/** Polls `find` a few times: a run may show up in the platform's list a moment after the dispatch. */
-export async function findSoon(find: () => Promise<Run | undefined>, signal: AbortSignal, delaysMs = [0, 1000, 2000, 3000]): Promise<Run | undefined> {
+/** Polls `find` until it answers (a run, or 'cannot-look'): a run may show up in the platform's list a moment after the dispatch. */
+export async function findSoon<T>(find: () => Promise<T | undefined>, signal: AbortSignal, delaysMs = [0, 1000, 2000, 3000]): Promise<T | undefined> {
   for (const delay of delaysMs) {
     if (delay) await sleep(delay, undefined, { signal });
-    const run = await find();
-    if (run) return run;
+    const found = await find();
+    if (found !== undefined) return found;
   }
   return undefined;
 }

@@ -1,6 +1,7 @@
 import type { HttpClient, OutboundRequest, Secret } from '../../http/outbound';
 import type { GithubTarget } from './config';
-import { checkAnswer, type Dispatcher, findSoon, type Run } from './dispatch';
+import { looksLikeClickKey } from '../../queue/envelope';
+import { checkAnswer, type Dispatcher, findSoon, lookup, type Run } from './dispatch';
 
 const GITHUB_API_VERSION = '2022-11-28';
 
@@ -47,6 +48,7 @@ export function githubDispatcher(target: GithubTarget, inputs: Record<string, st
     ],
     describe: () => http.describe(request(true)),
     resendable: false,
+    lookupHint: "pass {{ click_key }} in an input and show it in the workflow's run-name",
     find: async (since) => (named ? list(since) : 'cannot-look'),
     async dispatch() {
       const since = Date.now();
@@ -63,7 +65,9 @@ export function githubDispatcher(target: GithubTarget, inputs: Record<string, st
       }
       const url = `${webBase(target.api_url)}/${target.repo}/actions/workflows/${target.workflow}`;
       if (!named) return { note: `dispatched (HTTP ${response.status}); GitHub did not name the run and no input carries the click key to find it by`, url };
-      return (await findSoon(() => list(since), signal)) ?? { note: 'dispatched; the run did not show up in the list yet', url };
+      const found = await findSoon(() => list(since), signal);
+      if (found === 'cannot-look') return { note: 'dispatched; GitHub did not name the run, and the run list cannot tell it apart (does the run-name show the click key?)', url };
+      return found ?? { note: 'dispatched; the run did not show up in the list yet', url };
     },
   };
 }
@@ -81,20 +85,29 @@ function refusal(target: GithubTarget, status: number, message: string): string 
 
 type Listed = { id: number; html_url?: string; created_at?: string; head_branch?: string; display_title?: string };
 
+/** Runs asked for in the one list request; a full page may have left this click's out. */
+const PER_PAGE = 30;
+
 /**
  * The `workflow_dispatch` run on `ref` created at or after `since` (ms) whose title has `clickKey`
  * as a word of its own, from the workflow's run list. Never another run on the ref: after a lost
- * answer, the oldest run since may well be another click's.
+ * answer, the oldest run since may well be another click's. Not listed means the attempt started
+ * nothing (undefined: send again) only when the list is whole and every run on the ref since shows
+ * another click's key in its title; a run whose title shows none (a run-name that does not show
+ * the input, or a run started by hand) could be this click's, so then it is 'cannot-look'.
  */
-async function findRun(http: HttpClient, list: { url: string; headers: Record<string, string | Secret> }, ref: string, since: number, clickKey: string): Promise<Run | undefined> {
+async function findRun(http: HttpClient, list: { url: string; headers: Record<string, string | Secret> }, ref: string, since: number, clickKey: string): Promise<Run | undefined | 'cannot-look'> {
   const second = Math.floor(since / 1000) * 1000;
   const created = new Date(second).toISOString().replace('.000Z', 'Z');
-  const query = new URLSearchParams({ event: 'workflow_dispatch', created: `>=${created}`, per_page: '30' });
-  const response = await http.json<{ workflow_runs?: Listed[] }>({ url: `${list.url}?${query}`, headers: list.headers });
+  const query = new URLSearchParams({ event: 'workflow_dispatch', created: `>=${created}`, per_page: String(PER_PAGE) });
+  const response = await lookup<{ workflow_runs?: Listed[] }>(http, { url: `${list.url}?${query}`, headers: list.headers });
+  if (response === 'cannot-look') return response;
+  const listed = response?.workflow_runs ?? [];
   // A run on another branch was started by someone else; GitHub names the ref without refs/heads/.
   const branch = ref.replace(/^refs\/(heads|tags)\//, '');
-  const ours = (response?.workflow_runs ?? []).find(
-    (run) => run.head_branch === branch && Date.parse(run.created_at ?? '') >= second && (run.display_title ?? '').split(/\s+/).includes(clickKey),
-  );
-  return ours && { id: String(ours.id), url: ours.html_url };
+  const onRef = listed.filter((run) => run.head_branch === branch && Date.parse(run.created_at ?? '') >= second);
+  const words = (run: Listed) => (run.display_title ?? '').split(/\s+/);
+  const ours = onRef.find((run) => words(run).includes(clickKey));
+  if (ours) return { id: String(ours.id), url: ours.html_url };
+  return listed.length < PER_PAGE && onRef.every((run) => words(run).some(looksLikeClickKey)) ? undefined : 'cannot-look';
 }

@@ -1,6 +1,6 @@
-import { type HttpClient, OutboundError, type OutboundRequest, type Secret } from '../../http/outbound';
+import type { HttpClient, OutboundRequest, Secret } from '../../http/outbound';
 import type { GitlabTarget } from './config';
-import { checkAnswer, type Dispatcher, type Run } from './dispatch';
+import { checkAnswer, type Dispatcher, lookup, type Run } from './dispatch';
 
 /**
  * GitLab CI: the pipeline trigger API, `POST /projects/:id/trigger/pipeline` with the trigger
@@ -43,6 +43,7 @@ export function gitlabDispatcher(target: GitlabTarget, variables: Record<string,
     ],
     describe: () => http.describe(request),
     resendable: false,
+    lookupHint: "pass {{ click_key }} in a variable and set read_token to a token that may read pipeline variables, a Maintainer's",
     async dispatch() {
       const response = await http.request(request);
       checkAnswer(response, `POST ${project}/trigger/pipeline`, explain);
@@ -74,29 +75,18 @@ type Listed = { id: number; web_url?: string; created_at?: string };
 async function findPipeline(http: HttpClient, project: string, ref: string, readToken: Secret, since: number, marks: Array<[string, string]>): Promise<Run | undefined | 'cannot-look'> {
   const headers = { 'private-token': readToken };
   const query = new URLSearchParams({ ref, source: 'trigger', updated_after: new Date(since - 1000).toISOString(), order_by: 'id', sort: 'asc', per_page: String(PAGE) });
-  const listed = await http.json<Listed[]>({ url: `${project}/pipelines?${query}`, headers });
+  const listed = await lookup<Listed[]>(http, { url: `${project}/pipelines?${query}`, headers });
+  if (listed === 'cannot-look') return listed;
   const page = Array.isArray(listed) ? listed : [];
   const candidates = page.filter((p) => Date.parse(p.created_at ?? '') >= Math.floor(since / 1000) * 1000);
   for (const pipeline of candidates.slice(0, MAX_LOOKUPS)) {
-    const started = await variablesOf(http, `${project}/pipelines/${pipeline.id}/variables`, headers);
-    if (started === 'forbidden') return 'cannot-look';
-    const has = ([key, value]: [string, string]) => (started as Array<{ key?: unknown; value?: unknown }>).some((v) => v?.key === key && v?.value === value);
+    // A Reporter's read_api token lists pipelines but may not see their variables (403): GitLab
+    // shows them only to a Maintainer or the user who started the pipeline.
+    const started = await lookup<unknown>(http, { url: `${project}/pipelines/${pipeline.id}/variables`, headers });
+    if (started === 'cannot-look') return started;
+    const has = ([key, value]: [string, string]) => (Array.isArray(started) ? started : []).some((v) => v?.key === key && v?.value === value);
     if (marks.every(has)) return { id: String(pipeline.id), url: pipeline.web_url };
   }
   return candidates.length > MAX_LOOKUPS || page.length >= PAGE ? 'cannot-look' : undefined;
 }
 
-/**
- * A pipeline's variables, or 'forbidden' when the read token may not see them: GitLab shows them
- * only to a Maintainer or the user who started the pipeline, and a read_api token of a Reporter
- * (enough for the list) gets 403. Then this click's pipeline cannot be told apart, and is not guessed.
- */
-async function variablesOf(http: HttpClient, url: string, headers: Record<string, Secret>): Promise<unknown[] | 'forbidden'> {
-  try {
-    const answer = await http.json<unknown>({ url, headers });
-    return Array.isArray(answer) ? answer : [];
-  } catch (error) {
-    if (error instanceof OutboundError && error.kind === 'status' && (error.details.status === 401 || error.details.status === 403)) return 'forbidden';
-    throw error;
-  }
-}

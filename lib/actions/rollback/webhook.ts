@@ -39,6 +39,7 @@ export function webhookDispatcher(target: WebhookTarget, body: unknown, delivery
     ],
     describe: () => http.describe(request(signingKey === undefined ? undefined : '***')).replace(/v1=[0-9a-f]{64}/, 'v1=<signature>'),
     resendable: true,
+    lookupHint: 'the receiver dedupes on the delivery header',
     find: async () => 'cannot-look',
     async dispatch() {
       const response = await http.request(request(signingKey));
