@@ -31,8 +31,11 @@ export class StatuspageStandIn extends LocalStandIn {
   /** Components per page id. */
   readonly pages = new Map<string, Array<{ id: string; name: string; status: string }>>();
   readonly incidents: Array<StatuspageIncident & { page: string }> = [];
-  /** Answers a call instead of the stand-in, or `'drop'`: carries it out, then closes the connection without answering. */
-  intercept: ((call: { method: string; path: string }) => { status: number; body: string } | 'drop' | undefined) | undefined;
+  /**
+   * Answers a call instead of the stand-in (with `afterHandling`, after carrying it out), or `'drop'`:
+   * carries it out, then closes the connection without answering.
+   */
+  intercept: ((call: { method: string; path: string }) => { status: number; body: string; afterHandling?: boolean } | 'drop' | undefined) | undefined;
   onCall: ((call: StatuspageCall) => void) | undefined;
   private nextId = 1;
 
@@ -58,10 +61,11 @@ export class StatuspageStandIn extends LocalStandIn {
       return this.reply(res, { method, path, body }, 400, { error: 'body is not JSON' });
     }
     const intercepted = this.intercept?.({ method, path });
-    if (intercepted && intercepted !== 'drop') return this.reply(res, { method, path, body }, intercepted.status, intercepted.body);
+    if (intercepted && intercepted !== 'drop' && !intercepted.afterHandling) return this.reply(res, { method, path, body }, intercepted.status, intercepted.body);
     if (req.headers.authorization !== `OAuth ${this.apiKey}`) return this.reply(res, { method, path, body }, 401, { error: "Couldn't authenticate you" });
     const [status, answer] = this.route(method, path, body);
     if (intercepted === 'drop') return void res.socket?.destroy();
+    if (intercepted) return this.reply(res, { method, path, body }, intercepted.status, intercepted.body);
     this.reply(res, { method, path, body }, status, answer);
   }
 

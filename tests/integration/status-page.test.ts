@@ -346,6 +346,7 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
 
   describe('on Atlassian Statuspage', () => {
     const env = () => ({ STATUS_PAGE_PROVIDER: 'statuspage', STATUS_PAGE_ID: 'pg1', STATUS_PAGE_API_URL: statuspageUrl, STATUS_PAGE_API_KEY: SP_KEY, STATUS_PAGE_COMPONENTS: JSON.stringify({ by_label: 'service', map: { engine: ['Search'] }, default: ['Website'] }) });
+    const sent = (method: string) => statuspage.calls.filter((c) => c.method === method);
 
     it('creates the incident, patches it on the next click and resolves it with components operational', async () => {
       const click = clickOnNewIncident();
@@ -386,6 +387,51 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
       const retried = await statusPage.run(context(click, { env: env() }));
       expect(retried).toMatchObject({ status: 'succeeded', summary: expect.stringContaining('updated public event') });
       expect(statuspage.incidents[0]!.incident_updates.map((u) => u.status)).toEqual(['identified', 'investigating']);
+    });
+
+    describe('when Statuspage carries a write out (2xx) but its answer names no incident or cannot be read', () => {
+      const answered = (method: string, status: number, body: string) => (statuspage.intercept = (call) => (call.method === method ? { afterHandling: true, status, body } : undefined));
+
+      it.each([
+        ['without an incident id', '{"name":"Service disruption"}'],
+        ['with a body that is not JSON', '<html><body>Created</body></html>'],
+      ])('links the incident a create answered %s opened, and a redelivery creates no other', async (_, body) => {
+        const click = clickOnNewIncident();
+        answered('POST', 201, body);
+        const outcome = await statusPage.run(context(click, { env: env() }));
+        statuspage.intercept = undefined;
+        expect(statuspage.incidents).toHaveLength(1);
+        const { id } = statuspage.incidents[0]!;
+        expect(outcome).toMatchObject({ status: 'succeeded', summary: expect.stringContaining(`opened public event ${id} on statuspage page pg1: investigating`), links: [{ url: `https://stspg.io/${id}` }] });
+        expect(outcome.summary).toContain("statuspage's answer named no event; found it on the page by the incident's marker");
+        expect(fieldOf(click)).toMatchObject({ provider: 'statuspage', id, click: click.event_id, status: 'investigating' });
+        const again = await statusPage.run(context(click, { env: env() }));
+        expect(again.summary).toContain(`this click already opened public event ${id}`);
+        expect(sent('POST')).toHaveLength(1);
+        expect(statuspage.incidents).toHaveLength(1);
+      });
+
+      it('takes an update answered 200 with a body that is not JSON as published, and a redelivery does not send it again', async () => {
+        const click = (await opened(env()))({ progress: 'Processing' });
+        answered('PATCH', 200, 'OK');
+        const outcome = await statusPage.run(context(click, { env: env() }));
+        statuspage.intercept = undefined;
+        const { id } = statuspage.incidents[0]!;
+        expect(outcome).toMatchObject({ status: 'succeeded', summary: expect.stringContaining(`updated public event ${id} on statuspage page pg1: identified`) });
+        expect(fieldOf(click)).toMatchObject({ id, status: 'identified', click: click.event_id });
+        const again = await statusPage.run(context(click, { env: env() }));
+        expect(again.summary).toContain(`this click already updated public event ${id}`);
+        expect(sent('PATCH')).toHaveLength(1);
+        expect(statuspage.incidents[0]!.incident_updates.map((u) => u.status)).toEqual(['identified', 'investigating']);
+      });
+
+      it('still fails a create Statuspage refuses (4xx), saying nothing was published', async () => {
+        statuspage.intercept = ({ method }) => (method === 'POST' ? { status: 422, body: '{"error":["name can\'t be blank"]}' } : undefined);
+        const outcome = await statusPage.run(context(clickOnNewIncident(), { env: env() }));
+        expect(outcome).toMatchObject({ status: 'failed', summary: expect.stringContaining('Statuspage refused it') });
+        expect(outcome.summary).toMatch(/nothing was published$/);
+        expect(statuspage.incidents).toHaveLength(0);
+      });
     });
 
     it('fails clearly on a wrong API key and publishes nothing', async () => {

@@ -242,7 +242,8 @@ async function send(ctx: Ctx, wanted: Wanted, link: Link | undefined, kind: 'cre
 }
 
 /**
- * A create the provider accepted without naming its event (FlashDuty: a 200 without a change_id).
+ * A create the provider accepted without naming its event (FlashDuty: a 200 without a change_id;
+ * Statuspage: a 2xx without an incident id, or one whose body cannot be read).
  * The event may well exist: as for a lost answer (resume), onNone found no open event with the
  * incident's marker before creating, so one there now is this click's, and it is linked. None: it
  * is not sent again (subscribers would be notified twice), and the incident is told it is unknown.

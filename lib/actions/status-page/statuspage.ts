@@ -13,10 +13,12 @@ export function statuspageProvider(http: HttpClient, apiUrl: string, pageId: str
   if (!/^[A-Za-z0-9]{1,64}$/.test(pageId)) throw new ProviderError(`STATUS_PAGE_ID "${pageId}" is not a Statuspage page id (letters and digits)`);
   const base = `${apiUrl}/v1/pages/${pageId}`;
   const headers = { authorization: secret(`OAuth ${apiKey}`), accept: 'application/json' };
-  const json = async <T>(request: OutboundRequest): Promise<T> => {
+  /** `write`: a create or update, whose 2xx answer that cannot be read is still an accepted write (undefined). */
+  const json = async <T>(request: OutboundRequest, write = false): Promise<T | undefined> => {
     try {
       return await http.json<T>(request);
     } catch (error) {
+      if (write && acceptedUnread(error)) return undefined;
       if (error instanceof OutboundError && !error.retryable) throw new ProviderError(`Statuspage refused it: ${error.message}`);
       throw error;
     }
@@ -27,7 +29,7 @@ export function statuspageProvider(http: HttpClient, apiUrl: string, pageId: str
   };
   const prepared = <T>(request: OutboundRequest, then: (answer: unknown) => T): Prepared<T> => ({
     describe: http.describe(request),
-    send: async () => then(await json(request)),
+    send: async () => then(await json(request, true)),
   });
   return {
     async components() {
@@ -44,13 +46,10 @@ export function statuspageProvider(http: HttpClient, apiUrl: string, pageId: str
       if (!incident) return 'closed';
       return carries(updateBodies(incident), marker) ? 'found' : 'missing';
     },
-    create(opening: Opening): Prepared<PublicEvent> {
+    create(opening: Opening): Prepared<PublicEvent | undefined> {
       const incident = { name: opening.title, ...fields(opening), body: `${opening.message}\n\n${opening.marker}` };
-      return prepared({ method: 'POST', url: `${base}/incidents`, headers, json: { incident } }, (answer) => {
-        const event = eventOf(answer);
-        if (!event) throw new ProviderError('Statuspage answered the create without an incident id');
-        return event;
-      });
+      // An answer without an incident id (or one that cannot be read) is undefined: the create was accepted.
+      return prepared({ method: 'POST', url: `${base}/incidents`, headers, json: { incident } }, eventOf);
     },
     update(eventId: string, update: Update, marker: string): Prepared<void> {
       // The click's marker ends the update's text, so findUpdate can tell whether a lost PATCH landed.
@@ -76,6 +75,15 @@ function fields(update: Update) {
 /** The texts of an incident's updates. */
 function updateBodies(incident: Record<string, unknown>): unknown[] {
   return Array.isArray(incident.incident_updates) ? incident.incident_updates.map((u: { body?: unknown }) => u?.body) : [];
+}
+
+/**
+ * Statuspage carried the write out (2xx) but its answer cannot be read (not JSON, or too large): the
+ * incident or its update is live and subscribers were told, so it is no refusal.
+ */
+function acceptedUnread(error: unknown): boolean {
+  const status = error instanceof OutboundError && (error.kind === 'not-json' || error.kind === 'too-large') ? error.details.status : undefined;
+  return status !== undefined && status >= 200 && status <= 299;
 }
 
 const carries = (texts: unknown[], marker: string) => texts.some((text) => typeof text === 'string' && text.includes(marker));
