@@ -389,6 +389,39 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
       expect(statuspage.incidents[0]!.incident_updates.map((u) => u.status)).toEqual(['identified', 'investigating']);
     });
 
+    describe('when the answer to an update was lost and the incident is no longer open', () => {
+      it('takes a resolve as done, without sending it again', async () => {
+        const click = (await opened(env()))({ progress: 'Closed', incident_status: 'Ok' });
+        statuspage.intercept = ({ method }) => (method === 'PATCH' ? 'drop' : undefined);
+        await expect(statusPage.run(context(click, { env: env() }))).rejects.toThrow(/PATCH/);
+        statuspage.intercept = undefined;
+        const again = await statusPage.run(context(click, { env: env() }));
+        expect(statuspage.incidents[0]!.incident_updates.map((u) => u.status)).toEqual(['resolved', 'investigating']);
+        expect(sent('PATCH')).toHaveLength(0); // the dropped PATCH is not among the answered calls
+        expect(again).toMatchObject({ status: 'succeeded', summary: expect.stringContaining('got no answer; the event is resolved, so nothing new was published') });
+        expect(fieldOf(click)).toMatchObject({ status: 'resolved', click: click.event_id });
+      });
+
+      it('does not send an update that wants another status, and says whether it was published cannot be known', async () => {
+        const click = (await opened(env()))({ progress: 'Processing' });
+        statuspage.intercept = ({ method }) => (method === 'PATCH' ? 'drop' : undefined);
+        await expect(statusPage.run(context(click, { env: env() }))).rejects.toThrow(/PATCH/);
+        statuspage.intercept = undefined;
+        const incident = statuspage.incidents[0]!;
+        incident.status = 'resolved'; // resolved on Statuspage itself before the click is delivered again
+        const redelivered = context(click, { env: env() });
+        const again = await statusPage.run(redelivered);
+        expect(incident.incident_updates.map((u) => u.status)).toEqual(['identified', 'investigating']);
+        expect(sent('PATCH')).toHaveLength(0);
+        expect(again.status).toBe('failed');
+        const comment = formatComment(redelivered.message, again);
+        expect(comment).toContain(`an earlier delivery of this click sent the identified update to public event ${incident.id} and got no answer`);
+        expect(comment).toContain('the event is no longer open on the page, so whether it was published cannot be known, and it was not sent again');
+        expect(comment).toContain('click again if the update is missing');
+        expect(fieldOf(click)).toMatchObject({ id: incident.id, status: 'investigating' });
+      });
+    });
+
     describe('when Statuspage carries a write out (2xx) but its answer names no incident or cannot be read', () => {
       const answered = (method: string, status: number, body: string) => (statuspage.intercept = (call) => (call.method === method ? { afterHandling: true, status, body } : undefined));
 
