@@ -40,6 +40,8 @@ async function main(): Promise<void> {
     if (call.method !== 'GET') printWrite('Statuspage', `${call.method} ${call.path}`, call.status, call.body);
   };
   const dryRun = (env.DRY_RUN ?? 'true') !== 'false';
+  // The workers run for real with DRY_RUN=true: those given DRY_RUN=false of their own.
+  const liveActions = [...stack.workerEnv].filter(([, workerEnv]) => workerEnv.DRY_RUN === 'false').map(([name]) => name).join(',');
   const real = stack.ssm ? 'DRY_RUN=false: actions run for real, but against the local stand-ins below, not real machines' : 'DRY_RUN=false: actions run for real';
   console.log(`flashduty-actions running locally (${dryRun ? 'dry-run: nothing outside FlashDuty is changed' : real})
   receiver:      ${stack.receiverUrl}/actions/{action}   (actions: ${stack.settings.actions.map((a) => a.name).join(', ')})
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
   Sources:       ${stack.sourcesUrl} (local stand-in Tempo, Loki and CMDB for enrich)
   Deploy:        ${stack.deploy ? `${stack.deploy.origin} (local stand-in GitHub, GitLab and webhook for rollback)` : 'ROLLBACK_TARGETS as configured'}
   Statuspage:    ${env.STATUS_PAGE_API_URL ?? stack.workerEnv.get('status-page')?.STATUS_PAGE_API_URL ?? '(status-page not enabled)'}
-  Run for real:  ${env.LOCAL_LIVE_ACTIONS || 'none'} (LOCAL_LIVE_ACTIONS: they change only stand-ins here)
+  Run for real:  ${liveActions || 'none'} (LOCAL_LIVE_ACTIONS, and rollback while it dispatches to the stand-ins: they change only stand-ins here)
 Try it:  npm run send -- echo     or     npm run send -- restart-host     or     npm run send -- enrich     or     npm run send -- rollback     or     npm run send -- status-page (twice)
          npm run send -- --event i_new   (the example event rules: enrich, status-page)`);
   const stop = async () => {
