@@ -55,7 +55,7 @@ export function sendRequest(argv: string[], env: NodeJS.ProcessEnv, cwd = proces
   const [action, legacyUrl] = positional;
   const target = url ?? legacyUrl ?? `http://127.0.0.1:${env.PORT ?? 3000}`;
   const isActionUrl = /\/actions\/[^/]+\/?$/.test(target);
-  if (!action && !isActionUrl) fail(`name an action, or give --url an action URL; actions enabled locally: ${env.ENABLED_ACTIONS || ACTIONS.map((a) => a.name).join(',')}`);
+  if (!action && !isActionUrl) fail(`name an action, or give --url an action URL; actions enabled locally: ${enabledLocally(env)}`);
   const body = withLabels(file ? readPayload(resolve(cwd, file)) : samplePayload(), labels);
   return {
     url: isActionUrl ? target.replace(/\/$/, '') : `${target.replace(/\/$/, '')}/actions/${encodeURIComponent(action!)}`,
@@ -100,4 +100,14 @@ function readPayload(path: string): Payload {
 
 function fail(message: string): never {
   throw new SendUsageError(message);
+}
+
+/** The actions the local stack enables: ENABLED_ACTIONS, else every registered one. */
+const enabledLocally = (env: NodeJS.ProcessEnv): string => env.ENABLED_ACTIONS || ACTIONS.map((a) => a.name).join(',');
+
+/** What to do about a refused answer, for the two a newcomer meets first; undefined for any other. */
+export function answerHint(status: number, env: NodeJS.ProcessEnv): string | undefined {
+  if (status === 404) return `actions enabled locally: ${enabledLocally(env)} (ENABLED_ACTIONS)`;
+  if (status === 401) return 'the receiver takes the tokens in WEBHOOK_TOKENS (deploy/local.env, or .env.local), and send uses the first unless --token says otherwise';
+  return undefined;
 }

@@ -7,7 +7,7 @@
 import { stamped } from './click-payload';
 import { localEnv } from './local-env';
 import { checkNode } from './node-check';
-import { SEND_USAGE, sendRequest, SendUsageError } from './send-options';
+import { answerHint, SEND_USAGE, sendRequest, SendUsageError } from './send-options';
 
 async function main(): Promise<void> {
   checkNode();
@@ -29,6 +29,8 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   console.log(`POST ${url} -> ${response.status} ${await response.text()}`);
+  const hint = answerHint(response.status, localEnv());
+  if (hint) console.log(`hint: ${hint}`);
   process.exitCode = response.ok ? 0 : 1;
 }
 

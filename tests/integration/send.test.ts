@@ -44,6 +44,17 @@ describe('npm run send', () => {
     expect(messages[0]!.payload.event_time).toBeGreaterThanOrEqual(before);
   }, 60_000);
 
+  it('says what to check when the receiver answers 404 (an action not enabled) or 401 (a token it does not take)', async () => {
+    const unknown = await send(['echoo', '--url', stack.receiverUrl, '--token', TOKEN], { ENABLED_ACTIONS: 'echo,restart-host' });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toContain('-> 404');
+    expect(unknown.stdout).toContain('hint: actions enabled locally: echo,restart-host (ENABLED_ACTIONS)');
+    const refused = await send(['echo', '--url', stack.receiverUrl, '--token', 'wrong']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('-> 401');
+    expect(refused.stdout).toContain('hint: the receiver takes the tokens in WEBHOOK_TOKENS');
+  }, 60_000);
+
   it('posts the JSON object --file names, and takes an action URL as --url without an action name', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'send-'));
     const file = join(dir, 'push.json');
