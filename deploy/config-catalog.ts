@@ -57,3 +57,36 @@ export function declaredKeys(groups = configGroups()): DeclaredKey[] {
 export function declaredNames(groups = configGroups()): Set<string> {
   return new Set(declaredKeys(groups).flatMap(({ key, doc }) => envNames(key, doc)));
 }
+
+/** Variables the AWS SDK, Powertools, Node and the deploy tool read: never reported as unread. */
+const FOREIGN = /^(AWS_|POWERTOOLS_|NODE_|SLS_|SERVERLESS_)/;
+
+/**
+ * The variables a settings file sets that nothing in the project reads, each with the declared
+ * name one or two typing slips away, if any: a misspelt setting (DRYRUN=false) is otherwise
+ * ignored in silence.
+ */
+export function unreadSettings(vars: Record<string, unknown>, names = declaredNames()): Array<{ key: string; near?: string }> {
+  return Object.keys(vars)
+    .filter((key) => !names.has(key) && !FOREIGN.test(key))
+    .map((key) => {
+      const near = [...names].find((name) => editDistance(key, name) <= 2);
+      return near ? { key, near } : { key };
+    });
+}
+
+/** One line per unread setting of `file` (see unreadSettings). */
+export const describeUnread = (file: string, unread: Array<{ key: string; near?: string }>): string[] =>
+  unread.map(({ key, near }) => `${file} sets ${key}, which nothing reads${near ? ` (did you mean ${near}?)` : ''}`);
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3; // more than anything asked for
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
+}

@@ -4,7 +4,7 @@ import { parseEnv } from 'node:util';
 import { readConfig } from '../lib/schema/env';
 import { inlineSecretPaths, SecretRef } from '../lib/schema/secret';
 import { actionConfig } from '../lib/config/worker';
-import { declaredKeys } from './config-catalog';
+import { declaredKeys, describeUnread, unreadSettings } from './config-catalog';
 import { DeployEnv, stackSettings } from './stack';
 import { ConfigError } from '../lib/errors';
 
@@ -62,6 +62,7 @@ export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDi
   else if (isTrue(env.DRY_RUN)) {
     problems.push(`${from('DRY_RUN')} sets DRY_RUN=${env.DRY_RUN}, so the deployed workers would change nothing; remove it, or set DEPLOY_ALLOW=dry-run to deploy a dry-run stage on purpose`);
   }
+  if (dotenv) warnings.push(...describeUnread(dotenv.file, unreadSettings(dotenv.vars)));
   if (!env.ALARM_TOPIC_ARN?.trim()) warnings.push('ALARM_TOPIC_ARN is not set: the alarms (dead-lettered clicks, failing workers, queue unavailable) will notify no one');
   for (const key of ['ALLOWED_IPS', 'FLASHDUTY_API_URL'] as const) {
     if (/\b(127\.0\.0\.1|localhost)\b|::1/.test(env[key] ?? '')) warnings.push(`${from(key)} sets ${key}=${env[key]}, which looks like a local setting`);

@@ -4,7 +4,10 @@
  * printed here. Configuration: deploy/local.env, then .env.local, then the environment (never .env,
  * which is the deploy configuration).
  */
-import { localEnv } from './local-env';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { LOCAL_OVERRIDES, localEnv, ROOT } from './local-env';
 import { checkNode } from './node-check';
 
 async function main(): Promise<void> {
@@ -14,6 +17,7 @@ async function main(): Promise<void> {
   // environment: put the configuration there before any function code loads.
   Object.assign(process.env, env);
   const { startLocalStack } = await import('../deploy/local');
+  for (const line of await unreadOverrides()) console.warn(`warning: ${line}`);
   const stack = await startLocalStack({
     env,
     port: Number(env.PORT ?? 3000),
@@ -62,6 +66,14 @@ Try it:  npm run send -- echo     or     npm run send -- restart-host     or    
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** The settings .env.local names that nothing reads: a misspelt one would be ignored in silence. */
+async function unreadOverrides(): Promise<string[]> {
+  const path = join(ROOT, LOCAL_OVERRIDES);
+  if (!existsSync(path)) return [];
+  const { describeUnread, unreadSettings } = await import('../deploy/config-catalog');
+  return describeUnread(LOCAL_OVERRIDES, unreadSettings(parseEnv(readFileSync(path, 'utf8'))));
 }
 
 const STATUS_PAGE_WRITES = new Set(['/status-page/change/create', '/status-page/change/timeline/create', '/incident/field/reset']);

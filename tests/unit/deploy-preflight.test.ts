@@ -66,6 +66,17 @@ describe('the checks before a package or deploy', () => {
     expect(deployPreflight({ ALARM_TOPIC_ARN: TOPIC }, 'local', serviceDir()).problems).toEqual([expect.stringContaining('stage "local" is the one `npm start` runs')]);
   });
 
+  it('warns about a setting in the dotenv file that nothing reads, naming the one it is a slip away from', () => {
+    const dir = serviceDir({ '.env': 'ALARM_TOPIC_ARN=arn:aws:sns:us-east-1:123456789012:x\nDRYRUN=false\nMY_TEAM_NOTE=x\nAWS_PROFILE=prod\nRESTART_ALLOWED_SERVICE=nginx\n' });
+    const result = deployPreflight({ ALARM_TOPIC_ARN: TOPIC }, 'prod', dir);
+    expect(result.problems).toEqual([]);
+    expect(result.warnings).toEqual([
+      '.env sets DRYRUN, which nothing reads (did you mean DRY_RUN?)',
+      '.env sets MY_TEAM_NOTE, which nothing reads',
+      '.env sets RESTART_ALLOWED_SERVICE, which nothing reads (did you mean RESTART_ALLOWED_SERVICES?)',
+    ]);
+  });
+
   it('warns, without refusing, when alarms would notify no one or a value looks local', () => {
     const result = deployPreflight({ ALLOWED_IPS: '127.0.0.1,::1', FLASHDUTY_API_URL: 'http://127.0.0.1:9326' }, 'prod', serviceDir());
     expect(result.problems).toEqual([]);
