@@ -269,6 +269,24 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
       expect(creates()).toHaveLength(1);
     });
 
+    it('does not say nothing was published when the page cannot be read after FlashDuty accepted the create', async () => {
+      const click = clickOnNewIncident();
+      let created = false;
+      flashduty.intercept = ({ path }) => {
+        if (path === '/status-page/change/create') {
+          created = true;
+          return { afterHandling: true, status: 200, body: '{"request_id":"r-1","data":{}}' };
+        }
+        return created && path === '/status-page/change/active/list' ? { status: 403, body: '{"request_id":"r-2","error":{"code":"AccessDenied","message":"no access"}}' } : undefined;
+      };
+      const outcome = await statusPage.run(context(click));
+      flashduty.intercept = undefined;
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).not.toContain('nothing was published');
+      expect(outcome.summary).toContain('an earlier write of this click may have been published: check the status page before clicking again');
+      expect(creates()).toHaveLength(1);
+    });
+
     it('says whether it exists is unknown when no open event carries the marker, and never sends the create again', async () => {
       const click = clickOnNewIncident();
       unnamed(false);

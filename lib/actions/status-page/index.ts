@@ -13,6 +13,8 @@ import { statuspageProvider } from './statuspage';
 
 type Ctx = ActionContext<StatusPageConfig>;
 const failed = (summary: string): Outcome => ({ status: 'failed', summary: `${summary}; nothing was published` });
+/** A failure after this click's write was sent and its outcome is not known (its note has no link). */
+const failedAfterWrite = (summary: string): Outcome => ({ status: 'failed', summary: `${summary}; an earlier write of this click may have been published: check the status page before clicking again` });
 
 /**
  * status-page: one public event per incident. The first click opens it, later clicks move it along
@@ -32,7 +34,7 @@ export const statusPage = defineAction({
     try {
       return await publish(ctx);
     } catch (error) {
-      if (error instanceof ProviderError) return failed(error.message);
+      if (error instanceof ProviderError) return (await sentUnknown(ctx)) ? failedAfterWrite(error.message) : failed(error.message);
       if (error instanceof TemplateValueError) return failed(`the public text could not be written: ${error.message}`);
       // A refused read (the incident's fields) will be refused again: say so now instead of retrying.
       if (error instanceof FlashDutyError && !error.retryable) return failed(`FlashDuty refused a call: ${error.message}`);
@@ -91,6 +93,12 @@ interface Note {
 }
 
 const noteKey = (ctx: Ctx) => `publish#${clickKeyOf(ctx.message)}`;
+/** Whether this click sent a write whose outcome is not known: its note is there without a link. */
+async function sentUnknown(ctx: Ctx): Promise<boolean> {
+  if (ctx.dryRun) return false;
+  const note = await ctx.memory.recall<Note | null>(noteKey(ctx));
+  return note != null && note.link === undefined;
+}
 /** What a Statuspage update carries to be found again: the click's marker. */
 const clickMarker = (ctx: Ctx) => markerFor(clickKeyOf(ctx.message));
 const did = (kind: Note['kind'], status: EventStatus) => (kind === 'create' ? 'opened' : status === 'resolved' ? 'resolved' : 'updated');
@@ -227,9 +235,9 @@ async function send(ctx: Ctx, wanted: Wanted, link: Link | undefined, kind: 'cre
   try {
     event = await prepared.send();
   } catch (error) {
-    // Certainly not carried out (a refused connection, "too many requests"): the note goes, so the
-    // retry sends without looking (for a FlashDuty update it could not look).
-    if (error instanceof FlashDutyError && !error.ambiguous) await ctx.memory.remember(noteKey(ctx), null);
+    // Certainly not carried out (a refused connection, "too many requests", a refusal): the note
+    // goes, so the retry sends without looking (for a FlashDuty update it could not look).
+    if ((error instanceof FlashDutyError && !error.ambiguous) || error instanceof ProviderError) await ctx.memory.remember(noteKey(ctx), null);
     throw error;
   }
   if (kind === 'create' && !event) {
