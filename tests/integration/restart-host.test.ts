@@ -3,7 +3,9 @@ import { restartHost } from '../../lib/actions/restart-host';
 import type { ActionContext, Outcome } from '../../lib/actions/types';
 import type { RestartHostConfig } from '../../lib/actions/restart-host/config';
 import { actionConfig } from '../../lib/config/worker';
+import { FlashDutyClient } from '../../lib/flashduty/client';
 import { validatePayload } from '../../lib/flashduty/payload';
+import { FlashDutyStandIn } from '../../local/flashduty-standin';
 import { type FakeInstance, SsmStandIn } from '../../local/ssm-standin';
 import { log } from '../../lib/observability';
 import { clickKeyOf, type QueueMessage } from '../../lib/queue/envelope';
@@ -13,6 +15,7 @@ import { clickWithIncident } from '../fixtures/clicks';
 import { emulatedTable } from './helpers';
 
 const ALLOWED = { 'flashduty-actions:restart': 'allowed' };
+const APP_KEY = 'restart-host-test-app-key';
 const WEB: FakeInstance = { InstanceId: 'i-0a1b2c3d4e5f60718', ComputerName: 'es.nj.01', IPAddress: '10.206.0.21', tags: { Name: 'es.nj.01', ...ALLOWED } };
 const DB: FakeInstance = { InstanceId: 'i-0f9e8d7c6b5a40312', ComputerName: 'db.nj.01', IPAddress: '10.206.0.31', tags: { Name: 'db.nj.01' } };
 const TWIN_A: FakeInstance = { InstanceId: 'i-00000000000000aaa', ComputerName: 'api.nj.01', IPAddress: '10.0.0.1', tags: { Name: 'api', ...ALLOWED } };
@@ -20,20 +23,25 @@ const TWIN_B: FakeInstance = { InstanceId: 'i-00000000000000bbb', ComputerName: 
 
 describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-ssm)', () => {
   const ssm = new SsmStandIn();
+  const flashdutyStandIn = new FlashDutyStandIn(APP_KEY);
+  let flashduty: FlashDutyClient;
   let endpoint: string;
   let dynamodb: DynamoDBClient;
   let stopDynamo: () => Promise<void>;
 
   beforeAll(async () => {
     endpoint = await ssm.start();
+    flashduty = new FlashDutyClient({ baseUrl: await flashdutyStandIn.start(), appKey: async () => APP_KEY, baseDelayMs: 10, attemptTimeoutMs: 1000 });
     ({ dynamodb, stop: stopDynamo } = await emulatedTable('locks'));
   });
   afterAll(async () => {
     await stopDynamo();
     await ssm.stop();
+    await flashdutyStandIn.stop();
   });
   beforeEach(() => {
     ssm.reset();
+    flashdutyStandIn.reset();
     ssm.instances = [WEB, DB, TWIN_A, TWIN_B];
     ssm.nextScript = { status: 'Success', exitCode: 0, stdout: 'stopping engine\nstarting engine\nengine is active' };
   });
@@ -49,7 +57,7 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
       message,
       dryRun: options.dryRun ?? false,
       log,
-      flashduty: undefined as never,
+      flashduty,
       signal: AbortSignal.timeout(30_000),
       aws: { region: 'us-east-1', endpoints: { ssm: endpoint } },
       secret: async () => {
@@ -63,6 +71,39 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
   const fact = (outcome: Outcome, label: string) => outcome.facts?.find(([l]) => l === label)?.[1];
 
   describe('finding the target', () => {
+    const listedAlerts = (items: unknown[], status = 200) => {
+      flashdutyStandIn.intercept = ({ path }) =>
+        path === '/incident/alert/list'
+          ? { status, body: JSON.stringify(status === 200 ? { request_id: 'r', data: { total: items.length, items } } : { request_id: 'r', error: { code: status === 403 ? 'AccessDenied' : 'ServiceUnavailable', message: 'no' } }) }
+          : undefined;
+    };
+
+    it('fetches the alerts when the click carries none and the incident has no target label (a run a rule started), and finds the host on them', async () => {
+      listedAlerts([{ alert_id: 'a1', labels: { resource: 'es.nj.01', service: 'engine', extra: null } }, { alert_id: 'a2', labels: null }]);
+      const outcome = await restartHost.run(context({ service: 'engine' }, { alerts: [] }));
+      expect(flashdutyStandIn.calls.map((c) => c.path)).toEqual(['/incident/alert/list']);
+      expect(outcome.status).toBe('succeeded');
+      expect(sendCommands()[0]?.input.InstanceIds).toEqual([WEB.InstanceId]);
+      expect(fact(outcome, 'alerts')).toBe('the click carried none; 2 listed by FlashDuty');
+    });
+
+    it('does not fetch alerts when the incident names the target itself, or the click carries alerts', async () => {
+      await restartHost.run(context({ resource: 'es.nj.01', service: 'engine' }, { alerts: [] }));
+      await restartHost.run(context({ service: 'engine' }));
+      expect(flashdutyStandIn.calls).toHaveLength(0);
+    });
+
+    it('says where it looked when the fetched alerts name no target either, and retries (throws) when FlashDuty cannot list them', async () => {
+      listedAlerts([{ alert_id: 'a1', labels: { service: 'engine' } }]);
+      const none = await restartHost.run(context({ service: 'engine' }, { alerts: [] }));
+      expect(none.summary).toBe('no label instance_id/host/resource/ident on this incident or its alerts, so there is no host to restart (alerts: the click carried none; 1 listed by FlashDuty); nothing was restarted');
+      listedAlerts([], 403);
+      expect((await restartHost.run(context({ service: 'engine' }, { alerts: [] }))).summary).toContain('no label instance_id/host/resource/ident on this incident or its alerts');
+      listedAlerts([], 503);
+      await expect(restartHost.run(context({ service: 'engine' }, { alerts: [] }))).rejects.toThrow();
+      expect(sendCommands()).toHaveLength(0);
+    });
+
     it('uses an instance id label as is, if the instance carries the allow tag', async () => {
       const outcome = await restartHost.run(context({ instance_id: WEB.InstanceId, service: 'engine' }));
       expect(outcome.status).toBe('succeeded');

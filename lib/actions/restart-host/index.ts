@@ -4,7 +4,7 @@ import { clickKeyOf } from '../../queue/envelope';
 import { defineAction, type AwsSettings, type Outcome } from '../types';
 import { commandMarker, findSentCommand, outputExcerpt, sendCommand, waitForCommand } from './command';
 import { RestartHostConfig, renderCommand } from './config';
-import { labelOf, resolveTargets, type Target } from './targets';
+import { labelOf, resolveTargets, type Target, withAlerts } from './targets';
 
 const clients = new Map<string, SSMClient>();
 /** One SSM client per region and endpoint, created on first use and kept for the life of the worker. */
@@ -53,10 +53,10 @@ export const restartHost = defineAction({
     },
   },
 
-  async run({ config, message, dryRun, aws, signal, exclusive, log }): Promise<Outcome> {
+  async run({ config, message, dryRun, aws, signal, exclusive, log, flashduty }): Promise<Outcome> {
     const ssm = ssmFor(aws);
-    const { incident } = message.payload;
-    const refuse = (summary: string): Outcome => ({ status: 'failed', summary: `${summary}; nothing was restarted` });
+    const { incident, fetched } = await withAlerts(message.payload.incident, config.RESTART_TARGET_LABELS, flashduty, signal);
+    const refuse = refusal(fetched);
 
     const resolution = await resolveTargets(ssm, incident, config, signal);
     if (!resolution.ok) return refuse(resolution.problem);
@@ -79,7 +79,7 @@ export const restartHost = defineAction({
     };
     const facts: Array<[string, string]> = [
       ['target', `${described} (label ${resolution.label}=${resolution.value})`],
-      ['command', rendered.command],
+      ['command', rendered.command], ...(fetched === undefined ? [] : [['alerts', fetchedAlerts(fetched)] as [string, string]]),
     ];
     if (dryRun) {
       return { status: 'dry-run', summary: `would run \`${rendered.command}\` on ${described} with ${config.RESTART_DOCUMENT}`, facts: [...facts, ['SendCommand input', JSON.stringify(input)]] };
@@ -132,6 +132,13 @@ async function sendOnce(ssm: SSMClient, input: SendCommandCommandInput, since: D
     throw error;
   }
 }
+
+const fetchedAlerts = (count: number) => `the click carried none; ${count} listed by FlashDuty`;
+
+/** A refusal's outcome, saying where the labels came from when the alerts had to be fetched. */
+const refusal =
+  (fetched: number | undefined) =>
+  (summary: string): Outcome => ({ status: 'failed', summary: `${summary}${fetched === undefined ? '' : ` (alerts: ${fetchedAlerts(fetched)})`}; nothing was restarted` });
 
 function describeTarget(target: Target): string {
   return target.name && target.name !== target.instanceId ? `${target.instanceId} (${target.name})` : target.instanceId;

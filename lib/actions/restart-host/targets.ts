@@ -1,5 +1,7 @@
 import { DescribeInstanceInformationCommand, type InstanceInformation, type InstanceInformationStringFilter, type SSMClient } from '@aws-sdk/client-ssm';
-import type { IncidentPayload } from '../../flashduty/payload';
+import * as v from 'valibot';
+import { type FlashDutyApi, FlashDutyError } from '../../flashduty/client';
+import { Alert, type IncidentPayload, withoutNulls } from '../../flashduty/payload';
 import { SAFE_VALUE, type RestartHostConfig } from './config';
 
 const INSTANCE_ID = /^(i-[0-9a-f]{8}([0-9a-f]{9})?|mi-[0-9a-f]{17})$/;
@@ -11,6 +13,33 @@ export interface Target {
 }
 
 export type Resolution = { ok: true; label: string; value: string; targets: Target[] } | { ok: false; problem: string };
+
+/** Alerts fetched when the push carried none: the target is one label, and a storm's incident can hold hundreds. */
+const ALERTS_FETCHED = 100;
+
+/**
+ * The incident with its alerts fetched from FlashDuty when the push carried none (incident
+ * webhooks never do, nor manual incidents) and no target label is on the incident itself, so a run
+ * an event rule started finds the host a click on the same incident would. A refused lookup leaves
+ * the incident as it is (the "no label" refusal follows); FlashDuty being unavailable is thrown, so
+ * the run is retried rather than refused for want of a label. `fetched`: how many were listed.
+ */
+export async function withAlerts(incident: IncidentPayload, keys: readonly string[], flashduty: FlashDutyApi, signal: AbortSignal): Promise<{ incident: IncidentPayload; fetched?: number }> {
+  if ((incident.alerts?.length ?? 0) > 0 || keys.some((key) => incident.labels?.[key] !== undefined)) return { incident };
+  let items: Array<Record<string, unknown>>;
+  try {
+    ({ items } = await flashduty.listAlerts(incident.incident_id, { limit: ALERTS_FETCHED }, signal));
+  } catch (error) {
+    if (error instanceof FlashDutyError && !error.retryable) return { incident };
+    throw error;
+  }
+  // Read as the worker reads a pushed alert: nulls dropped, a field of the wrong type left out.
+  const alerts = items.flatMap((item) => {
+    const read = v.safeParse(Alert, withoutNulls(item));
+    return read.success ? [read.output] : [];
+  });
+  return { incident: { ...incident, alerts }, fetched: items.length };
+}
 
 /** The value of `key`: from the incident's labels, else the first alert that has it. */
 export function labelOf(incident: IncidentPayload, key: string): string | undefined {
