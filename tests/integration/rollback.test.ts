@@ -264,7 +264,34 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(dispatches()).toHaveLength(1);
       expect(outcome.status).toBe('failed');
       expect(outcome.summary).toContain('whether the rollback started is unknown');
-      expect(outcome.summary).toContain("show it in the workflow's run-name");
+      expect(outcome.summary).toContain("its title does not show a click key as a word of its own");
+    }, LOOKS_FOR_RUNS);
+
+    it("after a lost answer, when the run-name runs the click key into other text, says the outcome is unknown and does not dispatch again", async () => {
+      platform.runNames.set('acme/shop/rollback.yml', 'Rollback ${{ inputs.click }}, by FlashDuty');
+      platform.intercept = ({ method, attempt }) => (method === 'POST' && attempt === 1 ? 'hang-after' : undefined);
+      const outcome = await rollback.run(context());
+      expect(platform.runs[0]!.display_title).toMatch(/^Rollback rollback\/\S+, by FlashDuty$/);
+      expect(dispatches()).toHaveLength(1);
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('its title does not show a click key as a word of its own');
+    }, LOOKS_FOR_RUNS);
+
+    it('after a lost answer, beside a run started by hand, keeps looking until its own run is listed', async () => {
+      const ctx = context();
+      // A run started by hand on the ref, listed at once, its title showing no click key.
+      await fetch(`${origin}/github/repos/acme/shop/actions/workflows/rollback.yml/dispatches`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${platform.githubToken}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
+        body: JSON.stringify({ ref: 'main', inputs: { service: 'engine', incident: 'by hand', click: '' } }),
+      });
+      platform.listLagMs = 3500; // this click's run is listed only after the first looks
+      platform.intercept = ({ method, attempt }) => (method === 'POST' && attempt === 2 ? 'hang-after' : undefined);
+      const outcome = await rollback.run(ctx);
+      expect(outcome.status).toBe('succeeded');
+      const ours = platform.runs.find((run) => run.inputs.click === clickKeyOf(ctx.message));
+      expect(fact(outcome, 'run id')).toBe(String(ours!.id));
+      expect(dispatches()).toHaveLength(2); // the one by hand, and this click's once
     }, LOOKS_FOR_RUNS);
 
     const crashedMidDispatch = async () => {
@@ -294,6 +321,8 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       platform.intercept = ({ method }) => (method === 'GET' ? { status: 401, body: { message: 'Bad credentials' } } : undefined);
       const outcome = await rollback.run(ctx);
       expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toContain('the run list (GET …/runs: does the token have actions: read?) was refused with HTTP 401');
+      expect(outcome.summary).not.toContain('run-name');
       expect(outcome.summary).toContain('whether the rollback started is unknown');
       expect(dispatches()).toHaveLength(0);
     });

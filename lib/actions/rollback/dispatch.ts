@@ -19,12 +19,22 @@ export interface Dispatcher {
   describe(): string;
   /** Sends the dispatch once. Throws DispatchRefused (a 4xx: do not retry) or a retryable OutboundError. */
   dispatch(): Promise<Run>;
-  /** The run this click started at or after `since` (ms), if it can be seen; 'cannot-look' when this click's run cannot be told apart. */
-  find(since: number): Promise<Run | undefined | 'cannot-look'>;
+  /** The run this click started at or after `since` (ms), if it can be seen; CannotLook when this click's run cannot be told apart. */
+  find(since: number): Promise<Run | undefined | CannotLook>;
   /** The far side dedupes repeated sends itself (webhook: on the delivery header), so an unclear send may be repeated. */
   resendable: boolean;
-  /** What lets a lost answer's run be looked for, for the comment when it cannot be (`find` answered 'cannot-look'). */
-  lookupHint: string;
+}
+
+/**
+ * A lookup that cannot tell whether this click's attempt started a run: `why`, for the comment,
+ * says what to change. `final` unless looking again a moment later could find the run (a run the
+ * list shows may turn out not to be the only candidate once this click's own is listed).
+ */
+export class CannotLook {
+  constructor(
+    readonly why: string,
+    readonly final = true,
+  ) {}
 }
 
 /** The platform refused the dispatch (bad token, unknown repository, refused ref or inputs). Not retried. */
@@ -94,21 +104,22 @@ const LIST_LAG_DELAYS_MS = [0, 1000, 2000];
  */
 async function lookFor(d: Dispatcher, since: number, signal: AbortSignal): Promise<Run | undefined> {
   const found = await findSoon(() => d.find(since), signal, LIST_LAG_DELAYS_MS);
-  if (found !== 'cannot-look') return found;
+  if (!(found instanceof CannotLook)) return found;
   if (d.resendable) return undefined;
-  throw new DispatchUnknown(`an earlier attempt got no answer and there is no way to tell which run, if any, it started (${d.lookupHint}), so it was not sent again`);
+  throw new DispatchUnknown(`an earlier attempt got no answer, and which run it started, if any, cannot be told: ${found.why}; so it was not sent again`);
 }
 
 /**
- * A lookup's answer, or 'cannot-look' when the token may not read it (401, 403) or it is not there
- * (404): this click's run then cannot be told apart, which is reported, not retried until the
- * dead-letter queue.
+ * A lookup's answer, or CannotLook when the platform refuses it (401, 403: the token may not read
+ * it; 404): this click's run then cannot be told apart, which is reported, not retried until the
+ * dead-letter queue. `what` names the lookup and the token for the comment.
  */
-export async function lookup<T>(http: HttpClient, request: OutboundRequest): Promise<T | 'cannot-look'> {
+export async function lookup<T>(http: HttpClient, request: OutboundRequest, what: string): Promise<T | CannotLook> {
   try {
     return await http.json<T>(request);
   } catch (error) {
-    if (error instanceof OutboundError && error.kind === 'status' && [401, 403, 404].includes(error.details.status ?? 0)) return 'cannot-look';
+    const status = error instanceof OutboundError && error.kind === 'status' ? (error.details.status ?? 0) : 0;
+    if ([401, 403, 404].includes(status)) return new CannotLook(`${what} was refused with HTTP ${status}`);
     throw error;
   }
 }
@@ -138,12 +149,19 @@ function platformMessage(text: string, scrub: (text: string) => string): string 
   return flat.length > 300 ? `${flat.slice(0, 299)}…` : flat;
 }
 
-/** Polls `find` until it answers (a run, or 'cannot-look'): a run may show up in the platform's list a moment after the dispatch. */
-export async function findSoon<T>(find: () => Promise<T | undefined>, signal: AbortSignal, delaysMs = [0, 1000, 2000, 3000]): Promise<T | undefined> {
+/**
+ * Polls `find` until it finds a run: a run may show up in the platform's list a moment after the
+ * dispatch. A CannotLook that is not final is polled through (a run started by hand does not stop
+ * this click's from showing up) and answered only if no run turned up by the last poll.
+ */
+export async function findSoon<T>(find: () => Promise<T | undefined | CannotLook>, signal: AbortSignal, delaysMs = [0, 1000, 2000, 3000]): Promise<T | undefined | CannotLook> {
+  let last: CannotLook | undefined;
   for (const delay of delaysMs) {
     if (delay) await sleep(delay, undefined, { signal });
     const found = await find();
-    if (found !== undefined) return found;
+    if (found instanceof CannotLook && found.final) return found;
+    if (found instanceof CannotLook) last = found;
+    else if (found !== undefined) return found;
   }
-  return undefined;
+  return last;
 }

@@ -1,7 +1,7 @@
 import type { HttpClient, OutboundRequest, Secret } from '../../http/outbound';
 import type { GithubTarget } from './config';
 import { looksLikeClickKey } from '../../queue/envelope';
-import { checkAnswer, type Dispatcher, findSoon, lookup, type Run } from './dispatch';
+import { CannotLook, checkAnswer, type Dispatcher, findSoon, lookup, type Run } from './dispatch';
 
 const GITHUB_API_VERSION = '2022-11-28';
 
@@ -24,7 +24,7 @@ function webBase(apiUrl: string): string {
  * through an input rendered from `{{ click_key }}`; a list without it means the attempt started
  * nothing, so it is sent again (this relies on the run-name showing that input, as the README
  * says). When no input carries the key there is nothing to tell runs apart by: a lost answer is
- * reported as unknown (`cannot-look`: not sent again), and after a 204 no run is named.
+ * reported as unknown (CannotLook: not sent again), and after a 204 no run is named.
  */
 export function githubDispatcher(target: GithubTarget, inputs: Record<string, string>, clickKey: string, token: Secret, http: HttpClient, signal: AbortSignal): Dispatcher {
   const [owner, repo] = target.repo.split('/') as [string, string];
@@ -48,8 +48,7 @@ export function githubDispatcher(target: GithubTarget, inputs: Record<string, st
     ],
     describe: () => http.describe(request(true)),
     resendable: false,
-    lookupHint: "pass {{ click_key }} in an input and show it in the workflow's run-name",
-    find: async (since) => (named ? list(since) : 'cannot-look'),
+    find: async (since) => (named ? list(since) : new CannotLook(UNNAMED)),
     async dispatch() {
       const since = Date.now();
       let response = await http.request(request(true));
@@ -66,7 +65,7 @@ export function githubDispatcher(target: GithubTarget, inputs: Record<string, st
       const url = `${webBase(target.api_url)}/${target.repo}/actions/workflows/${target.workflow}`;
       if (!named) return { note: `dispatched (HTTP ${response.status}); GitHub did not name the run and no input carries the click key to find it by`, url };
       const found = await findSoon(() => list(since), signal);
-      if (found === 'cannot-look') return { note: 'dispatched; GitHub did not name the run, and the run list cannot tell it apart (does the run-name show the click key?)', url };
+      if (found instanceof CannotLook) return { note: `dispatched; GitHub did not name the run, and ${found.why}`, url };
       return found ?? { note: 'dispatched; the run did not show up in the list yet', url };
     },
   };
@@ -88,26 +87,34 @@ type Listed = { id: number; html_url?: string; created_at?: string; head_branch?
 /** Runs asked for in the one list request; a full page may have left this click's out. */
 const PER_PAGE = 30;
 
+const UNNAMED = "no input carries the click key to tell this click's run apart (pass {{ click_key }} in an input and show it in the workflow's run-name)";
+
 /**
  * The `workflow_dispatch` run on `ref` created at or after `since` (ms) whose title has `clickKey`
  * as a word of its own, from the workflow's run list. Never another run on the ref: after a lost
  * answer, the oldest run since may well be another click's. Not listed means the attempt started
  * nothing (undefined: send again) only when the list is whole and every run on the ref since shows
  * another click's key in its title; a run whose title shows none (a run-name that does not show
- * the input, or a run started by hand) could be this click's, so then it is 'cannot-look'.
+ * the input, or a run started by hand), or shows this click's key run into other text, could be
+ * this click's, so then it is CannotLook.
  */
-async function findRun(http: HttpClient, list: { url: string; headers: Record<string, string | Secret> }, ref: string, since: number, clickKey: string): Promise<Run | undefined | 'cannot-look'> {
+async function findRun(http: HttpClient, list: { url: string; headers: Record<string, string | Secret> }, ref: string, since: number, clickKey: string): Promise<Run | undefined | CannotLook> {
   const second = Math.floor(since / 1000) * 1000;
   const created = new Date(second).toISOString().replace('.000Z', 'Z');
   const query = new URLSearchParams({ event: 'workflow_dispatch', created: `>=${created}`, per_page: String(PER_PAGE) });
-  const response = await lookup<{ workflow_runs?: Listed[] }>(http, { url: `${list.url}?${query}`, headers: list.headers });
-  if (response === 'cannot-look') return response;
+  const response = await lookup<{ workflow_runs?: Listed[] }>(http, { url: `${list.url}?${query}`, headers: list.headers }, 'the run list (GET …/runs: does the token have actions: read?)');
+  if (response instanceof CannotLook) return response;
   const listed = response?.workflow_runs ?? [];
   // A run on another branch was started by someone else; GitHub names the ref without refs/heads/.
   const branch = ref.replace(/^refs\/(heads|tags)\//, '');
   const onRef = listed.filter((run) => run.head_branch === branch && Date.parse(run.created_at ?? '') >= second);
-  const words = (run: Listed) => (run.display_title ?? '').split(/\s+/);
-  const ours = onRef.find((run) => words(run).includes(clickKey));
+  const title = (run: Listed) => run.display_title ?? '';
+  const ours = onRef.find((run) => title(run).split(/\s+/).includes(clickKey));
   if (ours) return { id: String(ours.id), url: ours.html_url };
-  return listed.length < PER_PAGE && onRef.every((run) => words(run).some(looksLikeClickKey)) ? undefined : 'cannot-look';
+  if (listed.length >= PER_PAGE) return new CannotLook(`${PER_PAGE} or more runs started since, and this click's was not among the newest`);
+  if (onRef.some((run) => title(run).includes(clickKey) || !title(run).split(/\s+/).some(looksLikeClickKey))) {
+    const why = `a run on ${branch} since then may be this click's, but its title does not show a click key as a word of its own (show {{ click_key }}, set off by spaces, in the workflow's run-name)`;
+    return new CannotLook(why, false);
+  }
+  return undefined;
 }

@@ -1,6 +1,6 @@
 import type { HttpClient, OutboundRequest, Secret } from '../../http/outbound';
 import type { GitlabTarget } from './config';
-import { checkAnswer, type Dispatcher, lookup, type Run } from './dispatch';
+import { CannotLook, checkAnswer, type Dispatcher, lookup, type Run } from './dispatch';
 
 /**
  * GitLab CI: the pipeline trigger API, `POST /projects/:id/trigger/pipeline` with the trigger
@@ -12,7 +12,7 @@ import { checkAnswer, type Dispatcher, lookup, type Run } from './dispatch';
  * triggered pipeline is taken as this click's only when the variables it was started with show the
  * click key: a variable rendered from `{{ click_key }}` (findPipeline). When no variable carries
  * the key, or there is no read token, there is nothing to tell pipelines apart by: a lost answer is
- * reported as unknown (`cannot-look`: not sent again).
+ * reported as unknown (CannotLook: not sent again).
  */
 export function gitlabDispatcher(target: GitlabTarget, variables: Record<string, string>, clickKey: string, token: Secret, readToken: Secret | undefined, http: HttpClient): Dispatcher {
   const project = `${target.api_url}/projects/${encodeURIComponent(target.project)}`;
@@ -43,14 +43,17 @@ export function gitlabDispatcher(target: GitlabTarget, variables: Record<string,
     ],
     describe: () => http.describe(request),
     resendable: false,
-    lookupHint: "pass {{ click_key }} in a variable and set read_token to a token that may read pipeline variables, a Maintainer's",
     async dispatch() {
       const response = await http.request(request);
       checkAnswer(response, `POST ${project}/trigger/pipeline`, explain);
       const pipeline = response.json<{ id?: number; web_url?: string }>();
       return { id: pipeline?.id === undefined ? undefined : String(pipeline.id), url: pipeline?.web_url };
     },
-    find: async (since) => (readToken && marks.length ? findPipeline(http, project, target.ref, readToken, since, marks) : 'cannot-look'),
+    find: async (since) => {
+      if (!readToken) return new CannotLook('there is no read_token to look for its pipeline with (set read_token, and pass {{ click_key }} in a variable)');
+      if (marks.length === 0) return new CannotLook("no variable carries the click key to tell this click's pipeline apart (pass {{ click_key }} in a variable)");
+      return findPipeline(http, project, target.ref, readToken, since, marks);
+    },
   };
 }
 
@@ -70,23 +73,23 @@ type Listed = { id: number; web_url?: string; created_at?: string };
  * `marks` (key and exact value), looked for oldest first among the first MAX_LOOKUPS candidates
  * (`GET …/pipelines/:id/variables`, which shows trigger variables). Never another pipeline on the
  * ref: after a lost answer, the oldest since may well be another click's. Undefined (send again)
- * only when every candidate was looked at; otherwise 'cannot-look'.
+ * only when every candidate was looked at; otherwise CannotLook.
  */
-async function findPipeline(http: HttpClient, project: string, ref: string, readToken: Secret, since: number, marks: Array<[string, string]>): Promise<Run | undefined | 'cannot-look'> {
+async function findPipeline(http: HttpClient, project: string, ref: string, readToken: Secret, since: number, marks: Array<[string, string]>): Promise<Run | undefined | CannotLook> {
   const headers = { 'private-token': readToken };
   const query = new URLSearchParams({ ref, source: 'trigger', updated_after: new Date(since - 1000).toISOString(), order_by: 'id', sort: 'asc', per_page: String(PAGE) });
-  const listed = await lookup<Listed[]>(http, { url: `${project}/pipelines?${query}`, headers });
-  if (listed === 'cannot-look') return listed;
+  const listed = await lookup<Listed[]>(http, { url: `${project}/pipelines?${query}`, headers }, 'the pipeline list (GET …/pipelines: does read_token have read_api?)');
+  if (listed instanceof CannotLook) return listed;
   const page = Array.isArray(listed) ? listed : [];
   const candidates = page.filter((p) => Date.parse(p.created_at ?? '') >= Math.floor(since / 1000) * 1000);
   for (const pipeline of candidates.slice(0, MAX_LOOKUPS)) {
     // A Reporter's read_api token lists pipelines but may not see their variables (403): GitLab
     // shows them only to a Maintainer or the user who started the pipeline.
-    const started = await lookup<unknown>(http, { url: `${project}/pipelines/${pipeline.id}/variables`, headers });
-    if (started === 'cannot-look') return started;
+    const started = await lookup<unknown>(http, { url: `${project}/pipelines/${pipeline.id}/variables`, headers }, "a pipeline's variables (GET …/variables: read_token must be a Maintainer's)");
+    if (started instanceof CannotLook) return started;
     const has = ([key, value]: [string, string]) => (Array.isArray(started) ? started : []).some((v) => v?.key === key && v?.value === value);
     if (marks.every(has)) return { id: String(pipeline.id), url: pipeline.web_url };
   }
-  return candidates.length > MAX_LOOKUPS || page.length >= PAGE ? 'cannot-look' : undefined;
+  return candidates.length > MAX_LOOKUPS || page.length >= PAGE ? new CannotLook(`more than ${MAX_LOOKUPS} pipelines were triggered on ${ref} since, and this click's was not among the first`) : undefined;
 }
 

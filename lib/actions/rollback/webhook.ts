@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { HttpClient, OutboundRequest } from '../../http/outbound';
 import type { WebhookTarget } from './config';
-import { checkAnswer, type Dispatcher } from './dispatch';
+import { CannotLook, checkAnswer, type Dispatcher } from './dispatch';
 
 const DELIVERY_HEADER = 'x-flashduty-actions-delivery';
 const TIMESTAMP_HEADER = 'x-flashduty-actions-timestamp';
@@ -39,8 +39,7 @@ export function webhookDispatcher(target: WebhookTarget, body: unknown, delivery
     ],
     describe: () => http.describe(request(signingKey === undefined ? undefined : '***')).replace(/v1=[0-9a-f]{64}/, 'v1=<signature>'),
     resendable: true,
-    lookupHint: 'the receiver dedupes on the delivery header',
-    find: async () => 'cannot-look',
+    find: async () => new CannotLook('a webhook cannot be asked'),
     async dispatch() {
       const response = await http.request(request(signingKey));
       checkAnswer(response, `${target.method} ${target.url}`, explain);
