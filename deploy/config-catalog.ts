@@ -58,8 +58,11 @@ export function declaredNames(groups = configGroups()): Set<string> {
   return new Set(declaredKeys(groups).flatMap(({ key, doc }) => envNames(key, doc)));
 }
 
-/** Variables the AWS SDK, Powertools, Node and the deploy tool read: never reported as unread. */
-const FOREIGN = /^(AWS_|POWERTOOLS_|NODE_|SLS_|SERVERLESS_)/;
+/**
+ * Variables the AWS SDK, Powertools, Node and the deploy tool read: never reported as unread
+ * (osls takes a proxy, a CA bundle and a client timeout from the environment, in either case).
+ */
+const FOREIGN = /^(AWS_|POWERTOOLS_|NODE_|SLS_|SERVERLESS_)|^((https?_)?proxy|no_proxy|(https_)?ca(file)?|aws_client_timeout)$/i;
 
 /**
  * The variables a settings file sets that nothing in the project reads, each with the declared

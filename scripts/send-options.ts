@@ -105,8 +105,12 @@ function fail(message: string): never {
 /** The actions the local stack enables: ENABLED_ACTIONS, else every registered one. */
 const enabledLocally = (env: NodeJS.ProcessEnv): string => env.ENABLED_ACTIONS || ACTIONS.map((a) => a.name).join(',');
 
-/** What to do about a refused answer, for the two a newcomer meets first; undefined for any other. */
-export function answerHint(status: number, env: NodeJS.ProcessEnv): string | undefined {
+/**
+ * What to do about a refused answer from the local receiver, for the two a newcomer meets first;
+ * undefined for any other, and for a deployed receiver (its actions and tokens are not these).
+ */
+export function answerHint(url: string, status: number, env: NodeJS.ProcessEnv): string | undefined {
+  if (!/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(url)) return undefined;
   if (status === 404) return `actions enabled locally: ${enabledLocally(env)} (ENABLED_ACTIONS)`;
   if (status === 401) return 'the receiver takes the tokens in WEBHOOK_TOKENS (deploy/local.env, or .env.local), and send uses the first unless --token says otherwise';
   return undefined;

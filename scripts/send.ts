@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   console.log(`POST ${url} -> ${response.status} ${await response.text()}`);
-  const hint = answerHint(response.status, localEnv());
+  const hint = answerHint(url, response.status, localEnv());
   if (hint) console.log(`hint: ${hint}`);
   process.exitCode = response.ok ? 0 : 1;
 }

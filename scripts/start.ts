@@ -57,8 +57,7 @@ async function main(): Promise<void> {
   Sources:       ${stack.sourcesUrl} (local stand-in Tempo, Loki and CMDB for enrich)
   Deploy:        ${stack.deploy ? `${stack.deploy.origin} (local stand-in GitHub, GitLab and webhook for rollback)` : 'ROLLBACK_TARGETS as configured'}
   Statuspage:    ${env.STATUS_PAGE_API_URL ?? stack.workerEnv.get('status-page')?.STATUS_PAGE_API_URL ?? '(status-page not enabled)'}
-  Run for real:  ${liveActions || 'none'} (LOCAL_LIVE_ACTIONS, and rollback while it dispatches to the stand-ins: they change only stand-ins here)
-Try it:  npm run send -- echo     or     npm run send -- restart-host     or     npm run send -- enrich     or     npm run send -- rollback     or     npm run send -- status-page (twice)
+${dryRun ? `  Run for real:  ${liveActions || 'none'} (LOCAL_LIVE_ACTIONS, and rollback while it dispatches to the stand-ins: they change only stand-ins here)\n` : ''}Try it:  npm run send -- echo     or     npm run send -- restart-host     or     npm run send -- enrich     or     npm run send -- rollback     or     npm run send -- status-page (twice)
          npm run send -- --event i_new   (the example event rules: enrich, status-page)`);
   const stop = async () => {
     await stack.stop();

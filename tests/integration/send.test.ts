@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { decodeQueueMessage } from '../../lib/queue/envelope';
+import { answerHint } from '../../scripts/send-options';
 import { drain, testEnv, TOKEN } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
@@ -53,6 +54,9 @@ describe('npm run send', () => {
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('-> 401');
     expect(refused.stdout).toContain('hint: the receiver takes the tokens in WEBHOOK_TOKENS');
+    // A deployed receiver's actions and tokens are not the local ones: no hint for it.
+    expect(answerHint('https://abc123.execute-api.us-east-1.amazonaws.com/actions/echoo', 404, {})).toBeUndefined();
+    expect(answerHint('http://localhost:3000/actions/echoo', 404, { ENABLED_ACTIONS: 'echo' })).toBe('actions enabled locally: echo (ENABLED_ACTIONS)');
   }, 60_000);
 
   it('posts the JSON object --file names, and takes an action URL as --url without an action name', async () => {

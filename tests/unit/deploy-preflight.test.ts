@@ -66,8 +66,8 @@ describe('the checks before a package or deploy', () => {
     expect(deployPreflight({ ALARM_TOPIC_ARN: TOPIC }, 'local', serviceDir()).problems).toEqual([expect.stringContaining('stage "local" is the one `npm start` runs')]);
   });
 
-  it('warns about a setting in the dotenv file that nothing reads, naming the one it is a slip away from', () => {
-    const dir = serviceDir({ '.env': 'ALARM_TOPIC_ARN=arn:aws:sns:us-east-1:123456789012:x\nDRYRUN=false\nMY_TEAM_NOTE=x\nAWS_PROFILE=prod\nRESTART_ALLOWED_SERVICE=nginx\n' });
+  it('warns about a setting in the dotenv file that nothing reads, naming the one it is a slip away from (not the SDK, proxy or osls settings)', () => {
+    const dir = serviceDir({ '.env': 'ALARM_TOPIC_ARN=arn:aws:sns:us-east-1:123456789012:x\nDRYRUN=false\nMY_TEAM_NOTE=x\nAWS_PROFILE=prod\nHTTPS_PROXY=http://proxy:3128\nno_proxy=localhost\nRESTART_ALLOWED_SERVICE=nginx\n' });
     const result = deployPreflight({ ALARM_TOPIC_ARN: TOPIC }, 'prod', dir);
     expect(result.problems).toEqual([]);
     expect(result.warnings).toEqual([
