@@ -92,4 +92,3 @@ async function findPipeline(http: HttpClient, project: string, ref: string, read
   }
   return candidates.length > MAX_LOOKUPS || page.length >= PAGE ? new CannotLook(`more than ${MAX_LOOKUPS} pipelines were triggered on ${ref} since, and this click's was not among the first`) : undefined;
 }
-

@@ -89,15 +89,17 @@ async function dispatcherFor(ctx: Context, target: Target, context: TemplateCont
     Object.fromEntries(Object.entries(templates).map(([key, template]) => [key, template.render(context)]));
   // A dry run shows *** for secrets; it never needs their values.
   const read = async (ref: Parameters<Context['secret']>[0] | undefined) => (ref === undefined ? undefined : ctx.dryRun ? '***' : await ctx.secret(ref));
+  // The very key `{{ click_key }}` renders: what a run is told apart by, and the webhook's delivery id.
+  const clickKey = context.click_key;
   if (target.provider === 'github') {
-    return githubDispatcher(target, render(target.inputs), clickKeyOf(ctx.message), secretValue(`Bearer ${await read(target.token)}`), http, ctx.signal);
+    return githubDispatcher(target, render(target.inputs), clickKey, secretValue(`Bearer ${await read(target.token)}`), http, ctx.signal);
   }
   if (target.provider === 'gitlab') {
     const readToken = await read(target.read_token);
-    return gitlabDispatcher(target, render(target.variables), clickKeyOf(ctx.message), secretValue((await read(target.token))!), readToken === undefined ? undefined : secretValue(readToken), http);
+    return gitlabDispatcher(target, render(target.variables), clickKey, secretValue((await read(target.token))!), readToken === undefined ? undefined : secretValue(readToken), http);
   }
   const body = target.body ? target.body.render(context) : defaultBody(ctx);
-  return webhookDispatcher(target, body, clickKeyOf(ctx.message), await read(target.secret), http);
+  return webhookDispatcher(target, body, clickKey, await read(target.secret), http);
 }
 
 /** What a webhook receives when its target configures no body. */

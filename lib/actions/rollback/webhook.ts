@@ -15,8 +15,8 @@ export function signature(secret: string, timestamp: string, body: string): stri
 /**
  * Any deploy platform with an HTTP hook: the configured method and URL, the rendered JSON body,
  * the click key (clickKeyOf: action, incident, event id) in X-FlashDuty-Actions-Delivery and, with
- * a secret, a timestamped HMAC signature. We cannot look for what a lost request started, so a repeated send carries the same
- * delivery id and the receiver must dedupe on it (the README says so).
+ * a secret, a timestamped HMAC signature. We cannot look for what a lost request started, so a
+ * repeated send carries the same delivery id and the receiver must dedupe on it (the README says so).
  */
 export function webhookDispatcher(target: WebhookTarget, body: unknown, deliveryId: string, signingKey: string | undefined, http: HttpClient): Dispatcher {
   const text = JSON.stringify(body);
