@@ -115,8 +115,9 @@ const anyObject = v.custom<Record<string, unknown>>((value) => typeof value === 
 
 /**
  * The push as the receiver reads it: the same schema, except that each alert is only checked to be
- * an object. An incident can carry hundreds of alerts, and checking every field of every one cost
- * the receiver more than parsing the push (`npm run bench`, "Big incidents"). The worker checks
+ * an object (in a push of 64 KB or more, a RawAlert: its text as sent, see raw-alerts.ts). An
+ * incident can carry hundreds of alerts, and checking every field of every one cost the receiver
+ * more than parsing the push (`npm run bench`, "Big incidents"). The worker checks
  * them field by field when it decodes the queue message (`Alert`, where a wrong type is dropped),
  * so alert label values become strings there, not here, and the nulls inside alerts are dropped
  * there too (`validatePayload`).

@@ -1,5 +1,6 @@
 import { Alert, CustomActionPayload, Incident, Person, type ReceivedPayload } from '../flashduty/payload';
-import { truncate } from '../text';
+import { escapeNonAscii, truncate } from '../text';
+import { RawAlert } from '../flashduty/raw-alerts';
 import type { OutgoingMessage } from './envelope';
 
 /**
@@ -22,9 +23,11 @@ export function encodeQueueMessage(message: OutgoingMessage, maxBytes: number): 
   const originalBytes = Number.isFinite(wholeBytes) ? wholeBytes : 0;
   const originalAlerts = message.payload.incident.alerts?.length ?? 0;
 
-  for (const step of STEPS) {
+  let parsed: ReceivedPayload | undefined;
+  for (const [index, step] of STEPS.entries()) {
     const counters = { strings_shortened: 0, keys_dropped: 0 };
-    const payload = step(message.payload, counters);
+    // The later steps rewrite alerts, so alerts kept as text (RawAlert) are parsed for them, once.
+    const payload = step(index === 0 ? message.payload : (parsed ??= withParsedAlerts(message.payload)), counters);
     const compacted = (keep: number) => ({ original_bytes: originalBytes, alerts_dropped: originalAlerts - keep, ...counters });
     const laid = layout(message, payload, compacted);
     if (laid === undefined || laid.bytes(0) > maxBytes) continue;
@@ -34,17 +37,15 @@ export function encodeQueueMessage(message: OutgoingMessage, maxBytes: number): 
 }
 
 /**
- * How many alerts (a prefix) fit. Each alert adds its own JSON and a comma, so prefix sums over
- * the size with none estimate the count. The estimate never overshoots: the count of dropped
- * alerts is the only part that shrinks as alerts are added, by a few digits at most, which is
- * less than two alerts with their commas, so at most one more alert is tried.
+ * How many alerts (a prefix) fit. The size of the rest of the message with none, plus the list's,
+ * estimates the size with any prefix. The estimate never overshoots: the count of dropped alerts is
+ * the only part that shrinks as alerts are added, by a few digits at most, which is less than two
+ * alerts with their commas, so at most one more alert is tried.
  */
 function mostAlertsThatFit(laid: Layout, maxBytes: number): number {
+  const rest = laid.bytes(0) - laid.list.bytes(0);
   let keep = 0;
-  for (let size = laid.bytes(0); keep < laid.count; keep++) {
-    size += laid.alertBytes(keep) + (keep > 0 ? 1 : 0);
-    if (size > maxBytes) break;
-  }
+  while (keep < laid.count && rest + laid.list.bytes(keep + 1) <= maxBytes) keep++;
   return keep < laid.count && laid.bytes(keep + 1) <= maxBytes ? keep + 1 : keep;
 }
 
@@ -52,19 +53,17 @@ function mostAlertsThatFit(laid: Layout, maxBytes: number): number {
 interface Layout {
   /** How many alerts the payload carries (0 when it has none). */
   count: number;
-  /** Bytes of the JSON of alert `index` alone. */
-  alertBytes: (index: number) => number;
+  list: AlertList;
   /** Bytes of the message with its first `keep` alerts. */
   bytes: (keep: number) => number;
   body: (keep: number) => string;
 }
 
 /**
- * The message's JSON laid out around its alerts, which can be hundreds: each alert is encoded once,
- * and so is the rest of the message with a placeholder where the list goes, so the size of any
- * prefix is a sum and its body a join. A 900-alert push costs about one encoding of itself, where
- * encoding each candidate whole would cost several. Undefined when something does not encode
- * (nesting too deep for the stack: a later step cuts it).
+ * The message's JSON laid out around its alerts, which can be hundreds: the rest of the message is
+ * encoded with a placeholder where the list goes, so the size of any prefix is a sum and its body a
+ * join. Undefined when something does not encode (nesting too deep for the stack: a later step
+ * cuts it).
  */
 function layout(
   message: OutgoingMessage,
@@ -78,9 +77,8 @@ function layout(
       ...(compacted && { compacted: compacted(keep) }),
       payload: payload.incident.alerts ? { ...payload, incident: { ...payload.incident, alerts: alerts.slice(0, keep) } } : payload,
     });
-  const pieces = ENCODED_ALERTS.get(alerts) ?? alerts.map((alert) => tryStringify(alert));
-  ENCODED_ALERTS.set(alerts, pieces);
-  if (pieces.some((piece) => piece === undefined)) return undefined;
+  const list = alertList(alerts);
+  if (list === undefined) return undefined;
   const arounds = new Map<number, { text: string; at: number } | undefined>();
   const around = (keep: number) => {
     if (arounds.has(keep)) return arounds.get(keep);
@@ -91,30 +89,71 @@ function layout(
     arounds.set(keep, slot);
     return slot;
   };
-  const joined = (keep: number) => (pieces as string[]).slice(0, keep).reduce((sum, piece) => sum + piece.length, 0) + Math.max(0, keep - 1) + 2;
   // JSON in printable ASCII: a string's length is its size in bytes.
   return {
     count: payload.incident.alerts ? alerts.length : 0,
-    alertBytes: (index) => pieces[index]!.length,
+    list,
     bytes: (keep) => {
       const slot = payload.incident.alerts ? around(keep) : undefined;
-      return slot ? slot.text.length - ALERTS_SLOT_JSON.length + joined(keep) : (direct(keep)?.length ?? Infinity);
+      return slot ? slot.text.length - ALERTS_SLOT_JSON.length + list.bytes(keep) : (direct(keep)?.length ?? Infinity);
     },
     body: (keep) => {
       const slot = payload.incident.alerts ? around(keep) : undefined;
       if (!slot) return direct(keep) as string;
       // One join, not concatenation: a flat string, which the SDK's serializer reads several times faster.
-      return [slot.text.slice(0, slot.at), '[', (pieces as string[]).slice(0, keep).join(','), ']', slot.text.slice(slot.at + ALERTS_SLOT_JSON.length)].join('');
+      return [slot.text.slice(0, slot.at), ...list.parts(keep), slot.text.slice(slot.at + ALERTS_SLOT_JSON.length)].join('');
     },
   };
 }
 
+/** The JSON of an alert list's prefixes: its size and its text (in parts, to be joined once). */
+interface AlertList {
+  bytes: (keep: number) => number;
+  parts: (keep: number) => string[];
+}
+
 /**
- * Each alert list's encoded alerts, by the list: the first compaction step keeps the list as it
- * is, and the runs an event starts share their payload, so a 900-alert push is encoded once per
- * request. Weak: a list and its encoding go with the request.
+ * An alert list as JSON. Alerts kept as text (RawAlert) are not encoded again; when they stood in
+ * the push one after another with only a comma between them (FlashDuty's compact JSON), a prefix
+ * of them is one slice of the push, so nothing is copied until the message is joined. Any other
+ * alert is encoded once. Cached by the list: the runs an event starts share their payload.
+ * Undefined when an alert does not encode.
  */
-const ENCODED_ALERTS = new WeakMap<unknown[], Array<string | undefined>>();
+function alertList(alerts: unknown[]): AlertList | undefined {
+  if (ALERT_LISTS.has(alerts)) return ALERT_LISTS.get(alerts);
+  const first = alerts[0];
+  let list: AlertList | undefined;
+  if (first instanceof RawAlert && alerts.every((alert, i) => alert instanceof RawAlert && alert.source === first.source && (i === 0 || alert.start === (alerts[i - 1] as RawAlert).end + 1))) {
+    const end = (keep: number) => (alerts[keep - 1] as RawAlert).end;
+    list = {
+      bytes: (keep) => (keep === 0 ? 2 : end(keep) - first.start + 2),
+      parts: (keep) => ['[', keep === 0 ? '' : first.source.slice(first.start, end(keep)), ']'],
+    };
+  } else {
+    const pieces = alerts.map((alert) => (alert instanceof RawAlert ? alert.text : tryStringify(alert)));
+    if (pieces.every((piece) => piece !== undefined)) {
+      const sums = [0];
+      for (const piece of pieces) sums.push(sums[sums.length - 1]! + piece.length);
+      list = {
+        bytes: (keep) => sums[keep]! + Math.max(0, keep - 1) + 2,
+        parts: (keep) => ['[', pieces.slice(0, keep).join(','), ']'],
+      };
+    }
+  }
+  ALERT_LISTS.set(alerts, list);
+  return list;
+}
+
+/** Weak: a list and its JSON go with the request. */
+const ALERT_LISTS = new WeakMap<unknown[], AlertList | undefined>();
+
+/** The payload with its alerts kept as text parsed, for the steps that rewrite alerts. */
+function withParsedAlerts(payload: ReceivedPayload): ReceivedPayload {
+  const alerts = payload.incident.alerts;
+  if (!alerts?.some((alert) => alert instanceof RawAlert)) return payload;
+  const parsed = alerts.map((alert) => (alert instanceof RawAlert ? (alert.toJSON() as Record<string, unknown>) : alert));
+  return { ...payload, incident: { ...payload.incident, alerts: parsed } };
+}
 
 /** Where the alert list goes while the rest of the message is encoded. */
 const ALERTS_SLOT = '\u0000flashduty-actions:alerts\u0000';
@@ -216,16 +255,8 @@ function tryStringify(value: unknown): string | undefined {
   }
 }
 
-/**
- * JSON in printable ASCII: every other UTF-16 unit written as a \uXXXX escape. SQS refuses characters outside
- * its XML-derived set (U+FFFE, U+FFFF; emulators also refuse anything above U+FFFF), and a lone
- * surrogate is not encodable at all; escaped, any JSON string passes, and JSON.parse on the worker
- * restores it exactly. JSON.stringify already escapes control characters and lone surrogates.
- */
+/** JSON in printable ASCII (`escapeNonAscii`). JSON.stringify already escapes control characters and lone surrogates. */
 export function asciiJson(value: unknown): string {
   const json = JSON.stringify(value);
-  // The common case, nothing to escape, is told natively (a character past U+007F takes more than
-  // one byte in UTF-8): several times faster than any regular expression over a 400 KB incident.
-  if (json === undefined || (Buffer.byteLength(json, 'utf8') === json.length && !json.includes('\x7f'))) return json;
-  return json.replace(/[\u007f-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return json === undefined ? json : escapeNonAscii(json);
 }

@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors';
 import { eventIdOf, type ReceivedPayload, validatePush } from '../flashduty/payload';
+import { parseWithRawAlerts, RAW_ALERTS_FROM_CHARS } from '../flashduty/raw-alerts';
 
 /** How far ahead of our clock an `event_time` may be before we treat it as forged. */
 export const MAX_FUTURE_SKEW_MS = 60_000;
@@ -23,9 +24,12 @@ function eventIdAsWritten(key: string, value: unknown, context?: { source?: stri
 /**
  * The body as a value. A reviver runs on every key and costs a 900-alert push several times the
  * parse itself, so it only runs when some `event_id` in the body is a number; FlashDuty sends strings.
+ * A big push's alerts are left as text (RawAlert): parsing and encoding them back was most of the
+ * receiver's work for one.
  */
 function parseBody(raw: string): unknown {
-  return NUMERIC_EVENT_ID.test(raw) ? JSON.parse(raw, eventIdAsWritten) : JSON.parse(raw);
+  if (NUMERIC_EVENT_ID.test(raw)) return JSON.parse(raw, eventIdAsWritten);
+  return (raw.length >= RAW_ALERTS_FROM_CHARS ? parseWithRawAlerts(raw, JSON.parse) : undefined) ?? JSON.parse(raw);
 }
 
 /** An `event_id` key with a number for its value, wherever it is (a string that merely looks so only costs the slower parse). */
