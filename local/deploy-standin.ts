@@ -229,7 +229,8 @@ export function localRollbackTargets(stand: DeployStandIn): unknown[] {
       repo: 'acme/shop',
       workflow: 'rollback.yml',
       ref: 'main',
-      inputs: { service: '{{ labels.service }}', incident: '{{ incident.incident_id }}', reason: 'FlashDuty: {{ incident.title }}' },
+      // `click` is shown in the stand-in workflow's run-name, so a redelivered click finds its run (README, "Never twice").
+      inputs: { service: '{{ labels.service }}', incident: '{{ incident.incident_id }}', reason: 'FlashDuty: {{ incident.title }}', click: '{{ click_key }}' },
       api_url: `${origin}/github`,
       token: stand.githubToken,
     },
@@ -239,7 +240,7 @@ export function localRollbackTargets(stand: DeployStandIn): unknown[] {
       match: { service: ['payments', 'billing'] },
       project: 'acme/shop',
       ref: 'production',
-      variables: { SERVICE: '{{ labels.service }}', INCIDENT: '{{ incident.incident_id }}' },
+      variables: { SERVICE: '{{ labels.service }}', INCIDENT: '{{ incident.incident_id }}', CLICK: '{{ click_key }}' },
       api_url: `${origin}/gitlab`,
       token: stand.gitlabTriggerToken,
       read_token: stand.gitlabReadToken,

@@ -37,7 +37,11 @@ describe('rollback end to end in the local stack (npm start, DRY_RUN=false, npm 
     expect(comment).toContain(`• run id: ${run!.id}`);
     expect(comment).toContain(`• run: ${run!.html_url}`);
     expect(comment).toContain(`• change record: rollback/${body.incident.incident_id}/${body.event_id}`);
-    expect(run!.inputs).toEqual({ service: 'engine', incident: body.incident.incident_id, reason: `FlashDuty: ${body.incident.title}` });
+    const clickKey = `rollback/${body.incident.incident_id}/${body.event_id}`;
+    expect(run!.inputs).toEqual({ service: 'engine', incident: body.incident.incident_id, reason: `FlashDuty: ${body.incident.title}`, click: clickKey });
+    expect(comment).toContain(`• inputs: ${JSON.stringify(run!.inputs)}`);
+    // The example target passes the click key and the stand-in workflow shows it, so a lost answer finds this run.
+    expect(run!.display_title).toBe(`Rollback ${clickKey}`);
     expect(stack.flashduty!.changes()).toEqual([expect.objectContaining({ change_key: `rollback/${body.incident.incident_id}/${body.event_id}`, change_status: 'Processing', link: run!.html_url })]);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(stack.deploy!.dispatches()).toHaveLength(1);
