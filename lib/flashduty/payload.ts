@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { parseOrThrow } from '../schema/parse';
 import { INCIDENT_ID_PATTERN } from './facts';
+import type { RawAlert } from './raw-alerts';
 
 /**
  * The Custom Action push body (FlashDuty docs, "Custom Action" payload tables), read liberally:
@@ -111,11 +112,11 @@ export type CustomActionPayload = v.InferOutput<typeof CustomActionPayload>;
 export type IncidentPayload = v.InferOutput<typeof Incident>;
 
 /** An object, passed on as it is (an array too: the worker's looseObject reads one as an object, as the receiver did). */
-const anyObject = v.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null, 'expected an object');
+const anyObject = v.custom<Record<string, unknown> | RawAlert>((value) => typeof value === 'object' && value !== null, 'expected an object');
 
 /**
  * The push as the receiver reads it: the same schema, except that each alert is only checked to be
- * an object (in a push of 64 KB or more, a RawAlert: its text as sent, see raw-alerts.ts). An
+ * an object (in a push of 64 K characters or more, a RawAlert: its text as sent, see raw-alerts.ts). An
  * incident can carry hundreds of alerts, and checking every field of every one cost the receiver
  * more than parsing the push (`npm run bench`, "Big incidents"). The worker checks
  * them field by field when it decodes the queue message (`Alert`, where a wrong type is dropped),

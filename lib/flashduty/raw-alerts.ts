@@ -28,7 +28,11 @@ export class RawAlert {
   }
 }
 
-/** Pushes shorter (in characters) are parsed whole: that costs well under 0.1 ms, and keeps them plain values. */
+/**
+ * Pushes shorter than this (in characters) are parsed whole, their alerts plain values: at the
+ * threshold that costs about 0.3 ms more than reading the alerts as text (0.4 ms against 0.12 here, with
+ * the encoding of the message).
+ */
 export const RAW_ALERTS_FROM_CHARS = 64 * 1024;
 
 /**
@@ -93,7 +97,7 @@ function execSafely(pattern: RegExp, text: string): RegExpExecArray | null {
   }
 }
 
-const MARKER = '\u0000flashduty-actions:alerts\u0000';
+const MARKER = '\u0000flashduty-actions:raw-alerts\u0000';
 const MARKER_JSON = JSON.stringify(MARKER);
 
 // JSON's grammar (RFC 8259), as regular expressions: one engine pass per alert validates it and

@@ -24,10 +24,11 @@ export function encodeQueueMessage(message: OutgoingMessage, maxBytes: number): 
   const originalAlerts = message.payload.incident.alerts?.length ?? 0;
 
   let parsed: ReceivedPayload | undefined;
-  for (const [index, step] of STEPS.entries()) {
+  for (let step = 0; step <= LATER_STEPS.length; step++) {
     const counters = { strings_shortened: 0, keys_dropped: 0 };
-    // The later steps rewrite alerts, so alerts kept as text (RawAlert) are parsed for them, once.
-    const payload = step(index === 0 ? message.payload : (parsed ??= withParsedAlerts(message.payload)), counters);
+    // Step 0 keeps the payload as it is. The later steps rewrite alerts, so alerts kept as text
+    // (RawAlert) are parsed for them, once.
+    const payload = step === 0 ? message.payload : LATER_STEPS[step - 1]!((parsed ??= withParsedAlerts(message.payload)), counters);
     const compacted = (keep: number) => ({ original_bytes: originalBytes, alerts_dropped: originalAlerts - keep, ...counters });
     const laid = layout(message, payload, compacted);
     if (laid === undefined || laid.bytes(0) > maxBytes) continue;
@@ -38,21 +39,25 @@ export function encodeQueueMessage(message: OutgoingMessage, maxBytes: number): 
 
 /**
  * How many alerts (a prefix) fit. The size of the rest of the message with none, plus the list's,
- * estimates the size with any prefix. The estimate never overshoots: the count of dropped alerts is
- * the only part that shrinks as alerts are added, by a few digits at most, which is less than two
- * alerts with their commas, so at most one more alert is tried.
+ * estimates the size with any prefix; the exact size then settles it, a step or two either way.
+ * (The rest differs from the estimate by the digits of the count of dropped alerts; and when the
+ * list cannot go where the placeholder is, the alerts are encoded directly, which for alerts kept
+ * as text can differ from their text's size.)
  */
 function mostAlertsThatFit(laid: Layout, maxBytes: number): number {
   const rest = laid.bytes(0) - laid.list.bytes(0);
   let keep = 0;
   while (keep < laid.count && rest + laid.list.bytes(keep + 1) <= maxBytes) keep++;
-  return keep < laid.count && laid.bytes(keep + 1) <= maxBytes ? keep + 1 : keep;
+  while (keep > 0 && laid.bytes(keep) > maxBytes) keep--;
+  while (keep < laid.count && laid.bytes(keep + 1) <= maxBytes) keep++;
+  return keep;
 }
 
 /** A message's JSON for any prefix of its alerts (see `layout`). */
 interface Layout {
   /** How many alerts the payload carries (0 when it has none). */
   count: number;
+  /** The alert list's JSON for any prefix: its size, for the estimate, and its text. */
   list: AlertList;
   /** Bytes of the message with its first `keep` alerts. */
   bytes: (keep: number) => number;
@@ -144,12 +149,19 @@ function alertList(alerts: unknown[]): AlertList | undefined {
   return list;
 }
 
+/** The alerts of a payload a later step rewrites: parsed already (withParsedAlerts), never text. */
+function plainAlerts(payload: ReceivedPayload): Array<Record<string, unknown>> | undefined {
+  const { alerts } = payload.incident;
+  if (alerts?.some((alert) => alert instanceof RawAlert)) throw new TypeError('alerts kept as text must be parsed before they are rewritten');
+  return alerts as Array<Record<string, unknown>> | undefined;
+}
+
 /** Weak: a list and its JSON go with the request. */
 const ALERT_LISTS = new WeakMap<unknown[], AlertList | undefined>();
 
 /** The payload with its alerts kept as text parsed, for the steps that rewrite alerts. */
 function withParsedAlerts(payload: ReceivedPayload): ReceivedPayload {
-  const alerts = payload.incident.alerts;
+  const { alerts } = payload.incident;
   if (!alerts?.some((alert) => alert instanceof RawAlert)) return payload;
   const parsed = alerts.map((alert) => (alert instanceof RawAlert ? (alert.toJSON() as Record<string, unknown>) : alert));
   return { ...payload, incident: { ...payload.incident, alerts: parsed } };
@@ -163,10 +175,10 @@ const ALERTS_SLOT_JSON = JSON.stringify(ALERTS_SLOT);
 export const MIN_MESSAGE_BYTES = 64 * 1024;
 
 type Counters = { strings_shortened: number; keys_dropped: number };
-type Step = (payload: ReceivedPayload, counters: Counters) => CustomActionPayload;
+type Step = (payload: ReceivedPayload, counters: Counters) => ReceivedPayload;
 
-const STEPS: Step[] = [
-  (payload) => payload,
+/** Steps 1-4 (step 0 is the payload as it is). */
+const LATER_STEPS: Step[] = [
   (payload, c) => shorten(payload, 2048, c),
   (payload, c) => shorten(capCollections(knownKeys(payload, 'all', c), 20, c), 512, c),
   (payload, c) => shorten(capCollections(knownKeys(payload, 'essential', c), 10, c), 256, c),
@@ -200,7 +212,7 @@ function shorten<T>(value: T, max: number, c: Counters, depth = 0): T {
 }
 
 /** Keeps the keys the schema names: all of them, or only the essential ones. */
-function knownKeys(payload: ReceivedPayload, which: 'all' | 'essential', c: Counters): CustomActionPayload {
+function knownKeys(payload: ReceivedPayload, which: 'all' | 'essential', c: Counters): ReceivedPayload {
   const pick = <T extends object>(obj: T, entries: Record<string, unknown>): T => {
     const keep = (key: string) => Object.hasOwn(entries, key) && (which === 'all' || ESSENTIAL.has(key));
     const kept = Object.entries(obj).filter(([key]) => keep(key));
@@ -208,15 +220,16 @@ function knownKeys(payload: ReceivedPayload, which: 'all' | 'essential', c: Coun
     return Object.fromEntries(kept) as T;
   };
   const incident = pick(payload.incident, Incident.entries);
+  const alerts = plainAlerts(payload);
   return {
     ...pick(payload, CustomActionPayload.entries),
     ...(payload.person && { person: pick(payload.person, Person.entries) }),
-    incident: { ...incident, ...(incident.alerts && { alerts: incident.alerts.map((alert) => pick(alert, Alert.entries)) }) },
+    incident: { ...incident, ...(alerts && { alerts: alerts.map((alert) => pick(alert, Alert.entries)) }) },
   };
 }
 
 /** Caps the open-ended maps and lists: labels, custom fields (flattened), responders. */
-function capCollections(payload: ReceivedPayload, max: number, c: Counters): CustomActionPayload {
+function capCollections(payload: ReceivedPayload, max: number, c: Counters): ReceivedPayload {
   const first = <T>(items: T[]): T[] => {
     if (items.length > max) c.keys_dropped += items.length - max;
     return items.slice(0, max);
@@ -232,6 +245,7 @@ function capCollections(payload: ReceivedPayload, max: number, c: Counters): Cus
     return value;
   };
   const { incident } = payload;
+  const alerts = plainAlerts(payload);
   return {
     ...payload,
     incident: {
@@ -240,7 +254,7 @@ function capCollections(payload: ReceivedPayload, max: number, c: Counters): Cus
       ...(incident.fields && { fields: Object.fromEntries(first(Object.entries(incident.fields)).map(([k, v]) => [k, flat(v)])) }),
       ...(incident.responders && { responders: first(incident.responders) }),
       // Alerts arrive unchecked (ReceivedPayload): only a map of labels is capped.
-      ...(incident.alerts && { alerts: incident.alerts.map((alert) => (isMap(alert.labels) ? { ...alert, labels: firstEntries(alert.labels) } : alert)) }),
+      ...(alerts && { alerts: alerts.map((alert) => (isMap(alert.labels) ? { ...alert, labels: firstEntries(alert.labels) } : alert)) }),
     },
   };
 }

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { ConfigError } from '../errors';
 import { INCIDENT_EVENT_TYPES } from '../flashduty/facts';
-import type { CustomActionPayload } from '../flashduty/payload';
+import type { ReceivedPayload } from '../flashduty/payload';
 import { ACTION_NAME_PATTERN } from '../queue/names';
 
 /**
@@ -78,12 +78,12 @@ export function checkRules(rules: readonly Rule[], enabledActions: readonly stri
 }
 
 /** The rules an event starts, in configuration order. */
-export function matchingRules(rules: readonly Rule[], payload: CustomActionPayload): Rule[] {
+export function matchingRules(rules: readonly Rule[], payload: ReceivedPayload): Rule[] {
   return rules.filter((rule) => rule.on.includes(payload.event_type as Rule['on'][number]) && conditionsHold(rule.when, payload.incident));
 }
 
 /** Every condition given holds; a list holds when any of its values does. */
-function conditionsHold(when: Rule['when'], incident: CustomActionPayload['incident']): boolean {
+function conditionsHold(when: Rule['when'], incident: ReceivedPayload['incident']): boolean {
   const severity = (incident.incident_severity ?? '').toLowerCase();
   if (when.severity && !when.severity.some((s) => s.toLowerCase() === severity)) return false;
   if (when.channel_ids && !when.channel_ids.includes(incident.channel_id ?? 0)) return false;
@@ -108,7 +108,7 @@ const MARKER = /flashduty-actions\/[a-z0-9-]+( final-failure| unreadable)? event
  * are suspected: our marker anywhere in the body (a custom body template quoting the comment), the
  * app key's owner as the person who caused it, or no person at all (we cannot tell who did it).
  */
-export function ownWrite(payload: CustomActionPayload, rawBody: string, selfPersonIds: readonly number[]): string | undefined {
+export function ownWrite(payload: ReceivedPayload, rawBody: string, selfPersonIds: readonly number[]): string | undefined {
   if (!SELF_RAISED.has(payload.event_type ?? '')) return undefined;
   if (MARKER.test(rawBody)) return 'the event carries our comment marker';
   const person = payload.person?.person_id;

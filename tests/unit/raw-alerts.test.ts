@@ -100,7 +100,7 @@ describe('a big push with its alerts left as text', () => {
       body(`{"fields":{"alerts":[{"early":1}]},${inner},"alerts":${JSON.stringify(list)}}`),
       body(`{"title2":"\\"alerts\\":[{\\"x\\":1}]",${inner},"alerts":${JSON.stringify(list)}}`),
       `{"incident":{${inner},"alerts":[{"first":1}]},"incident":{${inner},"alerts":${JSON.stringify(list)}},"event_time":${click.event_time},"event_type":"i_custom"}`,
-      body(`{${inner},"alerts":${JSON.stringify(list)},"alerts":"\\u0000flashduty-actions:alerts\\u0000"}`),
+      body(`{${inner},"alerts":${JSON.stringify(list)},"alerts":"\\u0000flashduty-actions:raw-alerts\\u0000"}`),
     ];
     for (const raw of cases) {
       const value = split(raw);
@@ -178,7 +178,7 @@ describe('a big push with its alerts left as text', () => {
     expect(rawAlertsOf(split(withNumber('1e99')))[0]!.text).toContain('"huge":1e99');
   });
 
-  it('is how the receiver reads a push of 64 KB or more; the queue message decodes to the alerts sent', () => {
+  it('is how the receiver reads a push of 64 K characters or more; the queue message decodes to the alerts sent', () => {
     const click = clickWithAlerts(120, 600);
     const raw = JSON.stringify(click);
     expect(raw.length).toBeGreaterThan(64 * 1024);
