@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { asciiJson, encodeQueueMessage, MIN_MESSAGE_BYTES } from '../../lib/queue/compact';
 import { decodeQueueMessage, type QueueMessage } from '../../lib/queue/envelope';
 import { validatePayload } from '../../lib/flashduty/payload';
+import { truncate } from '../../lib/text';
 import { clickWithAlerts, sampleClick } from '../fixtures/clicks';
 
 const SQS_LIMIT = 256 * 1024;
@@ -146,6 +147,25 @@ describe('queue message compaction', () => {
     const decoded = decodeQueueMessage(encodeQueueMessage(message, exactlyOne));
     expect(decoded.payload.incident.alerts).toHaveLength(1);
     expect(decoded.compacted?.alerts_dropped).toBe(9);
+  });
+
+  it('keeps every alert that fits when the count of dropped ones loses several digits', () => {
+    // 10,005 empty alerts and a description too long to keep (step 1 shortens it): with none kept
+    // 10005 alerts are dropped, with 9,996 kept only 9, four bytes shorter, which is room for more
+    // than one more 3-byte alert. At each budget below, exactly `keep` alerts fit.
+    const base = sampleClick();
+    const description = 'd'.repeat(300_000);
+    const message = messageOf({ ...base, incident: { ...base.incident, description, alerts: Array.from({ length: 10_005 }, () => ({})) } });
+    const all = message.payload.incident.alerts!;
+    const original = bytes(asciiJson(message));
+    const shortened = { ...message.payload.incident, description: truncate(description, 2048) };
+    const sizeWith = (keep: number) =>
+      bytes(asciiJson({ ...message, compacted: { original_bytes: original, alerts_dropped: all.length - keep, strings_shortened: 1, keys_dropped: 0 }, payload: { ...message.payload, incident: { ...shortened, alerts: all.slice(0, keep) } } }));
+    for (let keep = all.length - 12; keep < all.length; keep++) {
+      const decoded = decodeQueueMessage(encodeQueueMessage(message, sizeWith(keep)));
+      expect(decoded.compacted?.strings_shortened).toBe(1);
+      expect(decoded.payload.incident.alerts).toHaveLength(keep);
+    }
   });
 
   it('writes the body in printable ASCII, which SQS accepts whatever the strings hold, and decoding restores them', () => {
