@@ -1,4 +1,5 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
@@ -16,15 +17,16 @@ export class ParameterNotFoundError extends Error {
  * `ssm:GetParameter` through the SDK's own SigV4 signer and credential chain (both already in
  * every bundle with the SQS client). The full `@aws-sdk/client-ssm` would add about 56 KB zipped
  * and tens of milliseconds of module init to the receiver, whose cold start sits inside
- * FlashDuty's 1 s deadline. Workers read their secrets through Powertools Parameters and the full
- * client instead (lib/aws/secrets.ts), with a cache that expires.
+ * FlashDuty's 1 s deadline. Like the SDK, it tries again when SSM throttles or fails, but within
+ * `timeoutMs` for the whole read (withinBudget). Workers read their secrets through Powertools
+ * Parameters and the full client instead (lib/aws/secrets.ts), with a cache that expires.
  */
 export function makeParameterReader(options: { region: string; endpoint?: string; timeoutMs: number }): ParameterReader {
   const { region, timeoutMs } = options;
   const endpoint = new URL(options.endpoint ?? `https://ssm.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`);
   const signer = new SignatureV4({ service: 'ssm', region, credentials: defaultProvider(), sha256: NodeSha256 });
 
-  return async (name) => {
+  const attempt = async (name: string, deadline: AbortSignal): Promise<string> => {
     const body = JSON.stringify({ Name: name, WithDecryption: true });
     const signed = await signer.sign({
       method: 'POST',
@@ -41,11 +43,10 @@ export function makeParameterReader(options: { region: string; endpoint?: string
       body,
     });
     let response: { status: number; ok: boolean; text: string };
-    const timeout = AbortSignal.timeout(timeoutMs);
     try {
-      response = await post(endpoint, signed.headers, body, timeout);
+      response = await post(endpoint, signed.headers, body, deadline);
     } catch (error) {
-      const why = timeout.aborted ? `did not answer within ${timeoutMs} ms` : `could not be reached (${networkCause(error)})`;
+      const why = deadline.aborted ? `did not answer within ${timeoutMs} ms` : `could not be reached (${networkCause(error)})`;
       throw new UnavailableError(`SSM GetParameter for ${name} ${why}`);
     }
     const { text } = response;
@@ -57,7 +58,42 @@ export function makeParameterReader(options: { region: string; endpoint?: string
     if (response.status >= 500 || type === 'ThrottlingException') throw new UnavailableError(`SSM GetParameter for ${name} failed (${detail})`);
     throw new Error(`SSM GetParameter for ${name} was refused (${detail})`);
   };
+
+  return (name) => withinBudget(timeoutMs, (deadline) => attempt(name, deadline));
 }
+
+/**
+ * Tries `attempt` until it succeeds, fails for good (anything but UnavailableError), or `budgetMs`
+ * is spent: one budget for every attempt. A storm of cold starts is a storm of GetParameter calls,
+ * and SSM answers the ones past its rate at once with ThrottlingException; tried again a moment
+ * later (full jitter, so the instances spread out), most get through inside the budget. The error
+ * that ends it says how many attempts were made.
+ */
+async function withinBudget<T>(budgetMs: number, attempt: (deadline: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = AbortSignal.timeout(budgetMs);
+  const gaveUp = (error: unknown, tries: number) => {
+    if (tries > 1 && error instanceof Error) error.message = `${error.message}; gave up after ${tries} attempts in ${budgetMs} ms`;
+    return error;
+  };
+  let previous: unknown;
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt(deadline);
+    } catch (error) {
+      if (!(error instanceof UnavailableError)) throw gaveUp(error, tries);
+      // A budget spent during an attempt says less than why the attempts before it failed.
+      if (deadline.aborted) throw gaveUp(previous ?? error, tries);
+      previous = error;
+      const pause = Math.random() * Math.min(RETRY_PAUSE_CAP_MS, RETRY_PAUSE_MS * 2 ** (tries - 1));
+      const paused = await sleep(pause, true, { signal: deadline }).catch(() => false);
+      if (!paused) throw gaveUp(error, tries);
+    }
+  }
+}
+
+/** Pauses before another attempt: a random time up to this, doubling per attempt, up to the cap. */
+const RETRY_PAUSE_MS = 20;
+const RETRY_PAUSE_CAP_MS = 160;
 
 /**
  * One POST through node:http(s), which the SQS client has loaded already: the first `fetch` of a

@@ -6,6 +6,7 @@ import { defineAction } from '../../lib/actions/types';
 import { receiverConfig } from '../../lib/config/receiver';
 import { workerConfig } from '../../lib/config/worker';
 import { serveHttpApi } from '../../local/http-api';
+import { SsmStandIn } from '../../local/ssm-standin';
 import { lambdaContext, pollQueue, sqsEventOf } from '../../local/sqs-poller';
 import { decodeQueueMessage } from '../../lib/queue/envelope';
 import { makeReceiver } from '../../lib/receiver/handler';
@@ -13,7 +14,7 @@ import { receiverDeps } from '../../lib/receiver/wiring';
 import { makeWorker } from '../../lib/worker/handler';
 import { workerDeps } from '../../lib/worker/wiring';
 import { clickOnNewIncident } from '../fixtures/clicks';
-import { click, depth, drain, eventually, slowProxy, testEnv } from './helpers';
+import { click, depth, drain, eventually, slowProxy, TOKEN, testEnv } from './helpers';
 
 describe('fault: the queue answers slower than the deadline', () => {
   it.each([
@@ -33,6 +34,32 @@ describe('fault: the queue answers slower than the deadline', () => {
     } finally {
       http.server.close();
       proxy.close();
+      await stack.stop();
+    }
+  });
+});
+
+describe('fault: SSM throttles the token read of a cold receiver (a storm of cold starts)', () => {
+  it.each([
+    [3, 200, 1], // throttled three times, then read: the click is queued
+    [1_000, 503, 0], // throttled throughout its budget: a clear 503, nothing queued
+  ])('throttled %i times: answers %i and leaves %i message(s) on the queue', async (throttled, status, messages) => {
+    const stack = await startLocalStack({ env: testEnv({ ENABLED_ACTIONS: 'echo' }), port: 0, workers: false });
+    const ssm = new SsmStandIn();
+    const parameter = '/flashduty-actions/test/webhook-tokens';
+    ssm.parameters.set(parameter, TOKEN);
+    ssm.throttle.set('GetParameter', throttled);
+    const { WEBHOOK_TOKENS: _inline, ...env } = stack.workerEnv.get('echo')!;
+    const receiverEnv = { ...env, WEBHOOK_TOKENS_PARAM: parameter, AWS_ENDPOINT_URL_SSM: await ssm.start() };
+    const http = await serveHttpApi(makeReceiver(receiverDeps(receiverConfig(receiverEnv))), { port: 0 });
+    try {
+      const response = await click(http.url, 'echo', clickOnNewIncident());
+      expect(response.status).toBe(status);
+      expect(ssm.calls.filter((call) => call.operation === 'GetParameter').length).toBeGreaterThan(status === 200 ? throttled : 1);
+      expect(await depth(stack.sqs, stack.queues.get('echo')!.url)).toBe(messages);
+    } finally {
+      http.server.close();
+      await ssm.stop();
       await stack.stop();
     }
   });
