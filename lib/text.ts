@@ -25,5 +25,10 @@ export function escapeNonAscii(json: string): string {
   // The common case, nothing to escape, is told natively (a character past U+007F takes more than
   // one byte in UTF-8): several times faster than any regular expression over a 400 KB incident.
   if (Buffer.byteLength(json, 'utf8') === json.length && !json.includes('\x7f')) return json;
+  return escapeEveryNonAscii(json);
+}
+
+/** `escapeNonAscii` without its check, for a caller that has made it already. */
+export function escapeEveryNonAscii(json: string): string {
   return json.replace(/[\u007f-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -4,9 +4,8 @@
  * printed here. Configuration: deploy/local.env, then .env.local, then the environment (never .env,
  * which is the deploy configuration).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseEnv } from 'node:util';
+import { loadEnvFiles } from '../local/env-files';
 import { LOCAL_OVERRIDES, localEnv, ROOT } from './local-env';
 import { checkNode } from './node-check';
 
@@ -69,10 +68,8 @@ ${dryRun ? `  Run for real:  ${liveActions || 'none'} (LOCAL_LIVE_ACTIONS, and r
 
 /** The settings .env.local names that nothing reads: a misspelt one would be ignored in silence. */
 async function unreadOverrides(): Promise<string[]> {
-  const path = join(ROOT, LOCAL_OVERRIDES);
-  if (!existsSync(path)) return [];
   const { describeUnread, unreadSettings } = await import('../deploy/config-catalog');
-  return describeUnread(LOCAL_OVERRIDES, unreadSettings(parseEnv(readFileSync(path, 'utf8'))));
+  return describeUnread(LOCAL_OVERRIDES, unreadSettings(loadEnvFiles([join(ROOT, LOCAL_OVERRIDES)], {})));
 }
 
 const STATUS_PAGE_WRITES = new Set(['/status-page/change/create', '/status-page/change/timeline/create', '/incident/field/reset']);

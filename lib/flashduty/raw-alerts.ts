@@ -1,4 +1,4 @@
-import { escapeNonAscii } from '../text';
+import { escapeEveryNonAscii } from '../text';
 
 /**
  * A big push's alerts, kept as the text they arrived in instead of being parsed and encoded again.
@@ -48,15 +48,15 @@ export const RAW_ALERTS_FROM_CHARS = 64 * 1024;
  *     Chinese): escaping it then costs about what this saves (measured at that share), and a
  *     string of a million escapes would overflow the expression's stack.
  * Null items are dropped, as the receiver drops them from a parsed list. Non-ASCII text is escaped
- * first (`escapeNonAscii`), which changes no value. `parse` is the caller's JSON.parse.
+ * first (`escapeNonAscii`), which changes no value.
  * The engine compiles ITEM at its first use (about 4 ms here): a cold instance's first big push
  * pays that once. Its worst case is linear: 1 MB of escapes in one string took 26 ms here.
  */
-export function parseWithRawAlerts(raw: string, parse: (text: string) => unknown): unknown {
+export function parseWithRawAlerts(raw: string): unknown {
   if (raw.includes('\\u0000')) return undefined;
   const extra = Buffer.byteLength(raw, 'utf8') - raw.length;
   if (extra > raw.length / 5) return undefined;
-  const source = extra === 0 && !raw.includes('\x7f') ? raw : escapeNonAscii(raw);
+  const source = extra === 0 && !raw.includes('\x7f') ? raw : escapeEveryNonAscii(raw);
   LIST_START.lastIndex = 0;
   const opening = LIST_START.exec(source);
   if (opening === null) return undefined;
@@ -78,7 +78,7 @@ export function parseWithRawAlerts(raw: string, parse: (text: string) => unknown
   }
   let value: unknown;
   try {
-    value = parse(`${source.slice(0, opening.index + opening[0].length - 1)}${MARKER_JSON}${source.slice(at)}`);
+    value = JSON.parse(`${source.slice(0, opening.index + opening[0].length - 1)}${MARKER_JSON}${source.slice(at)}`);
   } catch {
     return undefined;
   }

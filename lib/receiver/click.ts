@@ -29,7 +29,7 @@ function eventIdAsWritten(key: string, value: unknown, context?: { source?: stri
  */
 function parseBody(raw: string): unknown {
   if (NUMERIC_EVENT_ID.test(raw)) return JSON.parse(raw, eventIdAsWritten);
-  return (raw.length >= RAW_ALERTS_FROM_CHARS ? parseWithRawAlerts(raw, JSON.parse) : undefined) ?? JSON.parse(raw);
+  return (raw.length >= RAW_ALERTS_FROM_CHARS ? parseWithRawAlerts(raw) : undefined) ?? JSON.parse(raw);
 }
 
 /** An `event_id` key with a number for its value, wherever it is (a string that merely looks so only costs the slower parse). */

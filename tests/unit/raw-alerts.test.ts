@@ -23,7 +23,7 @@ function readBack(value: unknown): unknown {
   return { ...push, incident: { ...push.incident, alerts } };
 }
 
-const split = (raw: string) => parseWithRawAlerts(raw, JSON.parse);
+const split = (raw: string) => parseWithRawAlerts(raw);
 const rawAlertsOf = (value: unknown) => (value as Push).incident.alerts as RawAlert[];
 
 /** JSON values as FlashDuty's alerts hold them, within the depth the splitter reads (and sometimes past it). */
