@@ -52,9 +52,9 @@ export function formatComment(message: QueueMessage, outcome: Outcome, kind: Com
  * within it are never cut. Counted in UTF-16 units, which never undercount the code points the
  * comment is cut to.
  */
-export function detailsRoom(message: QueueMessage, status: Outcome['status'], kind: CommentKind = 'result'): number {
+export function detailsRoom(message: QueueMessage, status: Outcome['status']): number {
   const added = [...compactionNote(message), ...(status === 'dry-run' ? [factLine(LONGEST_RUN_BUDGET_FACT)] : [])];
-  return roomBetween(headLine(message, status), commentMarker(message, kind)) - added.reduce((sum, line) => sum + 1 + line.length, 0);
+  return roomBetween(headLine(message, status), commentMarker(message, 'result')) - added.reduce((sum, line) => sum + 1 + line.length, 0);
 }
 
 /**

@@ -96,6 +96,16 @@ export class FlashDutyError extends Error {
     this.networkCause = extra.networkCause;
     this.retryAfterMs = extra.retryAfterMs;
   }
+
+  /** This error with what it says changed; everything else carried over. */
+  with(changes: { message?: string; code?: string; ambiguous?: boolean; networkCause?: string }): FlashDutyError {
+    return new FlashDutyError(changes.message ?? this.message, changes.code ?? this.code, this.httpStatus, this.retryable, {
+      requestId: this.requestId,
+      ambiguous: changes.ambiguous ?? this.ambiguous,
+      networkCause: changes.networkCause ?? this.networkCause,
+      retryAfterMs: this.retryAfterMs,
+    });
+  }
 }
 
 export interface FlashDutyClientOptions {
@@ -354,13 +364,7 @@ function readAnswer(path: string, response: Response, text: string, write: boole
 
 /** `error` with every form of the credentials `scrub` knows replaced by `***` in what it says. */
 function scrubbed(error: FlashDutyError, scrub: (text: string) => string): FlashDutyError {
-  const { requestId, ambiguous, networkCause, retryAfterMs } = error;
-  return new FlashDutyError(scrub(error.message), scrub(error.code), error.httpStatus, error.retryable, {
-    requestId,
-    ambiguous,
-    networkCause: networkCause === undefined ? undefined : scrub(networkCause),
-    retryAfterMs,
-  });
+  return error.with({ message: scrub(error.message), code: scrub(error.code), networkCause: error.networkCause === undefined ? undefined : scrub(error.networkCause) });
 }
 
 /** The deadline (or an abort) came before the request left: nothing can have been carried out. */
@@ -370,8 +374,7 @@ function notSent(path: string, why: string): FlashDutyError {
 
 /** `error`, saying that an earlier attempt of the same call may still have taken effect. */
 function mayHaveLanded(error: FlashDutyError): FlashDutyError {
-  const { requestId, networkCause, retryAfterMs } = error;
-  return new FlashDutyError(`${error.message}; an earlier attempt may still have taken effect`, error.code, error.httpStatus, error.retryable, { requestId, ambiguous: true, networkCause, retryAfterMs });
+  return error.with({ message: `${error.message}; an earlier attempt may still have taken effect`, ambiguous: true });
 }
 
 /** A failed fetch, described by its real cause (fetch itself only says "TypeError: fetch failed"). */

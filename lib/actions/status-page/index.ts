@@ -101,6 +101,8 @@ async function sentUnknown(ctx: Ctx): Promise<boolean> {
 }
 /** What a Statuspage update carries to be found again: the click's marker. */
 const clickMarker = (ctx: Ctx) => markerFor(clickKeyOf(ctx.message));
+/** What a public event carries to be found again: the incident's marker. */
+const incidentMarker = (ctx: Ctx) => markerFor(ctx.message.payload.incident.incident_id);
 const did = (kind: Note['kind'], status: EventStatus) => (kind === 'create' ? 'opened' : status === 'resolved' ? 'resolved' : 'updated');
 
 /**
@@ -124,7 +126,7 @@ async function resume(ctx: Ctx, wanted: Wanted, note: Note): Promise<Outcome> {
   if (note.kind === 'create' && note.unnamed) return findUnnamed(ctx, wanted, []);
   ctx.log.warn('an earlier delivery of this click sent its status page write and got no answer; looking for it on the page first', { kind: note.kind });
   if (note.kind === 'create') {
-    const open = await wanted.provider.findOpen(markerFor(ctx.message.payload.incident.incident_id));
+    const open = await wanted.provider.findOpen(incidentMarker(ctx));
     if (!open) return send(ctx, wanted, undefined, 'create');
     const summary = `public event ${open.id} was opened by an earlier delivery of this click, whose answer was lost; linked it, not opened again`;
     return finish(ctx, wanted, { kind: 'create', link: newLink(ctx, wanted, open) }, summary, []);
@@ -184,7 +186,7 @@ async function onExisting(ctx: Ctx, wanted: Wanted, link: Link): Promise<Outcome
 }
 
 async function onNone(ctx: Ctx, wanted: Wanted): Promise<Outcome> {
-  const marker = markerFor(ctx.message.payload.incident.incident_id);
+  const marker = incidentMarker(ctx);
   // The field is empty, but a run whose answer (or field write) was lost may have opened the event.
   const open = await wanted.provider.findOpen(marker);
   if (open && open.status === wanted.status) {
@@ -224,7 +226,7 @@ async function send(ctx: Ctx, wanted: Wanted, link: Link | undefined, kind: 'cre
   const update = { status: wanted.status, message: config.STATUS_PAGE_MESSAGES[wanted.status].render(context), components: changes.list, notify: config.STATUS_PAGE_NOTIFY };
   const prepared: Prepared<PublicEvent | void> =
     kind === 'create'
-      ? wanted.provider.create({ ...update, title: config.STATUS_PAGE_TITLE.render(context), marker: markerFor(message.payload.incident.incident_id) })
+      ? wanted.provider.create({ ...update, title: config.STATUS_PAGE_TITLE.render(context), marker: incidentMarker(ctx) })
       : wanted.provider.update(link!.id, update, clickMarker(ctx));
   const verb = kind === 'create' ? 'open a public event' : wanted.status === 'resolved' ? `resolve public event ${link!.id}` : `update public event ${link!.id}`;
   if (ctx.dryRun) {
@@ -259,7 +261,7 @@ async function send(ctx: Ctx, wanted: Wanted, link: Link | undefined, kind: 'cre
 async function findUnnamed(ctx: Ctx, wanted: Wanted, changes: Array<ComponentChange & { name: string }>): Promise<Outcome> {
   const { config } = ctx;
   ctx.log.warn('the status page accepted the create but named no event; looking for it by the incident marker', { provider: config.STATUS_PAGE_PROVIDER });
-  const open = await wanted.provider.findOpen(markerFor(ctx.message.payload.incident.incident_id));
+  const open = await wanted.provider.findOpen(incidentMarker(ctx));
   if (open) {
     const summary = `opened public event ${open.id} on ${config.STATUS_PAGE_PROVIDER} page ${wanted.page}: ${wanted.status} (${config.STATUS_PAGE_PROVIDER}'s answer named no event; found it on the page by the incident's marker)`;
     return finish(ctx, wanted, { kind: 'create', unnamed: true, link: newLink(ctx, wanted, open) }, summary, changes);
