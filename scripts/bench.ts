@@ -484,6 +484,7 @@ function coldRows(report: Report, cold: Awaited<ReturnType<typeof coldStart>>, p
     '  / reference (target)',
   );
   report.row('receiver', round(path.receiverMs), `  ${report.check('cold path: receiver first answer / reference first send', path.receiverMs / path.referenceMs, TARGETS.coldPathRatio)}`);
+  report.row('receiver, tokens inline', round(path.inlineMs), `  ${round(path.inlineMs / path.referenceMs)} (no target: without the SSM read)`);
   report.row('reference (SQS only, 1 send)', round(path.referenceMs));
 }
 

@@ -2,7 +2,8 @@
  * The cold path: from the start of a fresh process to the first answer of the bundled receiver, with
  * its tokens in SSM (WEBHOOK_TOKENS_PARAM, through the SSM stand-in answering after 20 ms) and a real
  * SendMessage to the SQS emulator; next to the SQS-only reference bundle's first send. This is what
- * every cold Lambda does before its first click is answered.
+ * every cold Lambda does before its first click is answered. The same receiver with its tokens
+ * inline (WEBHOOK_TOKENS) is timed too, without a target: the difference is what the SSM read costs.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -60,13 +61,16 @@ export async function coldPath(bundles: { receiver: string; reference: string },
     const queueUrl = `${emulator.endpoint.replace(/\/$/, '')}${new URL(created).pathname}`;
     const env = { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'b', AWS_SECRET_ACCESS_KEY: 'b', AWS_ENDPOINT_URL_SQS: emulator.endpoint, POWERTOOLS_LOG_LEVEL: 'SILENT' };
     const receiverEnv = { ...env, AWS_ENDPOINT_URL_SSM: ssmEndpoint, ENABLED_ACTIONS: 'echo', QUEUE_URL_ECHO: queueUrl, WEBHOOK_TOKENS_PARAM: TOKEN_PARAMETER, ALLOWED_IPS: '127.0.0.1' };
-    const times = { receiver: [] as number[], reference: [] as number[] };
+    // Tokens given inline: the same first answer without the SSM read, to show what the read costs.
+    const { WEBHOOK_TOKENS_PARAM: _, ...inlineEnv } = { ...receiverEnv, WEBHOOK_TOKENS: token };
+    const times = { receiver: [] as number[], inline: [] as number[], reference: [] as number[] };
     for (let i = 0; i < runs; i++) {
       times.receiver.push(await firstAnswerMs(bundles.receiver, clickEvent(token), receiverEnv));
+      times.inline.push(await firstAnswerMs(bundles.receiver, clickEvent(token), inlineEnv));
       times.reference.push(await firstAnswerMs(bundles.reference, { body: JSON.stringify(sample) }, { ...env, QUEUE_URL: queueUrl }));
     }
     if (ssm.calls.filter((c) => c.operation === 'GetParameter').length !== runs) throw new Error('cold path: the receiver did not read its tokens from SSM once per process');
-    return { receiverMs: median(times.receiver), referenceMs: median(times.reference), runs };
+    return { receiverMs: median(times.receiver), inlineMs: median(times.inline), referenceMs: median(times.reference), runs };
   } finally {
     sqs.destroy();
     await ssm.stop();
