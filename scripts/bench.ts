@@ -39,7 +39,7 @@ import { packageStack } from '../deploy/package-offline';
 import { startSqsEmulator } from '../local/sqs-emulator';
 import { ACTIONS } from '../lib/actions/registry';
 import { BIG_ALERTS, bigIncident } from './bench/big-incident';
-import { coldPath, median, SSM_DELAY_MS } from './bench/cold-path';
+import { coldPath, median, pairedRatio, SSM_DELAY_MS } from './bench/cold-path';
 import { drain } from './bench/drain';
 import { runLoad, startTarget } from './bench/harness';
 import { eventStorm, select } from './bench/event-storm';
@@ -195,7 +195,7 @@ async function coldStart(runs: number) {
     times.receiver.push(await initMs(receiver, env));
     times.reference.push(await initMs(reference, env));
   }
-  return { receiverMs: median(times.receiver), referenceMs: median(times.reference), runs, bundles: { receiver, reference } };
+  return { receiverMs: median(times.receiver), referenceMs: median(times.reference), ratio: pairedRatio(times.receiver, times.reference), runs, bundles: { receiver, reference } };
 }
 
 /** Milliseconds to load a bundle in a fresh process. */
@@ -217,7 +217,7 @@ const ACTION_SETTINGS = {
   STATUS_PAGE_COMPONENTS: '{"default":["Website"]}',
 };
 
-async function workerColdStart(actions: string[], runs: number): Promise<{ init: Record<string, number>; referenceZipBytes: number }> {
+async function workerColdStart(actions: string[], runs: number): Promise<{ init: Record<string, number>; ratio: Record<string, number>; referenceZipBytes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-workers-'));
   const reference = (await bundleEntry('scripts/bench/reference-worker', dir)).file;
   const files: Record<string, string> = { [REFERENCE_WORKER]: reference };
@@ -230,7 +230,8 @@ async function workerColdStart(actions: string[], runs: number): Promise<{ init:
     }
   }
   const referenceZipBytes = [reference, `${reference}.map`].reduce((sum, file) => sum + deflateRawSync(readFileSync(file), { level: 9 }).length, 0);
-  return { init: Object.fromEntries(Object.entries(times).map(([name, xs]) => [name, median(xs)])), referenceZipBytes };
+  const each = (of: (xs: number[]) => number) => Object.fromEntries(Object.entries(times).map(([name, xs]) => [name, of(xs)]));
+  return { init: each(median), ratio: each((xs) => pairedRatio(xs, times[REFERENCE_WORKER]!)), referenceZipBytes };
 }
 
 /**
@@ -474,17 +475,17 @@ function bigRows(report: Report, big: { incident: ReturnType<typeof bigIncident>
 }
 
 function coldRows(report: Report, cold: Awaited<ReturnType<typeof coldStart>>, path: Awaited<ReturnType<typeof coldPath>>): void {
-  report.section(`Cold start: module init, median of ${cold.runs} fresh processes (ms)`, 'bundle', 'init', '  / reference (target)');
-  report.row('receiver', round(cold.receiverMs), `  ${report.check('receiver init / reference init', cold.receiverMs / cold.referenceMs, TARGETS.initRatio)}`);
+  report.section(`Cold start: module init, median of ${cold.runs} fresh processes (ms); ratios are medians of back-to-back pairs`, 'bundle', 'init', '  / reference (target)');
+  report.row('receiver', round(cold.receiverMs), `  ${report.check('receiver init / reference init', cold.ratio, TARGETS.initRatio)}`);
   report.row('reference (SQS only)', round(cold.referenceMs));
   report.section(
-    `Cold path: fresh process to first answer, tokens from WEBHOOK_TOKENS_PARAM (SSM stand-in answering after ${SSM_DELAY_MS} ms), median of ${path.runs} (ms)`,
+    `Cold path: fresh process to first answer, tokens from WEBHOOK_TOKENS_PARAM (SSM stand-in answering after ${SSM_DELAY_MS} ms), median of ${path.runs} (ms); ratios as above`,
     'bundle',
     'first',
     '  / reference (target)',
   );
-  report.row('receiver', round(path.receiverMs), `  ${report.check('cold path: receiver first answer / reference first send', path.receiverMs / path.referenceMs, TARGETS.coldPathRatio)}`);
-  report.row('receiver, tokens inline', round(path.inlineMs), `  ${round(path.inlineMs / path.referenceMs)} (no target: without the SSM read)`);
+  report.row('receiver', round(path.receiverMs), `  ${report.check('cold path: receiver first answer / reference first send', path.receiverRatio, TARGETS.coldPathRatio)}`);
+  report.row('receiver, tokens inline', round(path.inlineMs), `  ${round(path.inlineRatio)} (no target: without the SSM read)`);
   report.row('reference (SQS only, 1 send)', round(path.referenceMs));
 }
 
@@ -495,12 +496,11 @@ function sizeRows(report: Report, sizes: ReturnType<typeof bundleSizes>, workers
     const cell = size.name === 'receiver' ? report.check('receiver zip (KB)', size.bytes / 1024, TARGETS.receiverZipKb, 1) : size.name === 'echoWorker' ? report.check('echo worker zip (KB)', size.bytes / 1024, WORKER_BUDGET / 1024, 1) : `(${budget === undefined ? 'none' : budget / 1024})`;
     report.row(size.name, round(size.bytes / 1024, 1), `  ${cell}`);
   }
-  report.section(`Worker bundles: module init with source maps, median of ${runs} fresh processes (ms), and zip (KB)`, 'bundle', 'init', 'zip KB', '  init / reference');
-  const referenceMs = workers.init[REFERENCE_WORKER]!;
+  report.section(`Worker bundles: module init with source maps, median of ${runs} fresh processes (ms), and zip (KB)`, 'bundle', 'init', 'zip KB', '  init / reference (paired)');
   for (const [name, ms] of Object.entries(workers.init)) {
     const reference = name === REFERENCE_WORKER;
     const zip = reference ? workers.referenceZipBytes : sizes.find((s) => s.name === workerFunctionKey(name))?.bytes;
-    report.row(name, round(ms), zip === undefined ? '?' : round(zip / 1024, 1), reference ? '' : `  ${report.check(`${name} worker init / reference init`, ms / referenceMs, undefined)}`);
+    report.row(name, round(ms), zip === undefined ? '?' : round(zip / 1024, 1), reference ? '' : `  ${report.check(`${name} worker init / reference init`, workers.ratio[name]!, undefined)}`);
   }
 }
 
