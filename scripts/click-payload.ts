@@ -11,12 +11,24 @@ export const samplePayload = (): Payload => structuredClone(sample) as Payload;
 /**
  * FlashDuty's sample Incident Webhook event (tests/fixtures/incident-webhook.json) of type
  * `eventType`, its incident labelled like the sample click's (resource=es.nj.01, service=engine),
- * which the local stand-ins know: the docs' example carries only `check`.
+ * which the local stand-ins know: the docs' example carries only `check`. The incident is as the
+ * event leaves it (FlashDuty sends it after the change): the sample is a new one, `Triggered`, so
+ * an `i_rslv` would otherwise tell status-page the incident is still open.
  */
 export function sampleEventPayload(eventType: string): Payload {
   const event = structuredClone(sampleEvent);
-  return { ...event, event_type: eventType, incident: { ...event.incident, labels: { ...event.incident.labels, ...sample.incident.labels } } };
+  const after = LIFECYCLE[eventType];
+  const lifecycle = after && Object.fromEntries([['progress', after.progress], ...after.times.map((key) => [key, event.incident.updated_at])]);
+  return { ...event, event_type: eventType, incident: { ...event.incident, ...lifecycle, labels: { ...event.incident.labels, ...sample.incident.labels } } };
 }
+
+/** The event types that move an incident along, with its progress after them and the times they set. */
+const LIFECYCLE: Record<string, { progress: string; times: Array<'ack_time' | 'close_time' | 'end_time'> }> = {
+  i_ack: { progress: 'Processing', times: ['ack_time'] },
+  i_unack: { progress: 'Triggered', times: [] },
+  i_rslv: { progress: 'Closed', times: ['close_time', 'end_time'] },
+  i_reopen: { progress: 'Triggered', times: [] },
+};
 
 /**
  * `payload` as FlashDuty would send it now: a fresh `event_time` (ms) and `event_id` at the top

@@ -94,17 +94,27 @@ describe('the local stack with its example configuration (what npm start runs)',
     expect(event!.updates).toHaveLength(2);
   });
 
-  it('runs the example event rules on the sample i_new that `npm run send -- --event i_new` posts, each writing back', async () => {
+  it('runs the example event rules on the sample events `npm run send -- --event` posts, each writing back: i_new opens, i_rslv resolves', async () => {
     const root = join(__dirname, '..', '..');
-    const send = [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'scripts', 'send.ts'), '--event', 'i_new', '--url', stack.receiverUrl];
-    const { stdout } = await promisify(execFile)(process.execPath, send, { cwd: root, timeout: 30_000 });
-    const answer = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { event_id: string; runs: Array<{ rule: string; event_id: string }> };
-    expect(answer.runs.map((run) => run.rule)).toEqual(['enrich-new', 'status-page-open']);
-    for (const run of answer.runs) {
-      const comment = await eventually(() => stack.flashduty!.comments().find((c) => c.endsWith(` event ${run.event_id}`)), 10_000, `the ${run.rule} comment`);
-      expect(comment).toContain(`run automatically by rule "${run.rule}" on i_new`);
-    }
-  }, 40_000);
+    const sendEvent = async (type: string, ...options: string[]) => {
+      const send = [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'scripts', 'send.ts'), '--event', type, ...options, '--url', stack.receiverUrl];
+      const { stdout } = await promisify(execFile)(process.execPath, send, { cwd: root, timeout: 30_000 });
+      const answer = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { runs: Array<{ rule: string; event_id: string }> };
+      const comments = [];
+      for (const run of answer.runs) {
+        const comment = await eventually(() => stack.flashduty!.comments().find((c) => c.endsWith(` event ${run.event_id}`)), 10_000, `the ${run.rule} comment`);
+        expect(comment).toContain(`run automatically by rule "${run.rule}" on ${type}`);
+        comments.push(comment);
+      }
+      return { rules: answer.runs.map((run) => run.rule), comments };
+    };
+    expect((await sendEvent('i_new')).rules).toEqual(['enrich-new', 'status-page-open']);
+    // The README's example: the resolve rule resolves the public event, and marks nothing as an outage.
+    const resolved = await sendEvent('i_rslv', '--label', 'service=checkout');
+    expect(resolved.rules).toEqual(['status-page-resolve']);
+    expect(resolved.comments[0]).toContain('resolved public event');
+    expect(resolved.comments[0]).not.toContain('outage');
+  }, 60_000);
 });
 
 /** Whether a TCP connection to host:port is accepted. */

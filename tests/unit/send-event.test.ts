@@ -11,6 +11,14 @@ describe('npm run send -- --event', () => {
     expect((request.body.incident as Record<string, unknown>).alerts).toBeUndefined();
   });
 
+  it('sends the incident as the event leaves it: resolved by i_rslv, acknowledged by i_ack, open on i_new', () => {
+    const incident = (type: string) => sendRequest(['--event', type], env).body.incident as Record<string, unknown>;
+    expect(incident('i_rslv')).toMatchObject({ progress: 'Closed', close_time: 1689335086, end_time: 1689335086 });
+    expect(incident('i_ack')).toMatchObject({ progress: 'Processing', ack_time: 1689335086, close_time: 0 });
+    expect(incident('i_new')).toMatchObject({ progress: 'Triggered', ack_time: 0, close_time: 0 });
+    expect(incident('i_reopen')).toMatchObject({ progress: 'Triggered' });
+  });
+
   it('takes --url (a base URL or the /events URL), --label and --token like a click', () => {
     expect(sendRequest(['--event', 'i_new', '--url', 'https://api.example/'], env).url).toBe('https://api.example/events');
     expect(sendRequest(['--event', 'i_new', '--url', 'https://api.example/events'], env).url).toBe('https://api.example/events');
