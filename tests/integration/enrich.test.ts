@@ -256,7 +256,7 @@ describe('enrich against local sources and a FlashDuty stand-in', () => {
     const { outcome } = await run(context([tempo()], { incident: { alerts: [], labels: {} } }));
     expect(flashduty.calls.find((c) => c.path === '/incident/alert/list')?.body).toMatchObject({ incident_id: INCIDENT_ID });
     expect(sources.received[0]!.query).toContainEqual(['tags', 'service.name=checkout']);
-    expect(fact(outcome, 'alerts')).toBe('the click carried none; 1 listed by FlashDuty, labels taken from the first');
+    expect(fact(outcome, 'alerts')).toBe('the push carried none; 1 listed by FlashDuty, labels taken from the first');
   });
 
   it('retries the click (throws) when FlashDuty cannot list the alerts, rather than enrich half-blind', async () => {

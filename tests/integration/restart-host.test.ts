@@ -84,7 +84,7 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
       expect(flashdutyStandIn.calls.map((c) => c.path)).toEqual(['/incident/alert/list']);
       expect(outcome.status).toBe('succeeded');
       expect(sendCommands()[0]?.input.InstanceIds).toEqual([WEB.InstanceId]);
-      expect(fact(outcome, 'alerts')).toBe('the click carried none; 2 listed by FlashDuty');
+      expect(fact(outcome, 'alerts')).toBe('the push carried none; 2 listed by FlashDuty');
     });
 
     it('does not fetch alerts when the incident names the target itself, or the click carries alerts', async () => {
@@ -96,7 +96,7 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
     it('says where it looked when the fetched alerts name no target either, and retries (throws) when FlashDuty cannot list them', async () => {
       listedAlerts([{ alert_id: 'a1', labels: { service: 'engine' } }]);
       const none = await restartHost.run(context({ service: 'engine' }, { alerts: [] }));
-      expect(none.summary).toBe('no label instance_id/host/resource/ident on this incident or its alerts, so there is no host to restart (alerts: the click carried none; 1 listed by FlashDuty); nothing was restarted');
+      expect(none.summary).toBe('no label instance_id/host/resource/ident on this incident or its alerts, so there is no host to restart (alerts: the push carried none; 1 listed by FlashDuty); nothing was restarted');
       listedAlerts([], 403);
       expect((await restartHost.run(context({ service: 'engine' }, { alerts: [] }))).summary).toContain('no label instance_id/host/resource/ident on this incident or its alerts');
       listedAlerts([], 503);

@@ -58,11 +58,11 @@ async function alertsOf(ctx: ActionContext<EnrichConfig>, notes: Array<[string, 
   if (incident.alerts && incident.alerts.length > 0) return undefined;
   try {
     const { items, total } = await ctx.flashduty.listAlerts(incident.incident_id, { limit: ALERTS_FETCHED }, ctx.signal);
-    notes.push(['alerts', `the click carried none; ${total} listed by FlashDuty${items.length > 0 ? ', labels taken from the first' : ''}`]);
+    notes.push(['alerts', `the push carried none; ${total} listed by FlashDuty${items.length > 0 ? ', labels taken from the first' : ''}`]);
     return items;
   } catch (error) {
     if (!(error instanceof FlashDutyError) || error.retryable) throw error;
-    notes.push(['alerts', `the click carried none and FlashDuty would not list them (${error.message}); only incident labels were used`]);
+    notes.push(['alerts', `the push carried none and FlashDuty would not list them (${error.message}); only incident labels were used`]);
     return undefined;
   }
 }

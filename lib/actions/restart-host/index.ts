@@ -133,7 +133,7 @@ async function sendOnce(ssm: SSMClient, input: SendCommandCommandInput, since: D
   }
 }
 
-const fetchedAlerts = (count: number) => `the click carried none; ${count} listed by FlashDuty`;
+const fetchedAlerts = (count: number) => `the push carried none; ${count} listed by FlashDuty`;
 
 /** A refusal's outcome, saying where the labels came from when the alerts had to be fetched. */
 const refusal =
