@@ -24,10 +24,7 @@ async function main(): Promise<void> {
   });
   if (stack.flashduty) {
     stack.flashduty.onCall = (call) => {
-      if (STATUS_PAGE_WRITES.has(call.path)) return printWrite('FlashDuty', `POST ${call.path}`, call.status, call.body);
-      if (call.path === '/incident/field/reset') {
-        console.log(`── FlashDuty stand-in: field ${String(call.body.field_name)} on incident ${String(call.body.incident_id)} = ${JSON.stringify(call.body.field_value)} (HTTP ${call.status})`);
-      }
+      if (PRINTED_WRITES.has(call.path)) return printWrite('FlashDuty', `POST ${call.path}`, call.status, call.body);
       if (call.path !== '/incident/comment') return;
       const ids = (call.body.incident_ids as string[] | undefined)?.join(',');
       console.log(`\n── FlashDuty stand-in: comment on incident ${ids} (HTTP ${call.status}) ──\n${String(call.body.comment)}\n`);
@@ -72,9 +69,10 @@ async function unreadOverrides(): Promise<string[]> {
   return describeUnread(LOCAL_OVERRIDES, unreadSettings(loadEnvFiles([join(ROOT, LOCAL_OVERRIDES)], {})));
 }
 
-const STATUS_PAGE_WRITES = new Set(['/status-page/change/create', '/status-page/change/timeline/create', '/incident/field/reset']);
+/** FlashDuty writes other than comments: the status page's create and update, enrich's fields, rollback's change event. */
+const PRINTED_WRITES = new Set(['/status-page/change/create', '/status-page/change/timeline/create', '/incident/field/reset', '/event/push/change/standard']);
 
-/** Status page writes, so `npm run send -- status-page` shows the create and then the update. */
+/** A write as it reached a stand-in, so `npm run send` shows what each action did besides its comment. */
 function printWrite(standIn: string, request: string, status: number, body: unknown): void {
   console.log(`\n── ${standIn} stand-in: ${request} (HTTP ${status}) ──\n${JSON.stringify(body)}\n`);
 }
