@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   // The workers run for real with DRY_RUN=true: those given DRY_RUN=false of their own.
   const liveActions = [...stack.workerEnv].filter(([, workerEnv]) => workerEnv.DRY_RUN === 'false').map(([name]) => name).join(',');
   const real = stack.ssm ? 'DRY_RUN=false: actions run for real, but against the local stand-ins below, not real machines' : 'DRY_RUN=false: actions run for real';
-  console.log(`flashduty-actions running locally (${dryRun ? 'dry-run: nothing outside FlashDuty is changed' : real})
+  console.log(`flashduty-actions running locally (${dryRun ? 'dry-run: actions say what they would do, except those under "Run for real", which touch only stand-ins' : real})
   receiver:      ${stack.receiverUrl}/actions/{action}   (actions: ${stack.settings.actions.map((a) => a.name).join(', ')})
                  ${stack.receiverUrl}/events             (Incident Webhook; rules: ${env.EVENT_RULES_FILE ?? (env.EVENT_RULES ? 'EVENT_RULES' : 'none')})
   SQS emulator:  ${stack.sqsEndpoint}
