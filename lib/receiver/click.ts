@@ -13,12 +13,15 @@ export interface Click {
 }
 
 /**
- * A numeric event_id is kept as its digits as written: past 2^53 a JavaScript number drops the
- * last ones, so two clicks with Go int64 ids could share one deduplication key and the second
- * would be silently dropped. (A reviver's `context.source`: Node 21 and later.)
+ * A numeric event_id that a JavaScript number cannot hold exactly is kept as its digits as
+ * written: past 2^53 a number drops the last ones, so two clicks with Go int64 ids could share one
+ * deduplication key and the second would be silently dropped. One a number holds exactly stays a
+ * number (the click's own becomes its digits through the schema anyway). (A reviver's
+ * `context.source`: Node 21 and later.)
  */
 function eventIdAsWritten(key: string, value: unknown, context?: { source?: string }): unknown {
-  return key === 'event_id' && typeof value === 'number' && context?.source !== undefined ? context.source : value;
+  const source = context?.source;
+  return key === 'event_id' && typeof value === 'number' && source !== undefined && String(value) !== source ? source : value;
 }
 
 /**
@@ -28,8 +31,28 @@ function eventIdAsWritten(key: string, value: unknown, context?: { source?: stri
  * receiver's work for one.
  */
 function parseBody(raw: string): unknown {
-  if (NUMERIC_EVENT_ID.test(raw)) return JSON.parse(raw, eventIdAsWritten);
+  if (NUMERIC_EVENT_ID.test(raw)) return parseKeepingIds(raw);
   return (raw.length >= RAW_ALERTS_FROM_CHARS ? parseWithRawAlerts(raw) : undefined) ?? JSON.parse(raw);
+}
+
+/**
+ * With the reviver; but the reviver walks the value recursively, so a push nested thousands deep
+ * overflows the stack where a plain parse does not. Such a push is read plainly, and refused only
+ * if the click's own event_id is then a number that lost digits.
+ */
+function parseKeepingIds(raw: string): unknown {
+  try {
+    return JSON.parse(raw, eventIdAsWritten);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+  }
+  const value = JSON.parse(raw) as { event_id?: unknown; incident?: { event_id?: unknown } } | null;
+  for (const [where, id] of [['event_id', value?.event_id], ['incident.event_id', value?.incident?.event_id]] as const) {
+    if (typeof id === 'number' && !Number.isSafeInteger(id)) {
+      throw new ValidationError(`${where} is a number too large to read exactly in a push nested this deep; send it as a string`, []);
+    }
+  }
+  return value;
 }
 
 /** An `event_id` key with a number for its value, wherever it is (a string that merely looks so only costs the slower parse). */
@@ -50,7 +73,8 @@ export function parseClick(
   let value: unknown;
   try {
     value = parseBody(raw);
-  } catch {
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
     throw new ValidationError('request body is not valid JSON', []);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {

@@ -118,9 +118,19 @@ describe('alerts', () => {
     expect(validatePayload(JSON.parse(JSON.stringify(read))).incident.alerts).toEqual([{ alert_id: 'a1', title: 'disk full', extra: {} }]);
   });
 
-  it('keeps the digits of a numeric event_id anywhere in the push, in an alert too', () => {
+  it('keeps the digits of a numeric event_id anywhere in the push, in an alert too, and leaves one a number holds exactly as it was', () => {
     const body = JSON.stringify(clickWithIncident({ alerts: [{ alert_id: 'a1', event_id: 0 }] })).replace('"event_id":0', '"event_id":1234567890123456789');
     expect(parse(body).payload.incident.alerts?.[0]).toEqual({ alert_id: 'a1', event_id: '1234567890123456789' });
+    const small = JSON.stringify(clickWithIncident({ alerts: [{ alert_id: 'a1', event_id: 7, labels: { event_id: 9 } }] }));
+    expect(parse(small).payload.incident.alerts?.[0]).toEqual({ alert_id: 'a1', event_id: 7, labels: { event_id: 9 } });
+  });
+
+  it('reads a push nested too deep for the reviver, and refuses it only when its own numeric event_id would lose digits', () => {
+    // 20,000 levels: a plain parse reads it, the reviver's recursive walk overflows the stack.
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const body = (id: string) => JSON.stringify(sampleClick({ incident: { ...sampleClick().incident, fields: { deep: 0 } } })).replace(/"event_id":"[^"]*"/, `"event_id":${id}`).replace('"deep":0', `"deep":${deep}`);
+    expect(parse(body('4242')).eventId).toBe('4242');
+    expect(() => parse(body('1999632289504123456'))).toThrow('event_id is a number too large to read exactly in a push nested this deep; send it as a string');
   });
 
   it('drops an alert field of the wrong type when the worker reads it, keeping the rest', () => {
