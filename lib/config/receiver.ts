@@ -27,7 +27,7 @@ export const ReceiverEnv = v.object({
   MAX_EVENT_AGE_SECONDS: intVar(300, 1, 86_400, 'Clicks whose `event_time` is older are refused (replay protection); more than 60 s ahead is refused too.'),
   MAX_MESSAGE_BYTES: intVar(256 * 1024, MIN_MESSAGE_BYTES, 1024 * 1024, 'Largest queue message; bigger incidents are compacted (alerts trimmed, counts kept), never refused.'),
   // Whatever is configured, the answer must leave room inside FlashDuty's deadline.
-  ENQUEUE_TIMEOUT_MS: intVar(500, 50, PUSH_DEADLINE_MS - 100, 'Time allowed to put a click on its queue before answering 503.'),
+  ENQUEUE_TIMEOUT_MS: intVar(500, 50, PUSH_DEADLINE_MS - 100, 'Time allowed for SendMessage to put a click on its queue, counted from when the message is ready, before answering 503.'),
   ...EventRulesEnv.entries,
   SECRET_MAX_AGE_SECONDS,
   ...AwsEnv,

@@ -24,13 +24,15 @@ export function makeSqsClient(options: { region: string; attemptTimeoutMs: numbe
 
 /**
  * Puts a message on an action's FIFO queue, compacted to `maxBytes`. Gives up with
- * UnavailableError when `signal` aborts first.
+ * UnavailableError when the queue has not taken it `timeoutMs` after it was encoded. The clock
+ * starts after the encoding: compacting a push of a hundred thousand keys can take most of a
+ * second, and a SendMessage aborted as it starts may or may not have queued the click.
  */
 export async function enqueue(
   sqs: SQSClient,
   queueUrl: string,
   message: OutgoingMessage,
-  options: { maxBytes: number; signal: AbortSignal },
+  options: { maxBytes: number; timeoutMs: number },
 ): Promise<void> {
   const command = new SendMessageCommand({
     QueueUrl: queueUrl,
@@ -38,7 +40,7 @@ export async function enqueue(
     ...fifoIdsOf(message),
   });
   try {
-    await sqs.send(command, { abortSignal: options.signal });
+    await sqs.send(command, { abortSignal: AbortSignal.timeout(options.timeoutMs) });
   } catch (error) {
     const reason = error instanceof Error ? `${error.name}: ${truncate(error.message, 200)}` : String(error);
     throw new UnavailableError(`queue did not accept the message (${reason})`);

@@ -19,7 +19,7 @@ interface EventDeps {
   rules: readonly Rule[];
   /** FlashDuty person ids of the app key's owner: their comments and field writes are ours. */
   selfPersonIds: readonly number[];
-  enqueue: (queueUrl: string, message: OutgoingMessage, signal: AbortSignal) => Promise<void>;
+  enqueue: (queueUrl: string, message: OutgoingMessage, timeoutMs: number) => Promise<void>;
   maxEventAgeMs: number;
   enqueueTimeoutMs: number;
 }
@@ -65,8 +65,7 @@ export async function receiveEvent(deps: EventDeps, event: APIGatewayProxyEventV
   }
 
   const messages = rules.map((rule) => runOf(rule, click, receivedAt));
-  const signal = AbortSignal.timeout(deps.enqueueTimeoutMs);
-  const sent = await Promise.allSettled(messages.map((message) => deps.enqueue(queueOf(deps, message.action), message, signal)));
+  const sent = await Promise.allSettled(messages.map((message) => deps.enqueue(queueOf(deps, message.action), message, deps.enqueueTimeoutMs)));
   const failed = sent.flatMap((result, i) => (result.status === 'rejected' ? [`${rules[i]!.name}: ${describeError(result.reason)}`] : []));
   if (failed.length > 0) return { ...refuse('queue_unavailable', json(503, { error: EVENT_QUEUE_UNKNOWN }), failed.join('; ')), keys };
   for (const rule of rules) emitMetric('EventRuleMatched', { action: rule.run });

@@ -24,8 +24,8 @@ export interface ReceiverDeps {
    * the caller's IP (API Gateway only sees CloudFront's), so this replaces the allowlist.
    */
   edgeSecret?: () => Promise<TokenVerifier>;
-  /** Enqueues one message, or throws when the queue cannot take it before `signal` aborts. */
-  enqueue: (queueUrl: string, message: OutgoingMessage, signal: AbortSignal) => Promise<void>;
+  /** Enqueues one message, or throws when the queue has not taken it `timeoutMs` after it was encoded. */
+  enqueue: (queueUrl: string, message: OutgoingMessage, timeoutMs: number) => Promise<void>;
   maxEventAgeMs: number;
   enqueueTimeoutMs: number;
   /** Event rules for `POST /events` (none: every event is acknowledged and dropped). */
@@ -131,7 +131,7 @@ async function decide(deps: ReceiverDeps, event: APIGatewayProxyEventV2, action:
   const keys = { event_id: click.eventId, incident_id: click.payload.incident.incident_id };
   const message: OutgoingMessage = { version: 1, action, event_id: click.eventId, received_at: receivedAt, payload: click.payload };
   try {
-    await deps.enqueue(queueUrl, message, AbortSignal.timeout(deps.enqueueTimeoutMs));
+    await deps.enqueue(queueUrl, message, deps.enqueueTimeoutMs);
   } catch (error) {
     // A timed-out SendMessage may still have queued the click (seen: 503 answered, and the action
     // ran). "Try again" could run it twice, so the answer says to watch the timeline instead.

@@ -25,7 +25,7 @@ export function receiverDeps(config: ReceiverConfig): ReceiverDeps {
     allowlist: new IpAllowlist(config.allowedIps),
     verifier: secretLoader(config, config.tokens, 'WEBHOOK_TOKENS'),
     ...(config.edgeSecret && { edgeSecret: secretLoader(config, config.edgeSecret, 'EDGE_SECRET') }),
-    enqueue: (queueUrl, message, signal) => enqueue(sqs, queueUrl, message, { maxBytes: config.maxMessageBytes, signal }),
+    enqueue: (queueUrl, message, timeoutMs) => enqueue(sqs, queueUrl, message, { maxBytes: config.maxMessageBytes, timeoutMs }),
     maxEventAgeMs: config.maxEventAgeMs,
     rules: config.rules,
     selfPersonIds: config.selfPersonIds,

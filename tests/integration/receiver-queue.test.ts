@@ -2,7 +2,9 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { receiverConfig } from '../../lib/config/receiver';
-import { decodeQueueMessage } from '../../lib/queue/envelope';
+import { decodeQueueMessage, type OutgoingMessage } from '../../lib/queue/envelope';
+import { enqueue } from '../../lib/queue/sqs';
+import { parseClick } from '../../lib/receiver/click';
 import { makeReceiver } from '../../lib/receiver/handler';
 import { receiverDeps } from '../../lib/receiver/wiring';
 import { serveHttpApi } from '../../local/http-api';
@@ -61,6 +63,16 @@ describe('receiver against the SQS emulator', () => {
     expect(decoded.payload.incident.alert_cnt).toBe(900);
     expect(decoded.compacted?.alerts_dropped).toBeGreaterThan(0);
     expect(Buffer.byteLength(message!.Body!)).toBeLessThanOrEqual(256 * 1024);
+  });
+
+  it('gives SendMessage its whole timeout however long the message took to encode: a push slow to compact is still queued', async () => {
+    const { payload, eventId } = parseClick(JSON.stringify(sampleClick()), false, { now: Date.now(), maxEventAgeMs: 300_000 });
+    // Encoding this takes 150 ms (as compacting a push of very many keys can), more than the 100 ms SendMessage is given.
+    const slow = { toJSON: () => busyFor(150) };
+    const message = { version: 1, action: 'echo', event_id: eventId, received_at: Date.now(), payload: { ...payload, slow } } as OutgoingMessage;
+    await enqueue(stack.sqs, queueUrl('echo'), message, { maxBytes: 256 * 1024, timeoutMs: 100 });
+    const [queuedMessage] = await drain(stack.sqs, queueUrl('echo'));
+    expect(decodeQueueMessage(queuedMessage!.Body!)).toMatchObject({ event_id: eventId, payload: { slow: 'encoded' } });
   });
 
   it.each([
@@ -150,3 +162,10 @@ describe('receiver when the queue is unreachable', () => {
     }
   });
 });
+
+/** Keeps the thread busy for `ms`, then returns 'encoded'. */
+function busyFor(ms: number): string {
+  const until = Date.now() + ms;
+  while (Date.now() < until);
+  return 'encoded';
+}
