@@ -111,14 +111,19 @@ function byline(message: QueueMessage): string {
 export const personText = (text: string): string => truncate(text, 64);
 
 /**
- * When the click was too big for one queue message, the action saw fewer alerts than the incident
- * has: say how many it did not see, so nobody reads the result as covering all of them.
+ * When the click was too big for one queue message, the action saw less than the incident holds:
+ * say what it did not see (alerts, shortened texts, keys left out), so nobody reads the result as
+ * covering all of it.
  */
 function compactionNote(message: QueueMessage): string[] {
-  const dropped = message.compacted?.alerts_dropped ?? 0;
-  if (dropped === 0) return [];
+  const { alerts_dropped: dropped = 0, strings_shortened: shortened = 0, keys_dropped: keys = 0 } = message.compacted ?? {};
   const seen = message.payload.incident.alerts?.length ?? 0;
-  return [`• note: the incident was too large for one queue message; this action saw ${seen} of its alerts and ${dropped} were dropped`];
+  const parts = [
+    ...(dropped > 0 ? [`this action saw ${seen} of its alerts and ${dropped} were dropped`] : []),
+    ...(shortened > 0 ? [`${shortened} long texts were shortened`] : []),
+    ...(keys > 0 ? [`${keys} keys, labels or list entries were left out`] : []),
+  ];
+  return parts.length > 0 ? [`• note: the incident was too large for one queue message; ${parts.join('; ')}`] : [];
 }
 
 /** Joins lines into at most `room` characters, shortening the longest lines first. */

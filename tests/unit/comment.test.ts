@@ -41,7 +41,14 @@ describe('write-back comment', () => {
     const text = formatComment(compacted, { status: 'succeeded', summary: 's', facts: [['x'.repeat(10), 'y'.repeat(2000)]] });
     expect(text).toContain(`• note: the incident was too large for one queue message; this action saw ${seen} of its alerts and 412 were dropped`);
     expect(Array.from(text).length).toBeLessThanOrEqual(1024);
-    expect(formatComment({ ...compacted, compacted: { ...compacted.compacted!, alerts_dropped: 0 } }, { status: 'succeeded', summary: 's' })).not.toContain('dropped');
+    expect(formatComment({ ...compacted, compacted: { ...compacted.compacted!, alerts_dropped: 0 } }, { status: 'succeeded', summary: 's' })).not.toContain('note:');
+  });
+
+  it('says so too when compaction shortened texts or left keys out, with or without alerts dropped', () => {
+    const note = (counts: { alerts_dropped: number; strings_shortened: number; keys_dropped: number }) =>
+      formatComment({ ...message(), compacted: { original_bytes: 900_000, ...counts } }, { status: 'succeeded', summary: 's' }).split('\n').find((line) => line.startsWith('• note:'));
+    expect(note({ alerts_dropped: 0, strings_shortened: 3, keys_dropped: 41 })).toBe('• note: the incident was too large for one queue message; 3 long texts were shortened; 41 keys, labels or list entries were left out');
+    expect(note({ alerts_dropped: 5, strings_shortened: 0, keys_dropped: 2 })).toMatch(/; this action saw \d+ of its alerts and 5 were dropped; 2 keys, labels or list entries were left out$/);
   });
 
   it('marks dry runs and failures in the first line', () => {
