@@ -195,8 +195,10 @@ async function runRecord(worker: Worker, record: SQSRecord, message: QueueMessag
   const { action, queue } = worker.deps;
   const started = performance.now();
   const deadlines = deadlinesFor(context);
+  let ran: Outcome | undefined;
   try {
     const outcome = await worker.run(message, { log, signal: deadlines.action });
+    ran = outcome;
     if (wasReplayed(outcome)) {
       log.info('duplicate delivery: the action already ran for this event; not running it again');
     } else {
@@ -205,36 +207,41 @@ async function runRecord(worker: Worker, record: SQSRecord, message: QueueMessag
       emitMetric('ActionOutcome', { action: action.name, status: outcome.status });
       emitMetric('ActionDuration', { action: action.name }, ms, 'Milliseconds');
     }
-    // A later delivery may follow a post whose answer was lost: look on the timeline first.
-    const options = { signal: deadlines.writeBack, marker: commentMarker(message, 'result'), checkFirst: at.receiveCount > 1 };
+    // A later delivery may follow a post whose answer was lost: look on the timeline first. Later
+    // means a receive count above 1, or an action that already ran: a redriven click is a new
+    // message, whose count starts again at 1.
+    const options = { signal: deadlines.writeBack, marker: commentMarker(message, 'result'), checkFirst: at.receiveCount > 1 || wasReplayed(outcome) };
     const written = await worker.comment(message, formatComment(message, outcome), options);
     if (wasReplayed(written)) log.info('duplicate delivery: the result is already on the incident');
     await queue.acknowledge(record.receiptHandle).catch((error: unknown) => log.warn('early acknowledge failed; the batch response will delete it', { error: describeError(error) }));
   } catch (error) {
-    await failed(worker, record, message, error, { ...at, signal: deadlines.writeBack });
+    await failed(worker, record, message, error, { ...at, signal: deadlines.writeBack, ran });
     throw error;
   }
 }
 
-/** A run that threw: retry later, or on the last attempt tell the incident and let it go to the DLQ. */
-async function failed(worker: Worker, record: SQSRecord, message: QueueMessage, error: unknown, at: Attempt & { signal: AbortSignal }): Promise<void> {
+/**
+ * A record that threw: retry later, or on the last attempt tell the incident and let it go to the
+ * DLQ. `ran` is the action's outcome when only writing it back failed: then the action did run, so
+ * its cool-down stays and the incident is told what ran, not that it failed.
+ */
+async function failed(worker: Worker, record: SQSRecord, message: QueueMessage, error: unknown, at: Attempt & { signal: AbortSignal; ran?: Outcome }): Promise<void> {
   const { deps } = worker;
-  const { receiveCount, lastAttempt } = at;
+  const { receiveCount, lastAttempt, ran } = at;
   log.error(lastAttempt ? 'action failed on its last attempt; moving to the dead-letter queue' : 'action failed; will retry', {
     error: describeError(error),
     attempt: receiveCount,
     max_attempts: deps.maxReceiveCount,
+    ...(ran && { action_ran: ran.status }),
   });
   if (lastAttempt) {
     emitMetric('ActionDeadLettered', { action: deps.action.name });
-    await worker.cooldown?.release(cooldownKey(deps.action, message));
-    const outcome: Outcome = {
-      status: 'failed',
-      summary: `gave up after ${receiveCount} attempts: ${describeError(error)}`,
-      facts: [['next step', 'the click is in the dead-letter queue; `npm run redrive` runs it again']],
-    };
+    if (!ran) await worker.cooldown?.release(cooldownKey(deps.action, message));
+    const outcome = ran ? resultNotWritten(ran, receiveCount, error) : gaveUp(receiveCount, error);
     const options = { signal: at.signal, marker: commentMarker(message, 'final-failure') };
-    await worker.failureComment(message, formatComment(message, outcome, 'final-failure'), options).catch((commentError: unknown) =>
+    // Once per delivery, not per click: a redriven click that fails again says so again.
+    const delivery = { ...message, event_id: `${message.event_id}@${record.messageId}` };
+    await worker.failureComment(delivery, formatComment(message, outcome, 'final-failure'), options).catch((commentError: unknown) =>
       log.error('could not write the failure to the incident', { error: describeError(commentError) }),
     );
   } else {
@@ -242,6 +249,21 @@ async function failed(worker: Worker, record: SQSRecord, message: QueueMessage, 
   }
   await retryLater(deps, record, lastAttempt ? 0 : backoffSeconds(deps, receiveCount));
 }
+
+const gaveUp = (attempts: number, error: unknown): Outcome => ({
+  status: 'failed',
+  summary: `gave up after ${attempts} attempts: ${describeError(error)}`,
+  facts: [['next step', 'the click is in the dead-letter queue; `npm run redrive` runs it again']],
+});
+
+const resultNotWritten = (ran: Outcome, attempts: number, error: unknown): Outcome => ({
+  status: ran.status,
+  summary: ran.summary,
+  facts: [
+    ['write-back', `this result could not be written to the incident in ${attempts} attempts: ${describeError(error)}`],
+    ['next step', 'the click is in the dead-letter queue; `npm run redrive` writes the result back without running the action again'],
+  ],
+});
 
 /** A message no worker can read goes to the DLQ fast, and the incident is told if we can find it. */
 async function poisoned(deps: WorkerDeps, record: SQSRecord, error: unknown, lastAttempt: boolean, signal: AbortSignal): Promise<void> {

@@ -1,3 +1,4 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { ACTIONS } from '../../lib/actions/registry';
 import { defineAction } from '../../lib/actions/types';
@@ -36,6 +37,21 @@ describe('cool-down: a second click on the same incident and action', () => {
       results.push(await worker(action, env)(sqsEventOf(messages, queue.arn), lambdaContext(`${action}-worker`, 30)));
     }
     return results;
+  }
+
+  /**
+   * Clicks `bump` once, lets a worker fail it on its last attempt, then does what `npm run redrive`
+   * does: the same body as a new message, whose receive count starts again at 1. Returns it, received.
+   */
+  async function failThenRedrive(body: ReturnType<typeof clickOnNewIncident>) {
+    const queue = stack.queues.get('bump')!;
+    expect((await click(stack.receiverUrl, 'bump', body)).status).toBe(200);
+    const [delivered] = await receive(stack.sqs, queue.url, 1);
+    expect((await worker('bump', { MAX_RECEIVE_COUNT: '1' })(sqsEventOf([delivered!], queue.arn), lambdaContext('bump-worker', 30))).batchItemFailures).toHaveLength(1);
+    await drain(stack.sqs, queue.url);
+    await stack.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: delivered!.Body, MessageGroupId: body.incident.incident_id, MessageDeduplicationId: `redriven-${id(body)}` }));
+    const [redriven] = await receive(stack.sqs, queue.url, 1);
+    return redriven!;
   }
 
   beforeAll(async () => {
@@ -119,6 +135,51 @@ describe('cool-down: a second click on the same incident and action', () => {
       '[flashduty-actions] bump succeeded — clicked by zhangsan',
     ]);
   });
+
+  it('is kept when the action ran and only writing its result failed, and the incident is told what ran, not that it failed', async () => {
+    const first = clickOnNewIncident();
+    // FlashDuty refuses the result (the comment alone); the last attempt's notice gets through.
+    const refused = { status: 400, body: JSON.stringify({ request_id: 'r', error: { code: 'InvalidParameter', message: 'comment refused' } }) };
+    stack.flashduty!.intercept = ({ path, body }) =>
+      path === '/incident/comment' && !String((body as { comment?: string }).comment).includes(' final-failure event ') ? refused : undefined;
+    expect((await clickAndWork('bump', [first], { MAX_RECEIVE_COUNT: '1' }))[0]!.batchItemFailures).toHaveLength(1);
+    stack.flashduty!.intercept = undefined;
+    await drain(stack.sqs, stack.queues.get('bump')!.url);
+    const second = { ...clickOnNewIncident(), incident: first.incident };
+    await clickAndWork('bump', [second]);
+    expect([runs.get(id(first)), runs.get(id(second))]).toEqual([1, undefined]);
+    const [notice, skipped] = stack.flashduty!.comments(first.incident.incident_id);
+    expect(notice!.split('\n')[0]).toBe('[flashduty-actions] bump succeeded — clicked by zhangsan');
+    expect(notice).toContain('this result could not be written to the incident in 1 attempts');
+    expect(notice).toContain('`npm run redrive` writes the result back without running the action again');
+    expect(skipped!.split('\n')[0]).toBe('[flashduty-actions] bump skipped (not run again) — clicked by zhangsan');
+  }, 30_000);
+
+  it('lets a redriven click look on the timeline before posting: a result whose answer was lost is not posted again', async () => {
+    const first = clickOnNewIncident();
+    // The result lands but its answer is lost, and the timeline cannot be read, on every attempt.
+    stack.flashduty!.intercept = ({ path }) => (path === '/incident/comment' ? { drop: true, afterHandling: true } : path === '/incident/feed' ? { status: 500 } : undefined);
+    const redriven = await failThenRedrive(first);
+    stack.flashduty!.intercept = undefined;
+    expect(redriven.Attributes?.ApproximateReceiveCount).toBe('1');
+    const queue = stack.queues.get('bump')!;
+    expect(await worker('bump')(sqsEventOf([redriven], queue.arn), lambdaContext('bump-worker', 30))).toEqual({ batchItemFailures: [] });
+    expect(runs.get(id(first))).toBe(1);
+    const results = stack.flashduty!.comments(first.incident.incident_id).filter((c) => c.endsWith(`flashduty-actions/bump event ${id(first)}`));
+    expect(results).toHaveLength(1);
+  }, 30_000);
+
+  it('tells the incident again when a redriven click fails again', async () => {
+    const first = clickOnNewIncident();
+    failing.add(id(first));
+    const redriven = await failThenRedrive(first);
+    const queue = stack.queues.get('bump')!;
+    await worker('bump', { MAX_RECEIVE_COUNT: '1' })(sqsEventOf([redriven], queue.arn), lambdaContext('bump-worker', 30));
+    const notices = stack.flashduty!.comments(first.incident.incident_id);
+    expect(notices).toHaveLength(2);
+    for (const notice of notices) expect(notice).toContain('bump FAILED');
+    expect(runs.get(id(first))).toBe(2);
+  }, 30_000);
 
   it('lets a click run again once the cool-down has ended', async () => {
     const first = clickOnNewIncident();
