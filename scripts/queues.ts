@@ -11,19 +11,31 @@ export interface StageQueues {
 }
 
 /**
- * `--stage <name>` (default `local`) and `--region <region>` from argv. The local stage talks to
- * the emulator `npm start` runs on SQS_PORT (default 9324); any other stage talks to real SQS with
- * the usual AWS credentials.
+ * `--stage <name>` (default `local`) and `--region <region>` from argv, and at most
+ * `usage.positional` other arguments. The local stage talks to the emulator `npm start` runs on
+ * SQS_PORT (default 9324); any other stage talks to real SQS with the usual AWS credentials.
+ * Anything else (a misspelt option, a missing value, an extra argument) prints the usage and
+ * exits 2: a typo must not fall back to the local stack and report success.
  */
-export function stageOptions(argv: string[], env: NodeJS.ProcessEnv): { stage: string; sqs: SQSClient; rest: string[]; sqsPort: string } {
+export function stageOptions(argv: string[], env: NodeJS.ProcessEnv, usage: { line: string; positional: number }): { stage: string; sqs: SQSClient; rest: string[]; sqsPort: string } {
   const rest: string[] = [];
   let stage = 'local';
   let region = env.AWS_REGION ?? 'us-east-1';
+  const refuse = (why: string): never => {
+    console.error(`${why}\n${usage.line}`);
+    process.exit(2);
+  };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--stage') stage = argv[++i] ?? stage;
-    else if (argv[i] === '--region') region = argv[++i] ?? region;
-    else rest.push(argv[i]!);
+    const arg = argv[i]!;
+    if (arg === '--stage' || arg === '--region') {
+      const value = argv[++i];
+      if (value === undefined || value.startsWith('-')) refuse(`${arg} needs a value`);
+      if (arg === '--stage') stage = value!;
+      else region = value!;
+    } else if (arg.startsWith('-')) refuse(`unknown option ${arg}`);
+    else rest.push(arg);
   }
+  if (rest.length > usage.positional) refuse(`unexpected argument ${rest[usage.positional]}`);
   const sqsPort = env.SQS_PORT ?? '9324';
   const sqs =
     stage === 'local'

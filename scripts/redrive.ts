@@ -6,11 +6,12 @@ import { redrive } from '../lib/queue/redrive';
 import { localEnv } from './local-env';
 import { knownAction, runScript, ScriptError, stageOptions, stageQueues } from './queues';
 
-const options = stageOptions(process.argv.slice(2), localEnv());
+const USAGE = 'usage: npm run redrive -- <action> [--stage <stage>] [--region <region>]';
+const options = stageOptions(process.argv.slice(2), localEnv(), { line: USAGE, positional: 1 });
 
 async function main(): Promise<void> {
   const { stage, sqs, rest } = options;
-  if (!rest[0]) throw new ScriptError('usage: npm run redrive -- <action> [--stage <stage>] [--region <region>]', 2);
+  if (!rest[0]) throw new ScriptError(USAGE, 2);
   const action = knownAction(rest[0]);
   const [queues] = await stageQueues(sqs, stage, [action]);
   if (!queues) {

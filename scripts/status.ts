@@ -6,7 +6,7 @@ import { GetQueueAttributesCommand, type QueueAttributeName } from '@aws-sdk/cli
 import { localEnv } from './local-env';
 import { runScript, ScriptError, stageOptions, stageQueues } from './queues';
 
-const options = stageOptions(process.argv.slice(2), localEnv());
+const options = stageOptions(process.argv.slice(2), localEnv(), { line: 'usage: npm run status [-- --stage <stage>] [--region <region>]', positional: 0 });
 
 async function main(): Promise<void> {
   const { stage, sqs } = options;

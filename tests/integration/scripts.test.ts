@@ -45,6 +45,19 @@ describe('the operations scripts say what to do when they cannot work', () => {
     expect(stderr.trim()).toBe(`unknown action "restart-hots"; known: ${ACTIONS.map((a) => a.name).join(', ')}`);
   }, 40_000);
 
+  it.each([
+    ['redrive', ['echo', '--stag', 'prod'], 'unknown option --stag'],
+    ['redrive', ['echo', '--stage'], '--stage needs a value'],
+    ['redrive', ['echo', '--stage', '--region', 'eu-west-1'], '--stage needs a value'],
+    ['redrive', ['echo', 'extra'], 'unexpected argument extra'],
+    ['status', ['--stag', 'prod'], 'unknown option --stag'],
+    ['status', ['bogus'], 'unexpected argument bogus'],
+  ])('npm run %s %j refuses, with its usage, before contacting anything (a typo never falls back to the local stack)', async (script, args, why) => {
+    const { code, stderr } = await run(script, args, { SQS_PORT: String(await closedPort()) });
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(`${why}\nusage: npm run ${script} ${script === 'redrive' ? '-- <action> [--stage <stage>] [--region <region>]' : '[-- --stage <stage>] [--region <region>]'}`);
+  }, 40_000);
+
   it('npm run redrive without an action shows its usage', async () => {
     const { code, stderr } = await run('redrive', []);
     expect(code).toBe(2);
