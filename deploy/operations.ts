@@ -70,6 +70,7 @@ function widgets(settings: StackSettings): Widget[] {
           ours(settings, 'ActionRetried', { action }, 'retried'),
           ours(settings, 'ActionDeadLettered', { action }, 'dead-lettered'),
           ours(settings, 'PoisonMessage', { action }, 'unreadable message'),
+          ours(settings, 'RuleLoopStopped', { action }, 'rule loop stopped'),
           ...Object.values(guardrailKeys(action)).map((rule) => ours(settings, 'ActionRefused', { action, rule }, `refused: ${rule}`)),
         ],
       }),

@@ -31,6 +31,11 @@ export const METRIC_DIMENSIONS = {
   EventUnmatched: [],
   /** An event our own comment or field write raised: acknowledged and dropped. */
   EventOwnWrite: [],
+  /**
+   * A run a rule on a self-raised event type started, held back because that rule ran on the
+   * incident within the loop window: our own writes may be coming back as a person's.
+   */
+  RuleLoopStopped: ['action'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type MetricName = keyof typeof METRIC_DIMENSIONS;

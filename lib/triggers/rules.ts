@@ -55,6 +55,9 @@ export const Rules = v.array(Rule);
  */
 const SELF_RAISED: ReadonlySet<string> = new Set(['i_comm', 'i_r_field']);
 
+/** Whether our own writes raise events of this type (see SELF_RAISED). */
+export const raisedByOurWrites = (eventType: string): boolean => SELF_RAISED.has(eventType);
+
 /**
  * Checks what the schema alone cannot, naming the rule: names are unique, every rule runs an
  * enabled action, and a rule on a self-raised event type can tell our writes from people's.

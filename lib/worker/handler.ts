@@ -9,6 +9,7 @@ import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
 import { emitMetric, log, type Log, withCorrelation } from '../observability';
 import { clickKeyOf, decodeQueueMessage, type QueueMessage } from '../queue/envelope';
 import { LOG_MESSAGES } from '../telemetry-names';
+import { raisedByOurWrites } from '../triggers/rules';
 import { commentMarker, formatComment, unreadableComment } from '../actions/comment';
 import { type Cooldown, skippedOutcome } from './cooldown';
 import type { Guardrails } from './guardrails';
@@ -41,6 +42,8 @@ export interface WorkerDeps {
   /** Per incident and action, for actions with side effects; undefined when COOLDOWN_SECONDS is 0. */
   cooldown: Cooldown | undefined;
   cooldownSeconds: number;
+  /** Per incident and rule, for runs rules on self-raised event types start (loopHeld). */
+  loops: Cooldown;
   /** Who may click the action, and its run budget across incidents (guardrails.ts). */
   guardrails: Guardrails;
   maxReceiveCount: number;
@@ -197,6 +200,7 @@ async function runRecord(worker: Worker, record: SQSRecord, message: QueueMessag
   const deadlines = deadlinesFor(context);
   let ran: Outcome | undefined;
   try {
+    if (await loopHeld(worker.deps, message)) return;
     const outcome = await worker.run(message, { log, signal: deadlines.action });
     ran = outcome;
     if (wasReplayed(outcome)) {
@@ -218,6 +222,30 @@ async function runRecord(worker: Worker, record: SQSRecord, message: QueueMessag
     await failed(worker, record, message, error, { ...at, signal: deadlines.writeBack, ran });
     throw error;
   }
+}
+
+/** How long a rule on a self-raised event type stays quiet on an incident after it ran there. */
+export const LOOP_WINDOW_SECONDS = 60;
+
+/**
+ * Whether this run is held back to stop a loop. A rule on an event type our own writes raise
+ * (`i_comm`, `i_r_field`) runs at most once per incident in LOOP_WINDOW_SECONDS: with
+ * EVENT_SELF_PERSON_IDS wrong, the receiver takes our comment for a person's, and each run's
+ * comment would start the next (a review counted 932 in 20 s). A run held back is not written back,
+ * since that comment would start another; the log line and RuleLoopStopped say so. A redelivery of
+ * the run that holds the window is not held back.
+ */
+async function loopHeld(deps: WorkerDeps, message: QueueMessage): Promise<boolean> {
+  const { trigger } = message;
+  if (!trigger || !raisedByOurWrites(trigger.event_type)) return false;
+  const key = { action: `${deps.action.name}@rule:${trigger.rule}`, incidentId: message.payload.incident.incident_id, eventId: message.event_id };
+  const claim = await deps.loops.claim(key, LOOP_WINDOW_SECONDS);
+  if (!claim.held) return false;
+  log.warn(`rule "${trigger.rule}" ran on this incident less than ${LOOP_WINDOW_SECONDS} s ago on ${trigger.event_type}, which our own writes raise; not running or writing back, so our comments cannot loop (is EVENT_SELF_PERSON_IDS the app key owner's person id?)`, {
+    holder_event_id: claim.by.eventId,
+  });
+  emitMetric('RuleLoopStopped', { action: deps.action.name });
+  return true;
 }
 
 /**

@@ -4,7 +4,7 @@ import { makeSecretReader } from '../aws/secrets';
 import type { WorkerConfig } from '../config/worker';
 import { FlashDutyClient } from '../flashduty/client';
 import { instanceWindows, RateLimiter } from '../flashduty/rate-limit';
-import type { WorkerDeps } from './handler';
+import { LOOP_WINDOW_SECONDS, type WorkerDeps } from './handler';
 import { makeCooldown } from './cooldown';
 import { makeGuardrails, makeRunBudget } from './guardrails';
 import { makeExclusive } from './lock';
@@ -35,6 +35,7 @@ export function workerDeps(config: WorkerConfig): WorkerDeps {
     dryRun: config.dryRun,
     cooldown: config.cooldownSeconds > 0 ? makeCooldown(dynamodb, config.idempotencyTable, config.cooldownSeconds) : undefined,
     cooldownSeconds: config.cooldownSeconds,
+    loops: makeCooldown(dynamodb, config.idempotencyTable, LOOP_WINDOW_SECONDS),
     guardrails: makeGuardrails(
       config.action.name,
       config.guardrails,

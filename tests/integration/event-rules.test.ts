@@ -101,6 +101,27 @@ describe('event rules through the local stack (emulator, workers, stand-in Flash
     expect(commentsOn(incident.incident_id)).toHaveLength(1);
   });
 
+  it('stops the loop when EVENT_SELF_PERSON_IDS is wrong: a rule on i_comm runs once per incident in the loop window, and what it holds back writes nothing', async () => {
+    const incident = { incident_id: onNewIncident().incident.incident_id };
+    // FlashDuty pushing an i_comm for every comment we post, by a member the setting does not name.
+    const raised: number[] = [];
+    stack.flashduty!.onCall = (call) => {
+      if (call.path !== '/incident/comment' || call.status !== 200 || !(call.body.incident_ids as string[]).includes(incident.incident_id)) return;
+      void sendEvent(stack.receiverUrl, onNewIncident({ event_type: 'i_comm', person: { person_id: SELF + 1 }, incident })).then((answer) => raised.push(answer.status));
+    };
+    try {
+      expect((await sendEvent(stack.receiverUrl, onNewIncident({ event_type: 'i_comm', person: { person_id: 42 }, incident }))).body.status).toBe('queued');
+      await commentsFor(incident.incident_id, 1);
+      await eventually(() => (raised.length >= 1 ? true : undefined), 10_000, 'the i_comm our comment raised');
+      await idle();
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(commentsOn(incident.incident_id)).toHaveLength(1);
+      expect(raised).toEqual([200]);
+    } finally {
+      stack.flashduty!.onCall = undefined;
+    }
+  }, 40_000);
+
   it('hands a late, older event to the action with its own event_time, after the newer one', async () => {
     const incident = { incident_id: onNewIncident().incident.incident_id };
     const now = Date.now();
