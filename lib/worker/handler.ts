@@ -87,12 +87,42 @@ export function makeWorker(deps: WorkerDeps) {
   return async function handle(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
     deps.once.registerContext(context);
     const processor = new SqsFifoPartialProcessorAsync();
-    return processPartialResponse(event, (record: SQSRecord) => processRecord(worker, record, context), processor, {
-      context,
-      skipGroupOnError: true,
-      throwOnFullBatchFailure: false,
-    });
+    const processed = new Set<string>();
+    const handleRecord = (record: SQSRecord) => {
+      processed.add(record.messageId);
+      return processRecord(worker, record, context);
+    };
+    const response = await processPartialResponse(event, handleRecord, processor, { context, skipGroupOnError: true, throwOnFullBatchFailure: false });
+    const skipped = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier).filter((id) => !processed.has(id)));
+    for (const record of event.Records) if (skipped.has(record.messageId)) await heldBehind(worker, record, context);
+    return response;
   };
+}
+
+/**
+ * A record skipped because one before it on the same incident failed (FIFO order: Powertools'
+ * skipGroupOnError). Its receive count rises with the one it waits behind, so when this was its
+ * last delivery it goes to the DLQ without having run: the incident is told, as for a failure.
+ */
+async function heldBehind(worker: Worker, record: SQSRecord, context: Context): Promise<void> {
+  const { deps } = worker;
+  if (Number(record.attributes.ApproximateReceiveCount || '1') < deps.maxReceiveCount) return;
+  let message: QueueMessage;
+  try {
+    message = decodeQueueMessage(record.body);
+  } catch {
+    return; // its own delivery says it is unreadable
+  }
+  await withCorrelation({ action: deps.action.name, event_id: message.event_id, incident_id: message.payload.incident.incident_id }, async () => {
+    log.error('a click waiting behind a failed one on the same incident reached its last delivery without running; moving to the dead-letter queue');
+    emitMetric('ActionDeadLettered', { action: deps.action.name });
+    const outcome: Outcome = {
+      status: 'failed',
+      summary: 'not run: a click before it on this incident failed on its last attempt, and this one, waiting behind it, goes to the dead-letter queue too',
+      facts: [['next step', 'the click is in the dead-letter queue; `npm run redrive` runs it again']],
+    };
+    await postFailureNotice(worker, record, message, outcome, deadlinesFor(context).writeBack);
+  });
 }
 
 type WriteBack = (message: QueueMessage, text: string, options: CommentOptions) => Promise<{ commented: boolean }>;
@@ -266,16 +296,20 @@ async function failed(worker: Worker, record: SQSRecord, message: QueueMessage, 
     emitMetric('ActionDeadLettered', { action: deps.action.name });
     if (!ran) await worker.cooldown?.release(cooldownKey(deps.action, message));
     const outcome = ran ? resultNotWritten(ran, receiveCount, error) : gaveUp(receiveCount, error);
-    const options = { signal: at.signal, marker: commentMarker(message, 'final-failure') };
-    // Once per delivery, not per click: a redriven click that fails again says so again.
-    const delivery = { ...message, event_id: `${message.event_id}@${record.messageId}` };
-    await worker.failureComment(delivery, formatComment(message, outcome, 'final-failure'), options).catch((commentError: unknown) =>
-      log.error('could not write the failure to the incident', { error: describeError(commentError) }),
-    );
+    await postFailureNotice(worker, record, message, outcome, at.signal);
   } else {
     emitMetric('ActionRetried', { action: deps.action.name });
   }
   await retryLater(deps, record, lastAttempt ? 0 : backoffSeconds(deps, receiveCount));
+}
+
+/** The dead-letter notice: once per delivery, not per click, so a redriven click that fails again says so again. */
+async function postFailureNotice(worker: Worker, record: SQSRecord, message: QueueMessage, outcome: Outcome, signal: AbortSignal): Promise<void> {
+  const options = { signal, marker: commentMarker(message, 'final-failure') };
+  const delivery = { ...message, event_id: `${message.event_id}@${record.messageId}` };
+  await worker.failureComment(delivery, formatComment(message, outcome, 'final-failure'), options).catch((commentError: unknown) =>
+    log.error('could not write the failure to the incident', { error: describeError(commentError) }),
+  );
 }
 
 const gaveUp = (attempts: number, error: unknown): Outcome => ({

@@ -181,6 +181,27 @@ describe('cool-down: a second click on the same incident and action', () => {
     expect(runs.get(id(first))).toBe(2);
   }, 30_000);
 
+  it('tells the incident about a click that waited behind a failed one and reaches the DLQ with it, without having run', async () => {
+    const first = clickOnNewIncident();
+    const second = { ...clickOnNewIncident(), incident: first.incident };
+    failing.add(id(first));
+    const queue = stack.queues.get('bump')!;
+    // SQS hands a worker several messages of one group at once; the emulator one at a time, so the batch is put together here.
+    const batch = [];
+    for (const body of [first, second]) {
+      expect((await click(stack.receiverUrl, 'bump', body)).status).toBe(200);
+      batch.push(...(await drain(stack.sqs, queue.url)));
+    }
+    const result = await worker('bump', { MAX_RECEIVE_COUNT: '1' })(sqsEventOf(batch, queue.arn), lambdaContext('bump-worker', 30));
+    expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(batch.map((message) => message.MessageId));
+    expect([runs.get(id(first)), runs.get(id(second))]).toEqual([1, undefined]);
+    const notices = stack.flashduty!.comments(first.incident.incident_id);
+    expect(notices).toHaveLength(2);
+    expect(notices[0]).toContain('gave up after 1 attempts: Error: downstream timed out');
+    expect(notices[1]).toContain('not run: a click before it on this incident failed on its last attempt');
+    expect(notices[1]).toContain(`event ${id(second)}`);
+  }, 30_000);
+
   it('lets a click run again once the cool-down has ended', async () => {
     const first = clickOnNewIncident();
     await clickAndWork('bump', [first], { COOLDOWN_SECONDS: '1' });
