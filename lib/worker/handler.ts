@@ -230,7 +230,8 @@ async function runRecord(worker: Worker, record: SQSRecord, message: QueueMessag
   const deadlines = deadlinesFor(context);
   let ran: Outcome | undefined;
   try {
-    if (await loopHeld(worker.deps, message)) return;
+    const loop = await loopGuard(worker.deps, message, deadlines.action);
+    if (loop.held) return;
     const outcome = await worker.run(message, { log, signal: deadlines.action });
     ran = outcome;
     if (wasReplayed(outcome)) {
@@ -247,6 +248,7 @@ async function runRecord(worker: Worker, record: SQSRecord, message: QueueMessag
     const options = { signal: deadlines.writeBack, marker: commentMarker(message, 'result'), checkFirst: at.receiveCount > 1 || wasReplayed(outcome) };
     const written = await worker.comment(message, formatComment(message, outcome), options);
     if (wasReplayed(written)) log.info('duplicate delivery: the result is already on the incident');
+    await loop.finished?.();
     await queue.acknowledge(record.receiptHandle).catch((error: unknown) => log.warn('early acknowledge failed; the batch response will delete it', { error: describeError(error) }));
   } catch (error) {
     await failed(worker, record, message, error, { ...at, signal: deadlines.writeBack, ran });
@@ -254,28 +256,40 @@ async function runRecord(worker: Worker, record: SQSRecord, message: QueueMessag
   }
 }
 
-/** How long a rule on a self-raised event type stays quiet on an incident after it ran there. */
+/** How long a rule on a self-raised event type stays quiet on an incident after a run there ended. */
 export const LOOP_WINDOW_SECONDS = 60;
+
+/** Events older than this are not part of a loop (each turn is raised by the comment just written): a retry or a redrive. */
+const LOOP_EVENT_MAX_AGE_MS = 15 * 60_000;
 
 /**
  * Whether this run is held back to stop a loop. A rule on an event type our own writes raise
- * (`i_comm`, `i_r_field`) runs at most once per incident in LOOP_WINDOW_SECONDS: with
- * EVENT_SELF_PERSON_IDS wrong, the receiver takes our comment for a person's, and each run's
- * comment would start the next (a review counted 932 in 20 s). A run held back is not written back,
- * since that comment would start another; the log line and RuleLoopStopped say so. A redelivery of
- * the run that holds the window is not held back.
+ * (`i_comm`, `i_r_field`) runs at most once per incident until LOOP_WINDOW_SECONDS after its last
+ * run there ended (`finished`, called after the write-back): with EVENT_SELF_PERSON_IDS wrong, the
+ * receiver takes our comment for a person's, and each run's comment would start the next (a review
+ * counted 932 in 20 s). A run held back is not written back, since that comment would start
+ * another; the log line and RuleLoopStopped say so. Not held back: a redelivery of the run that
+ * holds the window, an event older than LOOP_EVENT_MAX_AGE_MS, and any run when the guard's table
+ * cannot be read (the run itself needs that table and will say so).
  */
-async function loopHeld(deps: WorkerDeps, message: QueueMessage): Promise<boolean> {
+async function loopGuard(deps: WorkerDeps, message: QueueMessage, signal: AbortSignal): Promise<{ held: boolean; finished?: () => Promise<void> }> {
   const { trigger } = message;
-  if (!trigger || !raisedByOurWrites(trigger.event_type)) return false;
+  if (!trigger || !raisedByOurWrites(trigger.event_type) || Date.now() - message.payload.event_time > LOOP_EVENT_MAX_AGE_MS) return { held: false };
   const key = { action: `${deps.action.name}@rule:${trigger.rule}`, incidentId: message.payload.incident.incident_id, eventId: message.event_id };
-  const claim = await deps.loops.claim(key, LOOP_WINDOW_SECONDS);
-  if (!claim.held) return false;
+  const runSeconds = Math.min(remainingMs(signal) + WRITE_BACK_MARGIN_MS, LAMBDA_MAX_MS) / 1000;
+  const claim = await deps.loops.claim(key, runSeconds + LOOP_WINDOW_SECONDS).catch((error: unknown) => {
+    log.warn('could not check the rule loop guard; running the rule', { error: describeError(error) });
+    return undefined;
+  });
+  if (!claim?.held) {
+    const finished = () => deps.loops.finish(key).catch((error: unknown) => log.warn('could not start the rule loop window', { error: describeError(error) }));
+    return { held: false, ...(claim && { finished }) };
+  }
   log.warn(`rule "${trigger.rule}" ran on this incident less than ${LOOP_WINDOW_SECONDS} s ago on ${trigger.event_type}, which our own writes raise; not running or writing back, so our comments cannot loop (is EVENT_SELF_PERSON_IDS the app key owner's person id?)`, {
     holder_event_id: claim.by.eventId,
   });
   emitMetric('RuleLoopStopped', { action: deps.action.name });
-  return true;
+  return { held: true };
 }
 
 /**
