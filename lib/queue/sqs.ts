@@ -39,6 +39,9 @@ export async function enqueue(
     MessageBody: encodeQueueMessage(message, options.maxBytes),
     ...fifoIdsOf(message),
   });
+  // One turn before the clock starts: messages sent together (the events route, one per rule) are
+  // then all encoded before any of their clocks runs.
+  await Promise.resolve();
   try {
     await sqs.send(command, { abortSignal: AbortSignal.timeout(options.timeoutMs) });
   } catch (error) {

@@ -75,6 +75,15 @@ describe('receiver against the SQS emulator', () => {
     expect(decodeQueueMessage(queuedMessage!.Body!)).toMatchObject({ event_id: eventId, payload: { slow: 'encoded' } });
   });
 
+  it('encodes every message sent together before any of their clocks starts (the events route sends one per rule at once)', async () => {
+    const { payload, eventId } = parseClick(JSON.stringify(sampleClick()), false, { now: Date.now(), maxEventAgeMs: 300_000 });
+    const message = (id: string, extra: object) => ({ version: 1, action: 'echo', event_id: `${eventId}:${id}`, received_at: Date.now(), payload: { ...payload, ...extra } }) as OutgoingMessage;
+    // The second takes 150 ms to encode, more than the 100 ms the first is given to send.
+    const sends = [message('fast', {}), message('slow', { slow: { toJSON: () => busyFor(150) } })].map((m) => enqueue(stack.sqs, queueUrl('echo'), m, { maxBytes: 256 * 1024, timeoutMs: 100 }));
+    await Promise.all(sends);
+    expect((await drain(stack.sqs, queueUrl('echo'))).map((m) => decodeQueueMessage(m.Body!).event_id).sort()).toEqual([`${eventId}:fast`, `${eventId}:slow`]);
+  });
+
   it.each([
     ['a wrong token', 'echo', sampleClick(), { token: 'wrong-token-0123456789xyz' }, 401],
     ['no token', 'echo', sampleClick(), { token: null }, 401],
