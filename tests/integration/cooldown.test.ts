@@ -1,4 +1,8 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { encodeQueueMessage } from '../../lib/queue/compact';
+import { fifoIdsOf, type OutgoingMessage } from '../../lib/queue/envelope';
+import { parseClick } from '../../lib/receiver/click';
+import { captureLogs } from '../fixtures/capture-logs';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { ACTIONS } from '../../lib/actions/registry';
 import { defineAction } from '../../lib/actions/types';
@@ -200,6 +204,26 @@ describe('cool-down: a second click on the same incident and action', () => {
     expect(notices[0]).toContain('gave up after 1 attempts: Error: downstream timed out');
     expect(notices[1]).toContain('not run: a click before it on this incident failed on its last attempt');
     expect(notices[1]).toContain(`event ${id(second)}`);
+  }, 30_000);
+
+  it('runs a rule on i_comm when the loop guard cannot read its table (logged), rather than failing the run', async () => {
+    const body = clickOnNewIncident();
+    const { payload, eventId } = parseClick(JSON.stringify(body), false, { now: Date.now(), maxEventAgeMs: 300_000 });
+    const runId = `${eventId}:bump-on-comment`;
+    const message = { version: 1, action: 'bump', event_id: runId, received_at: Date.now(), trigger: { rule: 'bump-on-comment', event_type: 'i_comm', event_id: eventId }, payload } as OutgoingMessage;
+    const queue = stack.queues.get('bump')!;
+    await stack.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: encodeQueueMessage(message, 256 * 1024), ...fifoIdsOf(message) }));
+    const [delivered] = await receive(stack.sqs, queue.url, 1);
+    const throttled = () => Promise.reject(new Error('ProvisionedThroughputExceededException'));
+    const deps = workerDeps(workerConfig(stack.workerEnv.get('bump')!, actions));
+    let result: unknown;
+    const logs = await captureLogs(async () => {
+      result = await makeWorker({ ...deps, loops: { claim: throttled, finish: throttled, release: throttled } })(sqsEventOf([delivered!], queue.arn), lambdaContext('bump-worker', 30));
+    });
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(runs.get(runId)).toBe(1);
+    expect(stack.flashduty!.comments(body.incident.incident_id)[0]).toContain('bump succeeded — run automatically by rule "bump-on-comment" on i_comm');
+    expect(logs.some((line) => line.includes('could not check the rule loop guard; running the rule'))).toBe(true);
   }, 30_000);
 
   it('lets a click run again once the cool-down has ended', async () => {
