@@ -8,7 +8,7 @@ import { EDGE_HEADER } from '../lib/auth/edge';
 import { EventRulesEnv, ReceiverEnv } from '../lib/config/receiver';
 import { actionSchemas, guardrailConfig } from '../lib/config/guardrails';
 import { EVENTS_PATH } from '../lib/receiver/events';
-import { checkRules } from '../lib/triggers/rules';
+import { checkRules, raisedByOurWrites } from '../lib/triggers/rules';
 import { secretParameters } from '../lib/schema/secret';
 import { flashdutyAccountLimits, WorkerEnv } from '../lib/config/worker';
 import { instanceWindows } from '../lib/flashduty/rate-limit';
@@ -198,7 +198,7 @@ export const ServerlessEnv = v.object({
   // Every subscribed lifecycle event of every incident comes here: a storm is hundreds a second.
   EVENT_THROTTLE_RATE: intVar(200, 1, 10_000, 'Requests per second the `POST /events` route (Incident Webhook) accepts.'),
   EVENT_THROTTLE_BURST: intVar(400, 1, 5_000, 'Burst the `POST /events` route accepts.'),
-  ALARM_TOPIC_ARN: stringVar(undefined, 'SNS topic for the alarms (dead letters, worker and receiver errors, queue unavailable); packaging warns when unset.'),
+  ALARM_TOPIC_ARN: stringVar(undefined, 'SNS topic for the alarms (dead letters, worker and receiver errors, queue unavailable, rule loops held back); packaging warns when unset.'),
   RECEIVER_RESERVED_CONCURRENCY: intVar(0, 0, 10_000, 'Instances kept for the receiver out of the account\'s Lambda concurrency (free; also its ceiling: a click beyond it is refused); 0: none.'),
   RECEIVER_PROVISIONED_CONCURRENCY: intVar(0, 0, 10_000, 'Receiver instances kept initialised, so no click waits for a cold start (billed hourly, see Performance); 0: none.'),
   EDGE_FIREWALL: boolVar(false, 'Put the API behind CloudFront with a WAF allowing only `ALLOWED_IPS` (us-east-1 only; see Security notes).'),
@@ -230,7 +230,9 @@ export function serverlessResources(settings: StackSettings, env: NodeJS.Process
   for (const action of settings.actions) {
     resources[workerRoleId(action.name)] = role(functionName(settings, workerFunctionKey(action.name)), workerStatements(settings, env, action));
   }
-  Object.assign(resources, alarms(settings, deploy.ALARM_TOPIC_ARN));
+  const { EVENT_RULES } = readConfig(EventRulesEnv, env, 'receiver configuration');
+  const loopWatched = EVENT_RULES.filter((rule) => rule.on.some(raisedByOurWrites)).map((rule) => rule.run);
+  Object.assign(resources, alarms(settings, deploy.ALARM_TOPIC_ARN, new Set(loopWatched)));
   // The dashboard and saved queries (deploy/operations.ts); osls names a function's log group <Key>LogGroup.
   const functionKeys = ['receiver', ...settings.actions.map((a) => workerFunctionKey(a.name))];
   Object.assign(resources, operationsResources(settings, functionKeys, functionKeys.map((key) => `${logicalName(key)}LogGroup`)));
@@ -359,9 +361,10 @@ function edgeWebAcl(settings: StackSettings): Json {
 
   /**
    * Alarms that need a human: a click in a DLQ (it failed for good), a worker or the receiver
-   * erroring, and the receiver unable to reach its queues. Sent to ALARM_TOPIC_ARN when given.
+   * erroring, the receiver unable to reach its queues, and (for an action a rule on `i_comm` or
+   * `i_r_field` runs) rule runs held back as a loop. Sent to ALARM_TOPIC_ARN when given.
    */
-  function alarms(settings: StackSettings, topicArn: string | undefined): Json {
+  function alarms(settings: StackSettings, topicArn: string | undefined, loopWatched: ReadonlySet<string>): Json {
     const actions = topicArn ? { AlarmActions: [topicArn], OKActions: [topicArn] } : {};
     const alarm = (description: string, metric: Json, threshold = 1): Json => ({
       Type: 'AWS::CloudWatch::Alarm',
@@ -394,6 +397,12 @@ function edgeWebAcl(settings: StackSettings): Json {
         Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqLogicalId(action.name), 'QueueName'] } }],
       });
       result[`${name}WorkerErrorsAlarm`] = alarm(`The "${action.name}" worker crashed or timed out.`, lambdaErrors(workerFunctionId(action.name)));
+      if (loopWatched.has(action.name)) {
+        result[`${name}RuleLoopAlarm`] = alarm(
+          `Runs of "${action.name}" that a rule on i_comm or i_r_field started were held back as a loop: EVENT_SELF_PERSON_IDS may not name the app key's owner (README "Event rules").`,
+          cloudWatchMetric('RuleLoopStopped', { action: action.name }),
+        );
+      }
     }
     return result;
   }

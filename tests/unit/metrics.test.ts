@@ -74,6 +74,22 @@ describe('the names alarms and dashboards depend on', () => {
     expect(alarm.Dimensions).toEqual(metric.Dimensions[0].map((name: string) => ({ Name: name, Value: record[name] })));
   });
 
+  it('alarm on rule runs held back as a loop, for each action a rule on a self-raised event type runs, and only then', () => {
+    const rules = JSON.stringify([{ name: 'on-comment', on: ['i_comm'], run: 'echo' }, { name: 'on-new', on: ['i_new'], run: 'restart-host' }]);
+    const env = { ENABLED_ACTIONS: 'echo,restart-host', EVENT_RULES: rules, EVENT_SELF_PERSON_IDS: '900001' };
+    const resources = serverlessResources(stackSettings(env, 'test'), env).Resources as Record<string, { Properties: Record<string, unknown> }>;
+    expect(Object.keys(resources).filter((id) => id.endsWith('RuleLoopAlarm'))).toEqual(['EchoRuleLoopAlarm']);
+    expect(resources.EchoRuleLoopAlarm!.Properties).toMatchObject({
+      MetricName: 'RuleLoopStopped',
+      Dimensions: [
+        { Name: 'service', Value: 'flashduty-actions' },
+        { Name: 'action', Value: 'echo' },
+      ],
+    });
+    const plain = { ENABLED_ACTIONS: 'echo' };
+    expect(Object.keys(serverlessResources(stackSettings(plain, 'test'), plain).Resources as object).filter((id) => id.endsWith('RuleLoopAlarm'))).toEqual([]);
+  });
+
   it('are all in the README: every metric name, and every refusal reason in Troubleshooting', () => {
     const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
     for (const name of METRIC_NAMES) expect(readme).toContain(`\`${name}\``);
