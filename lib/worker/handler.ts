@@ -42,7 +42,7 @@ export interface WorkerDeps {
   /** Per incident and action, for actions with side effects; undefined when COOLDOWN_SECONDS is 0. */
   cooldown: Cooldown | undefined;
   cooldownSeconds: number;
-  /** Per incident and rule, for runs rules on self-raised event types start (loopHeld). */
+  /** Per incident and rule, for runs rules on self-raised event types start (loopGuard). */
   loops: Cooldown;
   /** Who may click the action, and its run budget across incidents (guardrails.ts). */
   guardrails: Guardrails;
@@ -61,6 +61,9 @@ const MAX_VISIBILITY_SECONDS = 43_200;
 const WRITE_BACK_MARGIN_MS = 3000;
 /** ...and the write-back stops this early, to leave time to report the batch. */
 const REPORT_MARGIN_MS = 1000;
+
+/** How long a claim taken before a run must hold to cover it: as long as this invocation may still last. */
+const runHoldSeconds = (signal: AbortSignal) => Math.min(remainingMs(signal) + WRITE_BACK_MARGIN_MS, LAMBDA_MAX_MS) / 1000;
 
 /**
  * Two deadlines per record, taken from what is left of the invocation: one for the action, and a
@@ -119,7 +122,7 @@ async function heldBehind(worker: Worker, record: SQSRecord, context: Context): 
     const outcome: Outcome = {
       status: 'failed',
       summary: 'not run: a click before it on this incident failed on its last attempt, and this one, waiting behind it, goes to the dead-letter queue too',
-      facts: [['next step', 'the click is in the dead-letter queue; `npm run redrive` runs it again']],
+      facts: [REDRIVE_RUNS_IT],
     };
     await postFailureNotice(worker, record, message, outcome, deadlinesFor(context).writeBack);
   });
@@ -172,8 +175,7 @@ async function runAction({ deps, cooldown }: Worker, message: QueueMessage, extr
   const key = cooldownKey(action, message);
   if (cooldown) {
     // Held through the run (as long as this invocation may last), then for the cool-down.
-    const runSeconds = Math.min(remainingMs(extras.signal) + WRITE_BACK_MARGIN_MS, LAMBDA_MAX_MS) / 1000;
-    const claim = await cooldown.claim(key, runSeconds + deps.cooldownSeconds);
+    const claim = await cooldown.claim(key, runHoldSeconds(extras.signal) + deps.cooldownSeconds);
     if (claim.held) {
       log.info('another click on this incident holds the cool-down; not running the action again', { holder_event_id: claim.by.eventId });
       return skippedOutcome(action.name, claim.by, deps.cooldownSeconds, message.trigger);
@@ -276,8 +278,7 @@ async function loopGuard(deps: WorkerDeps, message: QueueMessage, signal: AbortS
   const { trigger } = message;
   if (!trigger || !raisedByOurWrites(trigger.event_type) || Date.now() - message.payload.event_time > LOOP_EVENT_MAX_AGE_MS) return { held: false };
   const key = { action: `${deps.action.name}@rule:${trigger.rule}`, incidentId: message.payload.incident.incident_id, eventId: message.event_id };
-  const runSeconds = Math.min(remainingMs(signal) + WRITE_BACK_MARGIN_MS, LAMBDA_MAX_MS) / 1000;
-  const claim = await deps.loops.claim(key, runSeconds + LOOP_WINDOW_SECONDS).catch((error: unknown) => {
+  const claim = await deps.loops.claim(key, runHoldSeconds(signal) + LOOP_WINDOW_SECONDS).catch((error: unknown) => {
     log.warn('could not check the rule loop guard; running the rule', { error: describeError(error) });
     return undefined;
   });
@@ -317,7 +318,7 @@ async function failed(worker: Worker, record: SQSRecord, message: QueueMessage, 
   await retryLater(deps, record, lastAttempt ? 0 : backoffSeconds(deps, receiveCount));
 }
 
-/** The dead-letter notice: once per delivery, not per click, so a redriven click that fails again says so again. */
+/** The dead-letter notice: once per queue message, not per click, so a redriven click that fails again says so again. */
 async function postFailureNotice(worker: Worker, record: SQSRecord, message: QueueMessage, outcome: Outcome, signal: AbortSignal): Promise<void> {
   const options = { signal, marker: commentMarker(message, 'final-failure') };
   const delivery = { ...message, event_id: `${message.event_id}@${record.messageId}` };
@@ -329,8 +330,10 @@ async function postFailureNotice(worker: Worker, record: SQSRecord, message: Que
 const gaveUp = (attempts: number, error: unknown): Outcome => ({
   status: 'failed',
   summary: `gave up after ${attempts} attempts: ${describeError(error)}`,
-  facts: [['next step', 'the click is in the dead-letter queue; `npm run redrive` runs it again']],
+  facts: [REDRIVE_RUNS_IT],
 });
+
+const REDRIVE_RUNS_IT: [string, string] = ['next step', 'the click is in the dead-letter queue; `npm run redrive` runs it again'];
 
 const resultNotWritten = (ran: Outcome, attempts: number, error: unknown): Outcome => ({
   status: ran.status,
