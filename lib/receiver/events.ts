@@ -78,7 +78,7 @@ export async function receiveEvent(deps: EventDeps, event: APIGatewayProxyEventV
  * event is absorbed per rule by the queue's deduplication, and two rules running the same action on
  * one event are two runs (see README "Event rules").
  */
-function runOf(rule: Rule, click: Click, receivedAt: number): OutgoingMessage {
+export function runOf(rule: Rule, click: Click, receivedAt: number): OutgoingMessage {
   return {
     version: 1,
     action: rule.run,

@@ -1,7 +1,9 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { encodeQueueMessage } from '../../lib/queue/compact';
-import { fifoIdsOf, type OutgoingMessage } from '../../lib/queue/envelope';
+import * as v from 'valibot';
+import { enqueue } from '../../lib/queue/sqs';
 import { parseClick } from '../../lib/receiver/click';
+import { runOf } from '../../lib/receiver/events';
+import { Rule } from '../../lib/triggers/rules';
 import { captureLogs } from '../fixtures/capture-logs';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { ACTIONS } from '../../lib/actions/registry';
@@ -208,11 +210,11 @@ describe('cool-down: a second click on the same incident and action', () => {
 
   it('runs a rule on i_comm when the loop guard cannot read its table (logged), rather than failing the run', async () => {
     const body = clickOnNewIncident();
-    const { payload, eventId } = parseClick(JSON.stringify(body), false, { now: Date.now(), maxEventAgeMs: 300_000 });
-    const runId = `${eventId}:bump-on-comment`;
-    const message = { version: 1, action: 'bump', event_id: runId, received_at: Date.now(), trigger: { rule: 'bump-on-comment', event_type: 'i_comm', event_id: eventId }, payload } as OutgoingMessage;
+    const rule = v.parse(Rule, { name: 'bump-on-comment', on: ['i_comm'], run: 'bump' });
+    const message = runOf(rule, parseClick(JSON.stringify({ ...body, event_type: 'i_comm' }), false, { now: Date.now(), maxEventAgeMs: 300_000 }), Date.now());
+    const runId = message.event_id;
     const queue = stack.queues.get('bump')!;
-    await stack.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: encodeQueueMessage(message, 256 * 1024), ...fifoIdsOf(message) }));
+    await enqueue(stack.sqs, queue.url, message, { maxBytes: 256 * 1024, timeoutMs: 5000 });
     const [delivered] = await receive(stack.sqs, queue.url, 1);
     const throttled = () => Promise.reject(new Error('ProvisionedThroughputExceededException'));
     const deps = workerDeps(workerConfig(stack.workerEnv.get('bump')!, actions));
