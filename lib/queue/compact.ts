@@ -8,7 +8,8 @@ import type { OutgoingMessage } from './envelope';
  * ASCII (see `asciiJson`), and its size is counted as sent. Incidents can carry
  * hundreds of alerts and arbitrary extra keys; a click must never be refused for size, and the
  * result must still be valid JSON that passes the payload schema. Steps, least lossy first:
- *   0. keep as many alerts as fit (counts such as `alert_cnt` stay as sent);
+ *   0. keep as many alerts as fit (counts such as `alert_cnt` stay as sent); when that is none of
+ *      them (a giant first alert), step 1 is taken instead if it keeps some;
  *   1. also shorten strings longer than 2,048 characters;
  *   2. also drop keys the schema does not know, cap maps and lists at 20 entries, strings at 512;
  *   3. keep only the essential fields (ESSENTIAL), 10 labels, strings at 256;
@@ -24,15 +25,24 @@ export function encodeQueueMessage(message: OutgoingMessage, maxBytes: number): 
   const originalAlerts = message.payload.incident.alerts?.length ?? 0;
 
   let parsed: ReceivedPayload | undefined;
-  for (let step = 0; step <= LATER_STEPS.length; step++) {
+  const fitAt = (step: number) => {
     const counters = { strings_shortened: 0, keys_dropped: 0 };
     // Step 0 keeps the payload as it is. The later steps rewrite alerts, so alerts kept as text
     // (RawAlert) are parsed for them, once.
     const payload = step === 0 ? message.payload : LATER_STEPS[step - 1]!((parsed ??= withParsedAlerts(message.payload)), counters);
     const compacted = (keep: number) => ({ original_bytes: originalBytes, alerts_dropped: originalAlerts - keep, ...counters });
     const laid = layout(message, payload, compacted);
-    if (laid === undefined || laid.bytes(0) > maxBytes) continue;
-    return laid.body(mostAlertsThatFit(laid, maxBytes));
+    if (laid === undefined || laid.bytes(0) > maxBytes) return undefined;
+    const keep = mostAlertsThatFit(laid, maxBytes);
+    return { keep, dropsEvery: keep === 0 && laid.count > 0, body: () => laid.body(keep) };
+  };
+  for (let step = 0; step <= LATER_STEPS.length; step++) {
+    const fit = fitAt(step);
+    if (fit === undefined) continue;
+    // A giant first alert: step 0 fits only by dropping every alert, where shortening the long
+    // strings (step 1) may keep them all, which loses less.
+    const shortened = step === 0 && fit.dropsEvery ? fitAt(1) : undefined;
+    return shortened && shortened.keep > 0 ? shortened.body() : fit.body();
   }
   throw new RangeError(`message cannot be made to fit ${maxBytes} bytes`);
 }

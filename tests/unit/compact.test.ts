@@ -46,6 +46,15 @@ describe('queue message compaction', () => {
     expect(decoded.compacted?.strings_shortened).toBe(1);
   });
 
+  it('shortens a giant first alert rather than dropping every alert behind it', () => {
+    const base = clickWithAlerts(6, 100);
+    const alerts = base.incident.alerts.map((alert, i) => (i === 0 ? { ...alert, description: 'd'.repeat(300_000) } : alert));
+    const message = messageOf({ ...base, incident: { ...base.incident, alerts } });
+    const decoded = decodeQueueMessage(encodeQueueMessage(message, SQS_LIMIT));
+    expect(decoded.compacted).toMatchObject({ alerts_dropped: 0, strings_shortened: 1 });
+    expect(decoded.payload.incident.alerts?.map((a) => a.description?.length)).toEqual([2048, ...alerts.slice(1).map((a) => a.description?.length)]);
+  });
+
   it('drops unknown keys and caps labels when there are too many of them', () => {
     const click = sampleClick();
     const labels = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`label_${i}`, 'v'.repeat(30)]));
