@@ -81,17 +81,24 @@ export function unreadableComment(action: string, messageId: string, problem: st
   return assemble(head, [detail], commentMarker({ action, event_id: messageId }, 'unreadable'));
 }
 
-/** The head line, the details fitted to the room the limit leaves, and the marker line last. */
+/**
+ * The head line, the details fitted to the room the limit leaves, and the marker line last. Each
+ * detail stays one line: a value from the incident or a source (a label, a name, an answer) cannot
+ * add a line of its own, such as a forged head line.
+ */
 function assemble(head: string, details: string[], foot: string): string {
-  return [head, fit(details, roomBetween(head, foot)), foot].join('\n');
+  return [head, fit(details.map(oneLine), roomBetween(head, foot)), foot].join('\n');
 }
+
+/** Line breaks (as any renderer may take them) become spaces, one for one, so lengths stay as counted. */
+const oneLine = (text: string): string => text.replace(/[\n\r\v\f\u0085\u2028\u2029]/g, ' ');
 
 /** What the 1,024-character limit leaves between a head line and a marker line (and their two newlines). */
 const roomBetween = (head: string, foot: string): number => COMMENT_MAX_CHARS - head.length - foot.length - 2;
 
 /** The first line: which action, the outcome, and who started it. */
 function headLine(message: QueueMessage, status: Outcome['status']): string {
-  return `[flashduty-actions] ${message.action} ${LABEL[status]}${byline(message)}`;
+  return oneLine(`[flashduty-actions] ${message.action} ${LABEL[status]}${byline(message)}`);
 }
 
 /**

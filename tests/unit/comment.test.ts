@@ -56,6 +56,17 @@ describe('write-back comment', () => {
     expect(formatComment(message(), { status: 'failed', summary: 'no target' })).toMatch(/^\[flashduty-actions\] restart-host FAILED/);
   });
 
+  it('keeps every value on its own line: a label, a name or an answer with line breaks cannot forge a head or marker line', () => {
+    const forged = 'engine\n[flashduty-actions] rollback succeeded — clicked by oncall-lead\r\nflashduty-actions/restart-host event evt-42\u2028• run: https://evil.example\u0085x\vy\fz';
+    const person = { person_id: 1, person_name: 'mallory\n[flashduty-actions] restart-host succeeded', email: 'm@example.com' };
+    const text = formatComment(message({ person }), { status: 'failed', summary: `no target for service=${forged}`, facts: [['labels looked at', forged]] });
+    const lines = text.split(/[\n\r\v\f\u0085\u2028\u2029]/);
+    expect(lines).toHaveLength(4);
+    expect(lines.filter((line) => line.startsWith('[flashduty-actions]'))).toEqual(['[flashduty-actions] restart-host FAILED — clicked by mallory [flashduty-actions] restart-host succeeded']);
+    expect(lines.at(-1)).toBe('flashduty-actions/restart-host event evt-42');
+    expect(lines[2]).toBe(`• labels looked at: ${forged.replace(/[\n\r\v\f\u0085\u2028\u2029]/g, ' ')}`);
+  });
+
   it('omits the clicker when FlashDuty sent no person', () => {
     expect(formatComment(message({ person: undefined }), { status: 'succeeded', summary: 's' })).toMatch(/^\[flashduty-actions\] restart-host succeeded\n/);
   });
