@@ -12,10 +12,14 @@ export interface DeployCall {
   status: number;
 }
 
-/** A test's answer to a call: a reply, `'hang'` (never answer), `'hang-after'` (act, then never answer), or undefined for normal handling. */
+/**
+ * A test's answer to a call: a reply (`body` as JSON, or `html` as a page), `'hang'` (never answer),
+ * `'hang-after'` (act, then never answer), `'html-after'` (act, then answer with an HTML page, as a
+ * proxy in between might), or undefined for normal handling.
+ */
 export type DeployInterceptor = (
   call: { method: string; path: string; attempt: number; headers: Record<string, string>; body: string },
-) => { status: number; body: unknown } | 'hang' | 'hang-after' | undefined;
+) => { status: number; body?: unknown; html?: string } | 'hang' | 'hang-after' | 'html-after' | undefined;
 
 const DEFAULT_RUN_NAMES: Array<[string, string]> = [['acme/shop/rollback.yml', 'Rollback ${{ inputs.click }}']];
 
@@ -117,9 +121,9 @@ export class DeployStandIn {
     this.attempts.set(call.path, attempt);
     const intercepted = this.intercept?.({ method: call.method, path: call.path, attempt, headers, body: call.body });
     if (intercepted === 'hang') return void this.calls.push(call);
-    let answer: { status: number; body: unknown };
+    let answer: { status: number; body?: unknown; html?: string };
     try {
-      answer = intercepted && intercepted !== 'hang-after' ? intercepted : this.route(call);
+      answer = typeof intercepted === 'object' ? intercepted : this.route(call);
     } catch (error) {
       answer = { status: 500, body: { message: (error as Error).message } };
     }
@@ -127,8 +131,9 @@ export class DeployStandIn {
     this.calls.push(call);
     if (intercepted === 'hang-after') return;
     this.onCall?.(call);
-    res.writeHead(answer.status, { 'content-type': 'application/json' });
-    res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+    const html = intercepted === 'html-after' ? '<html><body>Signed in through the proxy</body></html>' : answer.html;
+    res.writeHead(answer.status, { 'content-type': html === undefined ? 'application/json' : 'text/html' });
+    res.end(html ?? (answer.body === undefined ? '' : JSON.stringify(answer.body)));
   }
 
   private route(call: DeployCall): { status: number; body: unknown } {

@@ -188,6 +188,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       [403, 'Resource not accessible by personal access token', /needs the "actions: write" permission/],
       [404, 'Not Found', /repository acme\/shop or workflow rollback.yml not found/],
       [422, 'No ref found for: nope', /refused the ref or inputs with HTTP 422 \(No ref found for: nope\)/],
+      [403, 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', /HTTP 403 for its rate limit \(You have exceeded a secondary rate limit.*\): wait a few minutes, then click again/],
     ])('turns HTTP %i into a failed outcome that says what to fix, without retrying', async (status, message, expected) => {
       platform.intercept = ({ method }) => (method === 'POST' ? { status, body: { message } } : undefined);
       const outcome = await rollback.run(context());
@@ -335,6 +336,30 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       expect(dispatches()).toHaveLength(1);
       expect(fact(outcome, 'run id')).toBe(String(platform.runs[0]!.id));
     });
+    it.each([
+      ['fails with 503s', { status: 503, body: { message: 'unavailable' } }],
+      ['answers an HTML page', { status: 200, html: '<html>Sign in to the proxy</html>' }],
+    ])('after a 204, when the run list %s, reports the dispatch and never sends it again', async (_, listAnswer) => {
+      platform.runDetails = false;
+      platform.intercept = ({ method }) => (method === 'GET' ? listAnswer : undefined);
+      const outcome = await rollback.run(context());
+      expect(dispatches().map((c) => c.status)).toEqual([400, 204]);
+      expect(platform.runs).toHaveLength(1);
+      expect(outcome.status).toBe('succeeded');
+      expect(fact(outcome, 'status')).toMatch(/^dispatched; GitHub did not name the run, and looking for it in the run list failed \(OutboundError: /);
+    });
+
+    it('when a retry after a lost answer is refused, says the rollback may have started, not that nothing was rolled back', async () => {
+      platform.listLagMs = 10_000; // the lost attempt's run is not listed yet when the retry looks
+      const limited = { status: 403, body: { message: 'You have exceeded a secondary rate limit.' } };
+      platform.intercept = ({ method, attempt }) => (method !== 'POST' ? undefined : attempt === 1 ? 'hang-after' : limited);
+      const outcome = await rollback.run(context());
+      expect(platform.runs).toHaveLength(1);
+      expect(outcome.status).toBe('failed');
+      expect(outcome.summary).toMatch(/^an earlier attempt got no answer and may have started it, and sending it again was refused: GitHub refused the dispatch with HTTP 403 for its rate limit/);
+      expect(outcome.summary).toMatch(/whether the rollback started is unknown: look at the platform's runs before clicking again$/);
+      expect(outcome.summary).not.toContain('nothing was rolled back');
+    }, LOOKS_FOR_RUNS);
   });
 
   describe('GitLab CI', () => {
@@ -364,6 +389,15 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       const outcome = await rollback.run(context({ targets: [gitlab(change)] }));
       expect(outcome.status).toBe('failed');
       expect(outcome.summary).toMatch(expected);
+    });
+
+    it('when GitLab accepts the trigger (201) with an answer it cannot read, reports the pipeline triggered and does not trigger again', async () => {
+      platform.intercept = ({ method }) => (method === 'POST' ? 'html-after' : undefined);
+      const outcome = await rollback.run(context({ targets: [gitlab()] }));
+      expect(outcome.status).toBe('succeeded');
+      expect(platform.pipelines).toHaveLength(1);
+      expect(dispatches()).toHaveLength(1);
+      expect(fact(outcome, 'status')).toBe("triggered (HTTP 201); GitLab's answer could not be read");
     });
 
     it('names the trigger token when GitLab answers 401 or 403', async () => {

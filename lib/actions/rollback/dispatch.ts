@@ -80,11 +80,18 @@ export async function dispatchOnce(d: Dispatcher, memory: Memory, key: string, p
   } else {
     await memory.remember(key, { provider, since } satisfies Note);
   }
+  // Whether an attempt so far may have started a run (no answer, a timeout, a 5xx; an earlier
+  // delivery's): a refusal of the next one then cannot mean that nothing was started.
+  let unclear = known !== undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       return await record(await d.dispatch(), false);
     } catch (error) {
+      if (error instanceof DispatchRefused && unclear) {
+        throw new DispatchUnknown(`an earlier attempt got no answer and may have started it, and sending it again was refused: ${error.message}`);
+      }
       if (!(error instanceof OutboundError) || !error.retryable || attempt >= ATTEMPTS) throw error;
+      unclear ||= error.details.status !== 429;
       log.warn('rollback dispatch failed; will look for its run, then retry', { attempt, problem: error.message });
       await sleep(BASE_DELAY_MS * 2 ** (attempt - 1), undefined, { signal });
       // A 429 was certainly not dispatched; a timeout or a 5xx may have been.
@@ -131,6 +138,19 @@ export function checkAnswer(response: OutboundResponse, label: string, explain: 
   const message = platformMessage(response.text, response.scrub);
   if (status === 429 || status >= 500) throw new OutboundError(`${label}: answered HTTP ${status}${message ? `: ${message}` : ''}`, 'status', { status });
   throw new DispatchRefused(explain(status, message));
+}
+
+/**
+ * The JSON of an answer checkAnswer accepted, or undefined when it cannot be read (plain text, an
+ * HTML page from a proxy, an empty body): the dispatch was accepted all the same, and throwing
+ * would have the retry dispatch it again.
+ */
+export function acceptedAnswer<T>(response: OutboundResponse): T | undefined {
+  try {
+    return response.json<T>();
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { HttpClient, OutboundRequest, Secret } from '../../http/outbound';
 import type { GithubTarget } from './config';
 import { looksLikeClickKey } from '../../queue/envelope';
-import { CannotLook, checkAnswer, type Dispatcher, findSoon, lookup, type Run } from './dispatch';
+import { describeError } from '../../errors';
+import { acceptedAnswer, CannotLook, checkAnswer, type Dispatcher, findSoon, lookup, type Run } from './dispatch';
 
 const GITHUB_API_VERSION = '2022-11-28';
 
@@ -58,13 +59,14 @@ export function githubDispatcher(target: GithubTarget, inputs: Record<string, st
         response = await http.request(request(false));
       }
       checkAnswer(response, `POST ${target.api_url}/repos/${target.repo}/…/dispatches`, (status, message) => refusal(target, status, message));
+      // Accepted: from here on nothing may throw, or the retry would dispatch it again.
       if (response.status === 200) {
-        const body = response.json<{ workflow_run_id?: number; html_url?: string }>();
+        const body = acceptedAnswer<{ workflow_run_id?: number; html_url?: string }>(response);
         if (body?.workflow_run_id) return { id: String(body.workflow_run_id), url: body.html_url };
       }
       const url = `${webBase(target.api_url)}/${target.repo}/actions/workflows/${target.workflow}`;
       if (!named) return { note: `dispatched (HTTP ${response.status}); GitHub did not name the run and no input carries the click key to find it by`, url };
-      const found = await findSoon(() => list(since), signal);
+      const found = await findSoon(() => list(since), signal).catch((error: unknown) => new CannotLook(`looking for it in the run list failed (${describeError(error)})`));
       if (found instanceof CannotLook) return { note: `dispatched; GitHub did not name the run, and ${found.why}`, url };
       return found ?? { note: 'dispatched; the run did not show up in the list yet', url };
     },
@@ -74,6 +76,8 @@ export function githubDispatcher(target: GithubTarget, inputs: Record<string, st
 /** What to fix, for an answer GitHub refused. */
 function refusal(target: GithubTarget, status: number, message: string): string {
   const said = message ? ` (${message})` : '';
+  // GitHub's secondary rate limit is a 403 too; the token is fine.
+  if (status === 403 && /rate limit/i.test(message)) return `GitHub refused the dispatch with HTTP 403 for its rate limit${said}: wait a few minutes, then click again`;
   if (status === 401 || status === 403) {
     return `GitHub refused the token with HTTP ${status}${said}: it needs the "actions: write" permission on ${target.repo} (fine-grained token or GitHub App; a classic token needs the repo scope)`;
   }

@@ -1,6 +1,6 @@
 import type { HttpClient, OutboundRequest, Secret } from '../../http/outbound';
 import type { GitlabTarget } from './config';
-import { CannotLook, checkAnswer, type Dispatcher, lookup, type Run } from './dispatch';
+import { acceptedAnswer, CannotLook, checkAnswer, type Dispatcher, lookup, type Run } from './dispatch';
 
 /**
  * GitLab CI: the pipeline trigger API, `POST /projects/:id/trigger/pipeline` with the trigger
@@ -46,7 +46,8 @@ export function gitlabDispatcher(target: GitlabTarget, variables: Record<string,
     async dispatch() {
       const response = await http.request(request);
       checkAnswer(response, `POST ${project}/trigger/pipeline`, explain);
-      const pipeline = response.json<{ id?: number; web_url?: string }>();
+      const pipeline = acceptedAnswer<{ id?: number; web_url?: string }>(response);
+      if (pipeline === undefined) return { note: `triggered (HTTP ${response.status}); GitLab's answer could not be read` };
       return { id: pipeline?.id === undefined ? undefined : String(pipeline.id), url: pipeline?.web_url };
     },
     find: async (since) => {

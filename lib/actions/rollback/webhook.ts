@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { HttpClient, OutboundRequest } from '../../http/outbound';
 import type { WebhookTarget } from './config';
-import { CannotLook, checkAnswer, type Dispatcher } from './dispatch';
+import { acceptedAnswer, CannotLook, checkAnswer, type Dispatcher } from './dispatch';
 
 const DELIVERY_HEADER = 'x-flashduty-actions-delivery';
 const TIMESTAMP_HEADER = 'x-flashduty-actions-timestamp';
@@ -43,12 +43,7 @@ export function webhookDispatcher(target: WebhookTarget, body: unknown, delivery
     async dispatch() {
       const response = await http.request(request(signingKey));
       checkAnswer(response, `${target.method} ${target.url}`, explain);
-      let answer: { id?: unknown; url?: unknown } | undefined;
-      try {
-        answer = response.json();
-      } catch {
-        answer = undefined; // a plain-text or empty 2xx is an acceptance too
-      }
+      const answer = acceptedAnswer<{ id?: unknown; url?: unknown }>(response);
       const id = typeof answer?.id === 'string' || typeof answer?.id === 'number' ? String(answer.id) : undefined;
       const url = typeof answer?.url === 'string' && /^https?:\/\//.test(answer.url) ? answer.url : undefined;
       return { id, url, note: id || url ? undefined : `accepted with HTTP ${response.status}` };
