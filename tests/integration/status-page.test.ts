@@ -380,6 +380,24 @@ describe('status-page against the FlashDuty and Statuspage stand-ins', () => {
       expect(statuspage.incidents[0]).toMatchObject({ status: 'resolved', components: { cmp0search01: 'operational' } });
     });
 
+    it('resolves the event when a component it touched was deleted from the page since, naming the one left out', async () => {
+      statuspage.pages.set('pgdel', [
+        { id: 'cmp0website1', name: 'Website', status: 'operational' },
+        { id: 'cmp0search01', name: 'Search', status: 'operational' },
+      ]);
+      const page = { ...env(), STATUS_PAGE_ID: 'pgdel' };
+      const click = clickOnNewIncident();
+      expect((await statusPage.run(context(click, { env: page }))).status).toBe('succeeded');
+      statuspage.pages.set('pgdel', [{ id: 'cmp0website1', name: 'Website', status: 'operational' }]);
+      const resolved = await statusPage.run(context(later(click, { progress: 'Closed' }), { env: page }));
+      expect(resolved.status).toBe('succeeded');
+      expect(statuspage.incidents[0]).toMatchObject({ status: 'resolved' });
+      expect(resolved.facts).toContainEqual(['left out, no longer on the page', 'cmp0search01, Search']);
+      const patch = statuspage.calls.find((c) => c.method === 'PATCH')!;
+      expect(patch.body).toMatchObject({ incident: { status: 'resolved' } });
+      expect(JSON.stringify(patch.body)).not.toContain('cmp0search01');
+    });
+
     it('retries later, without a second create, when Statuspage is down', async () => {
       statuspage.intercept = ({ method }) => (method === 'POST' ? { status: 503, body: '{"error":"maintenance"}' } : undefined);
       await expect(statusPage.run(context(clickOnNewIncident(), { env: env() }))).rejects.toThrow(/503/);

@@ -23,8 +23,18 @@ export function selectComponents(config: ComponentsConfig, labels: Record<string
 /** Component lists per page, fetched once per cold start (and again when a name is not found). */
 const pages = new Map<string, Promise<Component[]>>();
 
-/** Resolves ids and names to components; an unknown one is a problem listing what the page has. */
-export async function resolveComponents(refs: string[], pageKey: string, provider: Provider): Promise<{ components: Component[] } | { problem: string }> {
+/**
+ * Resolves ids and names to components; an unknown one is a problem listing what the page has.
+ * For a resolve (`resolving`) the list is read fresh, and a component no longer on the page is left
+ * out and named in `missing`: it cannot be set back to operational, and must not keep the public
+ * event open.
+ */
+export async function resolveComponents(
+  refs: string[],
+  pageKey: string,
+  provider: Provider,
+  resolving = false,
+): Promise<{ components: Component[]; missing: string[] } | { problem: string }> {
   const attempt = async (fresh: boolean) => {
     if (fresh) pages.delete(pageKey);
     let list = pages.get(pageKey);
@@ -36,13 +46,13 @@ export async function resolveComponents(refs: string[], pageKey: string, provide
     const all = await list;
     return { all, found: refs.map((ref) => all.find((c) => c.id === ref) ?? all.find((c) => c.name.trim().toLowerCase() === ref.toLowerCase())) };
   };
-  let { all, found } = await attempt(false);
-  if (found.includes(undefined)) ({ all, found } = await attempt(true));
+  let { all, found } = await attempt(resolving);
+  if (found.includes(undefined) && !resolving) ({ all, found } = await attempt(true));
   const unknown = refs.filter((_, i) => !found[i]);
-  if (unknown.length > 0) {
+  if (unknown.length > 0 && !resolving) {
     const known = all.map((c) => `${c.name} (${c.id})`).join(', ') || 'none';
     return { problem: `unknown component ${unknown.map((u) => JSON.stringify(u)).join(', ')} on the status page; it has: ${known}` };
   }
-  const unique = new Map(found.map((c) => [c!.id, c!]));
-  return { components: [...unique.values()] };
+  const unique = new Map(found.filter((c) => c !== undefined).map((c) => [c.id, c]));
+  return { components: [...unique.values()], missing: [...new Set(unknown)] };
 }

@@ -48,6 +48,8 @@ interface Wanted {
   status: EventStatus;
   components: Component[];
   why: string;
+  /** Components a resolve would have set back, no longer on the page (resolveComponents). */
+  missing: string[];
   provider: Provider;
   page: string;
 }
@@ -68,9 +70,9 @@ async function publish(ctx: Ctx): Promise<Outcome> {
   const link = 'link' in current ? current.link : undefined;
   // On resolve every component the event ever touched goes back to operational, not only today's.
   const refs = status.status === 'resolved' ? [...(link?.components ?? []), ...selection.refs] : selection.refs;
-  const resolved = await resolveComponents(refs, made.key, made.provider);
+  const resolved = await resolveComponents(refs, made.key, made.provider, status.status === 'resolved');
   if ('problem' in resolved) return failed(resolved.problem);
-  const wanted: Wanted = { status: status.status, components: resolved.components, why: selection.why, provider: made.provider, page: config.STATUS_PAGE_ID! };
+  const wanted: Wanted = { status: status.status, components: resolved.components, why: selection.why, missing: resolved.missing, provider: made.provider, page: config.STATUS_PAGE_ID! };
   if (note) return resume(ctx, wanted, note);
   return link ? onExisting(ctx, wanted, link) : onNone(ctx, wanted);
 }
@@ -306,10 +308,13 @@ async function record(ctx: Ctx, link: Link): Promise<string | undefined> {
 function facts(wanted: Wanted, changes: Array<ComponentChange & { name: string }>): Array<[string, string]> {
   return [
     ['status', wanted.status],
-    ['components', changes.map((c) => `${c.name || c.id}: ${c.status}`).join(', ')],
+    ...(changes.length > 0 ? [['components', changes.map((c) => `${c.name || c.id}: ${c.status}`).join(', ')] as [string, string]] : []),
     ['chosen by', wanted.why],
+    ...missingFact(wanted),
   ];
 }
+
+const missingFact = (wanted: Wanted): Array<[string, string]> => (wanted.missing.length > 0 ? [['left out, no longer on the page', wanted.missing.join(', ')]] : []);
 
 function done(ctx: Ctx, wanted: Wanted, link: Link, summary: string): Outcome {
   return outcome(ctx, { ...wanted, status: link.status }, link, summary, [], undefined);
@@ -320,7 +325,7 @@ function outcome(ctx: Ctx, wanted: Wanted, link: Link, summary: string, changes:
   return {
     status: problem ? 'failed' : 'succeeded',
     summary: problem ? `${summary}, but ${problem}` : summary,
-    facts: [['public event', `${link.id} (${link.provider} page ${link.page})`], ...(changes.length > 0 ? facts(wanted, changes) : [['status', link.status] as [string, string]])],
+    facts: [['public event', `${link.id} (${link.provider} page ${link.page})`], ...(changes.length > 0 ? facts(wanted, changes) : [['status', link.status] as [string, string], ...missingFact(wanted)])],
     ...(url && { links: [{ label: 'status page', url }] }),
   };
 }
