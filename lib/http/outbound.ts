@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { version } from '../../package.json';
 import type { Log } from '../observability';
+import { remainingMs } from '../deadline';
 
 /**
  * A value that must never reach a log line, an error or a dry-run description: a token in a
@@ -281,7 +282,8 @@ function delayBefore(attempt: number, outcome: OutboundResponse | OutboundError,
   const backoff = exponential / 2 + Math.random() * (exponential / 2);
   const retryAfter = outcome instanceof OutboundError ? 0 : retryAfterMs(outcome.headers.get('retry-after'));
   const delay = Math.max(backoff, retryAfter);
-  const room = options.deadline === undefined ? MAX_RETRY_AFTER_MS : options.deadline - Date.now();
+  // The deadline given, else the one the signal carries (the worker's deadlineSignal).
+  const room = options.deadline === undefined ? Math.min(MAX_RETRY_AFTER_MS, remainingMs(options.signal)) : options.deadline - Date.now();
   return delay < room ? delay : undefined;
 }
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { makeHttp, OutboundError, secret, USER_AGENT } from '../../lib/http/outbound';
 import { log } from '../../lib/observability';
+import { deadlineSignal } from '../../lib/deadline';
 import { version } from '../../package.json';
 import { captureLogs } from '../fixtures/capture-logs';
 
@@ -134,6 +135,16 @@ describe('outbound HTTP', () => {
     const soon = makeHttp({ deadline: Date.now() + 60_000, baseDelayMs: 1 });
     await expect(soon.request({ url: `${base}/limited` })).resolves.toMatchObject({ status: 429 });
     expect(seen).toHaveLength(1);
+  });
+
+  it("returns a 429 at once when its Retry-After is past the deadline the worker's signal carries", async () => {
+    handle = answer(429, '{}', { 'retry-after': '20' });
+    const withinTwoSeconds = makeHttp({ signal: deadlineSignal(Date.now() + 2000), baseDelayMs: 1 });
+    const started = Date.now();
+    await expect(withinTwoSeconds.request({ url: `${base}/limited` })).resolves.toMatchObject({ status: 429 });
+    expect(seen).toHaveLength(1);
+    // Waiting out the Retry-After until the deadline would take 2 s and then throw.
+    expect(Date.now() - started).toBeLessThan(1500);
   });
 
   it('names the network cause (ECONNREFUSED), never a bare TypeError', async () => {
