@@ -156,6 +156,16 @@ describe('enrich against local sources and a FlashDuty stand-in', () => {
     expect(comment).not.toContain(TOKEN);
   });
 
+  it("keeps a source's secret out of the comment and the fields when the source echoes it in its answer", async () => {
+    sources.routes.set('/whoami/', (req, res) => json(res, 200, { seen: { authorization: req.headers.authorization }, tokens: [String(req.headers.authorization)] }));
+    const whoami = { ...cmdb(), name: 'whoami', url: `${sources.url}/whoami/{{ labels.resource }}`, fields: { echoed: 'seen.authorization', echoed_list: { path: 'tokens', type: 'multi_select' } }, show: { seen: 'seen' } };
+    const { outcome, comment } = await run(context([whoami]));
+    expect(outcome.status).toBe('succeeded');
+    expect(fact(outcome, 'whoami seen')).toBe('{"authorization":"***"}');
+    expect(flashduty.fieldValues(INCIDENT_ID)).toEqual({ echoed: '***', echoed_list: ['***'] });
+    expect(comment).not.toContain(TOKEN);
+  });
+
   it('puts a hostile label value into each source as exactly one encoded path segment, query value and JSON string', async () => {
     const PIECES = ['a/b?x=1#y', '../', '..', '%2e%2e', '/', '?', '#', '&', '=', '+', ' ', '\r\n', '\r\nX-Injected: 1', '"', "'", '\\', 'é', '😀', 'x'];
     const hostile = fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 5 }).map((pieces) => pieces.join(''));

@@ -1,5 +1,5 @@
 import { SecretRef } from '../../schema/secret';
-import { type HttpClient, OutboundError, type OutboundRequest, secret, USER_AGENT } from '../../http/outbound';
+import { type HttpClient, OutboundError, type OutboundRequest, Secret, scrubber, secret, USER_AGENT } from '../../http/outbound';
 import type { TemplateContext } from '../../template/context';
 import type { FieldType, Source } from './config';
 import { shapeField, shown } from './values';
@@ -51,8 +51,19 @@ export async function ask(source: Source, context: TemplateContext, deps: AskDep
     return { ...answer, problem: problemOf(error) };
   }
   if (data === undefined) return { ...answer, problem: 'answered with an empty body' };
-  return { ...answer, state: 'answered', ...extract(source, data) };
+  // A source may echo the credentials it was sent (a debug or "whoami" answer): none reach the comment or a field.
+  const scrub = scrubber(Object.values(request.headers ?? {}).flatMap((value) => (value instanceof Secret ? [value.reveal()] : [])));
+  const { shows, fields } = extract(source, data);
+  return {
+    ...answer,
+    state: 'answered',
+    shows: shows.map(([label, value]) => [label, scrub(value)]),
+    fields: fields.map((field) => ('value' in field ? { ...field, value: scrubbed(field.value, scrub) } : field)),
+  };
 }
+
+const scrubbed = (value: string | string[] | boolean, scrub: (text: string) => string) =>
+  typeof value === 'string' ? scrub(value) : Array.isArray(value) ? value.map(scrub) : value;
 
 async function buildRequest(source: Source, context: TemplateContext, readSecret: AskDeps['secret']): Promise<OutboundRequest> {
   const headers: OutboundRequest['headers'] = {};
