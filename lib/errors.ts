@@ -21,6 +21,22 @@ export class UnavailableError extends Error {
   override readonly name = 'UnavailableError';
 }
 
+/**
+ * Thrown by an action whose effect is under way (a command sent, a job started) when its result
+ * cannot be seen yet. The worker retries as usual (the action then finds its effect, not starting
+ * another), keeps the click's locks and cool-down meanwhile, and when the retries run out tells the
+ * incident what was started rather than that the action failed. `started` says what, for the incident.
+ */
+export class UnderWayError extends Error {
+  override readonly name = 'UnderWayError';
+  constructor(
+    readonly started: string,
+    cause: unknown,
+  ) {
+    super(`${started}; its result could not be seen: ${describeError(cause)}`, { cause });
+  }
+}
+
 /** Narrows an unknown thrown value to a message that is safe to log (no stack, no request data). */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;

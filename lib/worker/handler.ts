@@ -2,7 +2,7 @@ import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambd
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Action, AwsSettings, Memory, Outcome } from '../actions/types';
 import type { SecretReader } from '../aws/secrets';
-import { describeError, ValidationError } from '../errors';
+import { describeError, UnderWayError, ValidationError } from '../errors';
 import { deadlineSignal, remainingMs } from '../deadline';
 import { type CommentOptions, type FlashDutyApi, withDeadline } from '../flashduty/client';
 import { INCIDENT_ID_PATTERN } from '../flashduty/facts';
@@ -309,8 +309,9 @@ async function failed(worker: Worker, record: SQSRecord, message: QueueMessage, 
   });
   if (lastAttempt) {
     emitMetric('ActionDeadLettered', { action: deps.action.name });
-    if (!ran) await worker.cooldown?.release(cooldownKey(deps.action, message));
-    const outcome = ran ? resultNotWritten(ran, receiveCount, error) : gaveUp(receiveCount, error);
+    // An action that ran, or whose effect is under way, keeps the cool-down: a second click would do it twice.
+    if (!ran && !(error instanceof UnderWayError)) await worker.cooldown?.release(cooldownKey(deps.action, message));
+    const outcome = ran ? resultNotWritten(ran, receiveCount, error) : error instanceof UnderWayError ? resultNotSeen(error, receiveCount) : gaveUp(receiveCount, error);
     await postFailureNotice(worker, record, message, outcome, at.signal);
   } else {
     emitMetric('ActionRetried', { action: deps.action.name });
@@ -342,6 +343,12 @@ const resultNotWritten = (ran: Outcome, attempts: number, error: unknown): Outco
     ['write-back', `this result could not be written to the incident in ${attempts} attempts: ${describeError(error)}`],
     ['next step', 'the click is in the dead-letter queue; `npm run redrive` writes the result back without running the action again'],
   ],
+});
+
+const resultNotSeen = (error: UnderWayError, attempts: number): Outcome => ({
+  status: 'failed',
+  summary: `${error.started}, but its result could not be seen in ${attempts} attempts: ${describeError(error.cause)}`,
+  facts: [['next step', 'the click is in the dead-letter queue; `npm run redrive` looks for the result again without starting it again']],
 });
 
 /** A message no worker can read goes to the DLQ fast, and the incident is told if we can find it. */

@@ -265,6 +265,10 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
       it('fails at cold start (and deploy) on a RESTART_ALLOWED_VALUES entry without a placeholder', () => {
         expect(() => actionConfig(restartHost, { RESTART_ALLOWED_VALUES: 'app-*.service' })).toThrow(/RESTART_ALLOWED_VALUES: expected placeholder=glob entries such as unit=app-\*\.service, got "app-\*\.service"/);
       });
+
+      it('fails at cold start (and deploy) on a RESTART_TARGET_LABELS that names no label, which would refuse every click', () => {
+        expect(() => actionConfig(restartHost, { RESTART_TARGET_LABELS: ' , ' })).toThrow(/RESTART_TARGET_LABELS: name at least one label key/);
+      });
     });
 
     it('scopes SendCommand in IAM to the document and to instances with the allow tag', () => {
@@ -316,6 +320,42 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
       expect(resumed.status).toBe('succeeded');
       expect(sendCommands()).toHaveLength(1);
     }, 20_000);
+
+    it.each([1, 3])('sends one command when SSM carried out SendCommand but %i answer(s) were lost: the retry finds it instead of sending again', async (lost) => {
+      ssm.loseAnswers.set('SendCommand', lost);
+      const click = () => context({ resource: 'es.nj.01', service: 'engine' }, { eventId: `evt-lost-${lost}` });
+      await expect(restartHost.run(click())).rejects.toThrow();
+      expect(ssm.sent()).toHaveLength(1);
+      const retried = await restartHost.run(click());
+      expect(retried.status).toBe('succeeded');
+      expect(ssm.sent()).toHaveLength(1);
+      expect(fact(retried, 'command id')).toBe(ssm.sent()[0]!.CommandId);
+    });
+
+    it('a retry after the command was sent waits for it, even when the host is offline (rebooting) or its labels changed meanwhile', async () => {
+      ssm.nextScript = { status: 'Success', exitCode: 0, stdout: 'rebooting', takesMs: 7000 };
+      const click = (labels: Record<string, string>) => context(labels, { eventId: 'evt-reboot' });
+      await expect(restartHost.run(click({ resource: 'es.nj.01', service: 'engine' }))).rejects.toMatchObject({ name: 'UnderWayError', message: expect.stringContaining(`the restart was sent to ${WEB.InstanceId} (es.nj.01) (command `) });
+      ssm.instances = [{ ...WEB, PingStatus: 'ConnectionLost' }];
+      const resumed = await restartHost.run(click({ service: 'engine' }));
+      expect(resumed.status).toBe('succeeded');
+      expect(resumed.summary).toBe(`ran \`systemctl restart 'engine'\` on ${WEB.InstanceId}: ${WEB.InstanceId}: Success, exit 0`);
+      expect(ssm.sent()).toHaveLength(1);
+    }, 20_000);
+
+    it('keeps the host locked while a command whose wait ran out still runs, so another click restarts it only after', async () => {
+      ssm.nextScript = { status: 'Success', exitCode: 0, stdout: 'ok', takesMs: 7000 };
+      const a = () => context({ resource: 'es.nj.01', service: 'engine' }, { eventId: 'evt-long-a' });
+      await expect(restartHost.run(a())).rejects.toMatchObject({ name: 'UnderWayError' });
+      ssm.nextScript = { status: 'Success', exitCode: 0, stdout: 'ok' };
+      const [b, aAgain] = await Promise.all([
+        restartHost.run(context({ instance_id: WEB.InstanceId, service: 'engine' }, { eventId: 'evt-long-b', incidentId: 'bbbbbbbbbbbbbbbbbbbbbbbb' })),
+        restartHost.run(a()),
+      ]);
+      expect([aAgain.status, b.status]).toEqual(['succeeded', 'succeeded']);
+      const [first, second] = ssm.sent();
+      expect(second!.RequestedDateTime * 1000).toBeGreaterThanOrEqual(first!.RequestedDateTime * 1000 + 7000);
+    }, 30_000);
 
     it('rides out SSM throttling with the SDK retries, and throws for the worker to retry when it persists', async () => {
       ssm.throttle.set('DescribeInstanceInformation', 2);

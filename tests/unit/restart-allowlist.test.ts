@@ -27,7 +27,7 @@ describe('restart-host label allowlist', () => {
 
   it('refuses the systemd services that power off, reboot or suspend the host, with or without .service, whatever the patterns say', () => {
     const config = configWith({ RESTART_ALLOWED_SERVICES: '*' });
-    for (const unit of ['systemd-poweroff', 'systemd-reboot.service', 'systemd-halt', 'systemd-kexec.service', 'systemd-suspend', 'SYSTEMD-HIBERNATE.SERVICE', 'rescue', 'emergency.service']) {
+    for (const unit of ['systemd-poweroff', 'systemd-reboot.service', 'systemd-halt', 'systemd-kexec.service', 'systemd-suspend', 'SYSTEMD-HIBERNATE.SERVICE', 'rescue', 'emergency.service', 'systemd-exit', 'systemd-exit.service']) {
       const rendered = renderCommand(config, () => unit);
       expect(rendered).toEqual({ ok: false, problem: expect.stringMatching(new RegExp(`^label "service" is "${unit}", refused by the built-in rule`)) });
     }

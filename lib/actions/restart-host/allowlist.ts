@@ -18,6 +18,7 @@ export const ALWAYS_REFUSED: ReadonlyArray<{ glob: string; why: string }> = [
   ...['poweroff', 'reboot', 'halt', 'kexec', 'soft-reboot', 'suspend', 'hibernate', 'hybrid-sleep', 'suspend-then-hibernate'].flatMap((unit) =>
     [`systemd-${unit}`, `systemd-${unit}.service`].map((glob) => ({ glob, why: `systemd-${unit}.service is what powers off, reboots or suspends the machine` })),
   ),
+  ...['systemd-exit', 'systemd-exit.service'].map((glob) => ({ glob, why: 'systemd-exit.service stops every service and ends the service manager, which in a container stops the machine' })),
   ...['rescue', 'emergency'].flatMap((unit) => [unit, `${unit}.service`].map((glob) => ({ glob, why: `${unit}.service drops the machine to a ${unit} shell` }))),
   { glob: 'amazon-ssm-agent', why: 'the SSM agent runs this very command; restarting it cuts the command off' },
   { glob: 'amazon-ssm-agent.*', why: 'the SSM agent runs this very command; restarting it cuts the command off' },

@@ -21,8 +21,15 @@ export function commandMarker(clickKey: string): string {
   return `flashduty-actions ${id}`;
 }
 
+/** A command this click sent: its id, the instances it went to and the shell command it ran. */
+export interface SentCommand {
+  commandId: string;
+  instanceIds: string[];
+  command: string;
+}
+
 /** The command already sent for this click since `since`, if any (newest first, paged). */
-export async function findSentCommand(ssm: SSMClient, input: { marker: string; document: string; since: Date }, signal: AbortSignal): Promise<string | undefined> {
+export async function findSentCommand(ssm: SSMClient, input: { marker: string; document: string; since: Date }, signal: AbortSignal): Promise<SentCommand | undefined> {
   let token: string | undefined;
   do {
     const page = await ssm.send(
@@ -37,17 +44,33 @@ export async function findSentCommand(ssm: SSMClient, input: { marker: string; d
       { abortSignal: signal },
     );
     const match = page.Commands?.find((command) => command.Comment === input.marker);
-    if (match?.CommandId) return match.CommandId;
+    if (match?.CommandId) return { commandId: match.CommandId, instanceIds: match.InstanceIds ?? [], command: match.Parameters?.commands?.join('; ') ?? '' };
     token = page.NextToken;
   } while (token);
   return undefined;
 }
 
+/**
+ * SendCommand, which has no idempotency token: `ssm` must not retry it (maxAttempts 1), since a
+ * timeout, a 5xx or a lost answer may follow a command SSM carried out. Those are thrown, and the
+ * worker's retry looks for the command (findSentCommand) before sending again. Only throttling,
+ * which SSM answers without running anything, is tried again here.
+ */
 export async function sendCommand(ssm: SSMClient, input: SendCommandCommandInput, signal: AbortSignal): Promise<string> {
-  const { Command } = await ssm.send(new SendCommandCommand(input), { abortSignal: signal });
-  if (!Command?.CommandId) throw new Error('SendCommand returned no command id');
-  return Command.CommandId;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { Command } = await ssm.send(new SendCommandCommand(input), { abortSignal: signal });
+      if (!Command?.CommandId) throw new Error('SendCommand returned no command id');
+      return Command.CommandId;
+    } catch (error) {
+      const throttled = (error as { $retryable?: { throttling?: boolean } }).$retryable?.throttling === true || (error as Error).name === 'ThrottlingException';
+      if (!throttled || attempt >= SEND_ATTEMPTS) throw error;
+      await sleep(200 * 2 ** attempt * Math.random(), undefined, { signal });
+    }
+  }
 }
+
+const SEND_ATTEMPTS = 4;
 
 export type Invocation = Pick<GetCommandInvocationCommandOutput, 'InstanceId' | 'Status' | 'ResponseCode' | 'StandardOutputContent' | 'StandardErrorContent'>;
 

@@ -32,7 +32,10 @@ const commandVar = (fallback: string, meaning: string) =>
   );
 
 export const RestartHostConfig = v.object({
-  RESTART_TARGET_LABELS: listVar(['instance_id', 'host', 'resource', 'ident'], 'Label keys naming the target, tried in order on the incident, then on its alerts.'),
+  RESTART_TARGET_LABELS: v.pipe(
+    listVar(['instance_id', 'host', 'resource', 'ident'], 'Label keys naming the target, tried in order on the incident, then on its alerts.'),
+    v.minLength(1, 'name at least one label key, e.g. instance_id,host'),
+  ),
   RESTART_ALLOW_TAG: tagVar('flashduty-actions:restart=allowed', 'Only instances with this tag can be targeted (enforced by the code and by an IAM condition).'),
   RESTART_LOOKUP_TAG: stringVar('Name', 'A tag whose value may name the instance, besides its computer name and IP.'),
   RESTART_MAX_TARGETS: intVar(1, 1, 20, 'Most instances one click may restart; more matches are refused and listed.'),

@@ -1,18 +1,23 @@
 import { SSMClient, type SendCommandCommandInput } from '@aws-sdk/client-ssm';
 import type { Log } from '../../observability';
 import { clickKeyOf } from '../../queue/envelope';
-import { defineAction, type AwsSettings, type Outcome } from '../types';
-import { commandMarker, findSentCommand, outputExcerpt, sendCommand, waitForCommand } from './command';
+import { UnderWayError } from '../../errors';
+import { type ActionContext, defineAction, type AwsSettings, type Outcome } from '../types';
+import { commandMarker, findSentCommand, type Invocation, outputExcerpt, type SentCommand, sendCommand, waitForCommand } from './command';
 import { RestartHostConfig, renderCommand } from './config';
 import { labelOf, resolveTargets, type Target, withAlerts } from './targets';
 
 const clients = new Map<string, SSMClient>();
-/** One SSM client per region and endpoint, created on first use and kept for the life of the worker. */
-function ssmFor(aws: AwsSettings): SSMClient {
-  const key = `${aws.region} ${aws.endpoints.ssm ?? ''}`;
+/**
+ * One SSM client per region, endpoint and retry count, created on first use and kept for the life
+ * of the worker. SendCommand goes through one that never retries (`sendCommand`): a lost answer may
+ * follow a command SSM ran, and the SDK would send it again.
+ */
+function ssmFor(aws: AwsSettings, maxAttempts = 4): SSMClient {
+  const key = `${aws.region} ${aws.endpoints.ssm ?? ''} ${maxAttempts}`;
   let client = clients.get(key);
   if (!client) {
-    client = new SSMClient({ region: aws.region, endpoint: aws.endpoints.ssm, maxAttempts: 4 });
+    client = new SSMClient({ region: aws.region, endpoint: aws.endpoints.ssm, maxAttempts });
     clients.set(key, client);
   }
   return client;
@@ -53,80 +58,118 @@ export const restartHost = defineAction({
     },
   },
 
-  async run({ config, message, dryRun, aws, signal, exclusive, log, flashduty }): Promise<Outcome> {
-    const ssm = ssmFor(aws);
-    const { incident, fetched } = await withAlerts(message.payload.incident, config.RESTART_TARGET_LABELS, flashduty, signal);
-    const refuse = refusal(fetched);
-
-    const resolution = await resolveTargets(ssm, incident, config, signal);
-    if (!resolution.ok) return refuse(resolution.problem);
-    const { targets } = resolution;
-    const described = targets.map(describeTarget).join(', ');
-    if (targets.length > config.RESTART_MAX_TARGETS) {
-      return refuse(`${resolution.label}=${resolution.value} matches ${targets.length} instances (${described}), more than RESTART_MAX_TARGETS=${config.RESTART_MAX_TARGETS}`);
+  async run(ctx): Promise<Outcome> {
+    const { config, message, dryRun, aws, signal, log } = ctx;
+    const marker = commandMarker(clickKeyOf(message));
+    const since = new Date(message.received_at - 60_000);
+    // A delivery after this click sent its command (a retry, a redrive) goes by that command, before
+    // any check: the host may be offline because it is rebooting, or its tags and labels changed.
+    const earlier = dryRun ? undefined : await findSentCommand(ssmFor(aws), { marker, document: config.RESTART_DOCUMENT, since }, signal);
+    if (earlier) {
+      log.info('this click already sent its command; waiting for it instead of sending another', { command_id: earlier.commandId });
+      const facts: Facts = [['target', earlier.instanceIds.join(', ')], ['command', earlier.command]];
+      return oneAtATime(ctx, earlier.instanceIds, () => waitAndReport(ctx, earlier, earlier.instanceIds.join(', '), facts));
     }
-    const offline = targets.filter((t) => t.pingStatus !== 'Online');
-    if (offline.length > 0) return refuse(`${offline.map((t) => `${t.instanceId} is ${t.pingStatus}`).join(', ')} in SSM, so the command cannot be delivered`);
-
-    const rendered = renderCommand(config, (key) => labelOf(incident, key));
-    if (!rendered.ok) return refuse(rendered.problem);
-    const input: SendCommandCommandInput = {
-      DocumentName: config.RESTART_DOCUMENT,
-      InstanceIds: targets.map((t) => t.instanceId),
-      Parameters: { commands: [rendered.command], executionTimeout: [String(config.RESTART_WAIT_SECONDS)] },
-      Comment: commandMarker(clickKeyOf(message)),
-      TimeoutSeconds: Math.max(30, config.RESTART_WAIT_SECONDS),
-    };
-    const facts: Array<[string, string]> = [
-      ['target', `${described} (label ${resolution.label}=${resolution.value})`],
-      ['command', rendered.command], ...(fetched === undefined ? [] : [['alerts', fetchedAlerts(fetched)] as [string, string]]),
-    ];
+    const checked = await checkedCommand(ctx, marker);
+    if ('outcome' in checked) return checked.outcome;
+    const { input, facts, described, rendered } = checked;
     if (dryRun) {
-      return { status: 'dry-run', summary: `would run \`${rendered.command}\` on ${described} with ${config.RESTART_DOCUMENT}`, facts: [...facts, ['SendCommand input', JSON.stringify(input)]] };
+      return { status: 'dry-run', summary: `would run \`${rendered}\` on ${described} with ${config.RESTART_DOCUMENT}`, facts: [...facts, ['SendCommand input', JSON.stringify(input)]] };
     }
-
-    // One restart at a time per host, across every worker; sorted so two clicks never deadlock.
-    const lockKeys = targets.map((t) => `restart-host#${t.instanceId}`).sort();
-    const holding = (i: number): Promise<Outcome> =>
-      i < lockKeys.length ? exclusive(lockKeys[i]!, () => holding(i + 1), { waitSeconds: 20, holdSeconds: TIMEOUT_SECONDS + 60 }) : sendAndWait();
-
-    const sendAndWait = async (): Promise<Outcome> => {
-      const sent = await sendOnce(ssm, input, new Date(message.received_at - 60_000), signal, log);
-      if ('refused' in sent) return refuse(`Systems Manager refused the command for ${config.RESTART_DOCUMENT}: ${sent.refused}`);
-      const { commandId } = sent;
-      const invocations = await waitForCommand(ssm, commandId, input.InstanceIds!, config.RESTART_WAIT_SECONDS, signal);
-      const ok = invocations.every((inv) => inv.Status === 'Success');
-      const results = invocations.map((inv) => `${inv.InstanceId}: ${inv.Status}, exit ${inv.ResponseCode}`).join('; ');
-      return {
-        status: ok ? 'succeeded' : 'failed',
-        summary: ok ? `ran \`${rendered.command}\` on ${described}: ${results}` : `\`${rendered.command}\` did not succeed on ${described}: ${results}`,
-        facts: [
-          ...facts,
-          ['command id', commandId],
-          ...invocations.flatMap((inv): Array<[string, string]> => [
-            [`output ${inv.InstanceId}`, outputExcerpt(inv.StandardOutputContent)],
-            ...(inv.StandardErrorContent?.trim() ? [[`errors ${inv.InstanceId}`, outputExcerpt(inv.StandardErrorContent)] as [string, string]] : []),
-          ]),
-        ],
-        links: [consoleLink(aws, commandId)],
-      };
-    };
-    return holding(0);
+    return oneAtATime(ctx, input.InstanceIds!, async () => {
+      const sent = await sendOnce(ssmFor(aws), ssmFor(aws, 1), input, since, signal, log);
+      if ('refused' in sent) return checked.refuse(`Systems Manager refused the command for ${config.RESTART_DOCUMENT}: ${sent.refused}`);
+      return waitAndReport(ctx, { commandId: sent.commandId, instanceIds: input.InstanceIds!, command: rendered }, described, facts);
+    });
   },
 });
 
+type Ctx = ActionContext<RestartHostConfig>;
+type Facts = Array<[string, string]>;
+
 /**
- * The command this click sent before (found by its marker), else a new one. SSM refusing the
- * parameters (the document's allowedPattern) is final: returned, not thrown, so it is not retried.
+ * The SendCommand this click would make, after every check: the target (allow-tagged, within
+ * RESTART_MAX_TARGETS, online) and the command rendered from allowed label values. Or the refusal.
  */
-async function sendOnce(ssm: SSMClient, input: SendCommandCommandInput, since: Date, signal: AbortSignal, log: Log): Promise<{ commandId: string } | { refused: string }> {
+async function checkedCommand(ctx: Ctx, marker: string): Promise<{ outcome: Outcome } | { input: SendCommandCommandInput; facts: Facts; described: string; rendered: string; refuse: (why: string) => Outcome }> {
+  const { config, signal, flashduty } = ctx;
+  const { incident, fetched } = await withAlerts(ctx.message.payload.incident, config.RESTART_TARGET_LABELS, flashduty, signal);
+  const refuse = refusal(fetched);
+  const resolution = await resolveTargets(ssmFor(ctx.aws), incident, config, signal);
+  if (!resolution.ok) return { outcome: refuse(resolution.problem) };
+  const { targets } = resolution;
+  const described = targets.map(describeTarget).join(', ');
+  if (targets.length > config.RESTART_MAX_TARGETS) {
+    return { outcome: refuse(`${resolution.label}=${resolution.value} matches ${targets.length} instances (${described}), more than RESTART_MAX_TARGETS=${config.RESTART_MAX_TARGETS}`) };
+  }
+  const offline = targets.filter((t) => t.pingStatus !== 'Online');
+  if (offline.length > 0) return { outcome: refuse(`${offline.map((t) => `${t.instanceId} is ${t.pingStatus}`).join(', ')} in SSM, so the command cannot be delivered`) };
+  const rendered = renderCommand(config, (key) => labelOf(incident, key));
+  if (!rendered.ok) return { outcome: refuse(rendered.problem) };
+  const input: SendCommandCommandInput = {
+    DocumentName: config.RESTART_DOCUMENT,
+    InstanceIds: targets.map((t) => t.instanceId),
+    Parameters: { commands: [rendered.command], executionTimeout: [String(config.RESTART_WAIT_SECONDS)] },
+    Comment: marker,
+    TimeoutSeconds: Math.max(30, config.RESTART_WAIT_SECONDS),
+  };
+  const facts: Facts = [
+    ['target', `${described} (label ${resolution.label}=${resolution.value})`],
+    ['command', rendered.command], ...(fetched === undefined ? [] : [['alerts', fetchedAlerts(fetched)] as [string, string]]),
+  ];
+  return { input, facts, described, rendered: rendered.command, refuse };
+}
+
+/**
+ * One restart at a time per host, across every worker; sorted so two clicks never deadlock. A run
+ * that throws UnderWayError (its command still running) keeps the locks until its retry, the
+ * click's own, takes them back, or they expire.
+ */
+function oneAtATime(ctx: Ctx, instanceIds: string[], fn: () => Promise<Outcome>): Promise<Outcome> {
+  const lockKeys = instanceIds.map((id) => `restart-host#${id}`).sort();
+  const holding = (i: number): Promise<Outcome> => (i < lockKeys.length ? ctx.exclusive(lockKeys[i]!, () => holding(i + 1), { waitSeconds: 20, holdSeconds: TIMEOUT_SECONDS + 60 }) : fn());
+  return holding(0);
+}
+
+/** Waits for the command and reports each instance's result. Once sent, a failure to see it is UnderWayError. */
+async function waitAndReport(ctx: Ctx, sent: SentCommand, described: string, facts: Facts): Promise<Outcome> {
+  const { commandId, instanceIds, command } = sent;
+  let invocations: Invocation[];
+  try {
+    invocations = await waitForCommand(ssmFor(ctx.aws), commandId, instanceIds, ctx.config.RESTART_WAIT_SECONDS, ctx.signal);
+  } catch (error) {
+    throw new UnderWayError(`the restart was sent to ${described} (command ${commandId}: \`${command}\`)`, error);
+  }
+  const ok = invocations.every((inv) => inv.Status === 'Success');
+  const results = invocations.map((inv) => `${inv.InstanceId}: ${inv.Status}, exit ${inv.ResponseCode}`).join('; ');
+  return {
+    status: ok ? 'succeeded' : 'failed',
+    summary: ok ? `ran \`${command}\` on ${described}: ${results}` : `\`${command}\` did not succeed on ${described}: ${results}`,
+    facts: [
+      ...facts,
+      ['command id', commandId],
+      ...invocations.flatMap((inv): Facts => [
+        [`output ${inv.InstanceId}`, outputExcerpt(inv.StandardOutputContent)],
+        ...(inv.StandardErrorContent?.trim() ? [[`errors ${inv.InstanceId}`, outputExcerpt(inv.StandardErrorContent)] as [string, string]] : []),
+      ]),
+    ],
+    links: [consoleLink(ctx.aws, commandId)],
+  };
+}
+
+/**
+ * The command this click sent before (found by its marker: another delivery may have sent it since
+ * the look in run), else a new one. SSM refusing the parameters (the document's allowedPattern) is
+ * final: returned, not thrown, so it is not retried.
+ */
+async function sendOnce(ssm: SSMClient, sendOnly: SSMClient, input: SendCommandCommandInput, since: Date, signal: AbortSignal, log: Log): Promise<{ commandId: string } | { refused: string }> {
   const found = await findSentCommand(ssm, { marker: input.Comment!, document: input.DocumentName!, since }, signal);
   if (found) {
-    log.info('this click already sent its command; waiting for it instead of sending another', { command_id: found });
-    return { commandId: found };
+    log.info('this click already sent its command; waiting for it instead of sending another', { command_id: found.commandId });
+    return { commandId: found.commandId };
   }
   try {
-    return { commandId: await sendCommand(ssm, input, signal) };
+    return { commandId: await sendCommand(sendOnly, input, signal) };
   } catch (error) {
     if ((error as Error).name === 'InvalidParameters') return { refused: (error as Error).message };
     throw error;
