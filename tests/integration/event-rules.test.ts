@@ -1,16 +1,14 @@
-import { join } from 'node:path';
 import * as v from 'valibot';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { echo } from '../../lib/actions/echo';
 import { defineAction } from '../../lib/actions/types';
-import { loadEnvFiles } from '../../local/env-files';
 import { SAMPLE_CHANNEL, sampleEvent } from '../fixtures/events';
 import { sampleClick } from '../fixtures/clicks';
 import { enqueue } from '../../lib/queue/sqs';
 import { parseClick } from '../../lib/receiver/click';
 import { runOf } from '../../lib/receiver/events';
 import { Rule } from '../../lib/triggers/rules';
-import { click, depth, eventually, sendEvent, testEnv } from './helpers';
+import { click, depth, eventually, localEnv, sendEvent, testEnv } from './helpers';
 
 /** The FlashDuty member owning the app key in these tests. */
 const SELF = 900001;
@@ -184,10 +182,9 @@ describe('event rules through the local stack (emulator, workers, stand-in Flash
 });
 
 describe('the README example rules with status-page against the stand-in APIs (what npm start runs)', () => {
-  const localEnv = () => loadEnvFiles([join(__dirname, '..', '..', 'deploy', 'local.env')], {});
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStack({ env: { ...localEnv(), SQS_PORT: '0', DYNAMODB_PORT: '0', FLASHDUTY_PORT: '0', SSM_PORT: '0' }, port: 0 });
+    stack = await startLocalStack({ env: localEnv(), port: 0 });
   });
   afterAll(() => stack.stop());
 

@@ -9,7 +9,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 
+import { join } from 'node:path';
 import { startDynamoDbEmulator } from '../../local/dynamodb-emulator';
+import { loadEnvFiles } from '../../local/env-files';
 import { listenLocal } from '../../local/listen';
 
 /** A DynamoDB emulator with one table shaped like the idempotency table (`id` hash key), for locks and memory. */
@@ -42,6 +44,19 @@ export async function closedPort(): Promise<number> {
 }
 
 export const TOKEN = 'integration-test-token-0123456789';
+
+const LOCAL_ENV = join(__dirname, '..', '..', 'deploy', 'local.env');
+
+/**
+ * The receiver's port and every port deploy/local.env names, at 0 (a free one each): a test's
+ * stack never holds a port that a running `npm start` uses, or fails for one it holds.
+ */
+export const FREE_PORTS: NodeJS.ProcessEnv = Object.fromEntries(
+  ['PORT', ...Object.keys(loadEnvFiles([LOCAL_ENV], {})).filter((key) => key.endsWith('_PORT'))].map((key) => [key, '0']),
+);
+
+/** npm start's own configuration (deploy/local.env: the example sources, rules and fleet), on free ports. */
+export const localEnv = (overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ ...loadEnvFiles([LOCAL_ENV], {}), ...FREE_PORTS, ...overrides });
 
 /** Configuration for a local stack in tests: loopback allowed, one known token. */
 export function testEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {

@@ -2,11 +2,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { clickWithIncident } from '../fixtures/clicks';
-import { click, eventually, testEnv } from './helpers';
+import { click, eventually, testEnv, FREE_PORTS } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-const FREE_PORTS = { PORT: '0', SQS_PORT: '0', DYNAMODB_PORT: '0', FLASHDUTY_PORT: '0', SSM_PORT: '0' };
 
 describe('DRY_RUN=false on the local stack says that actions ran against stand-ins', () => {
   it('npm start says so when it starts', async () => {

@@ -5,24 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { listenLocal } from '../../local/listen';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
-import { loadEnvFiles } from '../../local/env-files';
 import { sampleClick } from '../fixtures/clicks';
-import { click, eventually } from './helpers';
+import { click, eventually, localEnv } from './helpers';
 
-const ROOT = join(__dirname, '..', '..');
-
-/** npm start's own configuration (deploy/local.env, its example enrich sources), on free ports. */
-const exampleEnv = (): NodeJS.ProcessEnv => ({
-  ...loadEnvFiles([join(ROOT, 'deploy', 'local.env')], {}),
-  SQS_PORT: '0',
-  DYNAMODB_PORT: '0',
-  FLASHDUTY_PORT: '0',
-  SSM_PORT: '0',
-  // Not local.env's 9328, which the example sources name: the stack points them at this port.
-  OBSERVABILITY_PORT: '0',
-  DEPLOY_PORT: '0',
-  STATUSPAGE_PORT: '0',
-});
+/** npm start's own configuration (deploy/local.env, its example enrich sources), on free ports (the stack points the sources at theirs). */
+const exampleEnv = (): NodeJS.ProcessEnv => localEnv();
 
 describe('the local stack with its example configuration (what npm start runs)', () => {
   let stack: LocalStack;

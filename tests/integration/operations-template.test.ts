@@ -5,7 +5,7 @@ import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { METRICS_NAMESPACE, OUTCOME_STATUSES, REFUSAL_REASONS } from '../../lib/telemetry-names';
 import { captureLogs } from '../fixtures/capture-logs';
 import { clickWithIncident, sampleClick } from '../fixtures/clicks';
-import { click, eventually, testEnv } from './helpers';
+import { click, eventually, testEnv, FREE_PORTS } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -162,7 +162,7 @@ describe('the operations dashboard and saved queries in the packaged template', 
     let stack: LocalStack;
     let logged: Set<string>;
     beforeAll(async () => {
-      stack = await startLocalStack({ env: testEnv({ SQS_PORT: '0', DYNAMODB_PORT: '0', FLASHDUTY_PORT: '0', SSM_PORT: '0', RETRY_BASE_SECONDS: '60' }), port: 0 });
+      stack = await startLocalStack({ env: testEnv({ ...FREE_PORTS, RETRY_BASE_SECONDS: '60' }), port: 0 });
       const lines = await captureLogs(async () => {
         await click(stack.receiverUrl, 'echo', sampleClick(), { token: 'wrong-token-0123456789' }); // refused
         await click(stack.receiverUrl, 'echo', { event_time: 'yesterday' }); // refused, with a detail

@@ -7,6 +7,7 @@ import { SsmStandIn } from '../../local/ssm-standin';
 import { receiverConfig } from '../../lib/config/receiver';
 import { makeReceiver } from '../../lib/receiver/handler';
 import { receiverDeps } from '../../lib/receiver/wiring';
+import { FREE_PORTS } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
@@ -32,7 +33,7 @@ describe('npm run setup and npm run smoke against stand-ins for SSM, CloudFormat
 
   beforeAll(async () => {
     stack = await startLocalStack({
-      env: { ENABLED_ACTIONS: 'echo', WEBHOOK_TOKENS: 'unused-local-token-0123456789', ALLOWED_IPS: '127.0.0.1', SQS_PORT: '0', DYNAMODB_PORT: '0', FLASHDUTY_PORT: '0', SSM_PORT: '0' },
+      env: { ENABLED_ACTIONS: 'echo', WEBHOOK_TOKENS: 'unused-local-token-0123456789', ALLOWED_IPS: '127.0.0.1', ...FREE_PORTS },
       port: 0,
     });
     endpoints = {

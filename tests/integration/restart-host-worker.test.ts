@@ -10,7 +10,7 @@ import { lambdaContext, sqsEventOf } from '../../local/sqs-poller';
 import { makeWorker } from '../../lib/worker/handler';
 import { workerDeps } from '../../lib/worker/wiring';
 import { clickOnNewIncident } from '../fixtures/clicks';
-import { click, drain, receive, testEnv } from './helpers';
+import { click, drain, receive, testEnv, FREE_PORTS } from './helpers';
 
 describe('restart-host through the worker, when its result cannot be seen', () => {
   let stack: LocalStack;
@@ -24,8 +24,7 @@ describe('restart-host through the worker, when its result cannot be seen', () =
   }
 
   beforeAll(async () => {
-    const ports = { SQS_PORT: '0', DYNAMODB_PORT: '0', FLASHDUTY_PORT: '0', SSM_PORT: '0' };
-    stack = await startLocalStack({ env: testEnv({ ENABLED_ACTIONS: 'restart-host', DRY_RUN: 'false', RETRY_BASE_SECONDS: '0', RESTART_ALLOWED_SERVICES: 'engine', RESTART_WAIT_SECONDS: '5', ...ports }), port: 0, workers: false });
+    stack = await startLocalStack({ env: testEnv({ ENABLED_ACTIONS: 'restart-host', DRY_RUN: 'false', RETRY_BASE_SECONDS: '0', RESTART_ALLOWED_SERVICES: 'engine', RESTART_WAIT_SECONDS: '5', ...FREE_PORTS }), port: 0, workers: false });
   }, 60_000);
   afterAll(() => stack.stop());
   beforeEach(() => {

@@ -1,22 +1,15 @@
-import { join } from 'node:path';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
-import { loadEnvFiles } from '../../local/env-files';
 import { sampleClick } from '../fixtures/clicks';
-import { click, eventually } from './helpers';
+import { click, eventually, localEnv } from './helpers';
 
 /** npm start's configuration with DRY_RUN=false: the click reaches the stand-in platform. */
-const env = (): NodeJS.ProcessEnv => ({
-  ...loadEnvFiles([join(__dirname, '..', '..', 'deploy', 'local.env')], {}),
-  ENABLED_ACTIONS: 'rollback',
-  // The example event rules run enrich and status-page, which this stack does not enable.
-  EVENT_RULES_FILE: '',
-  DRY_RUN: 'false',
-  SQS_PORT: '0',
-  DYNAMODB_PORT: '0',
-  FLASHDUTY_PORT: '0',
-  SSM_PORT: '0',
-  DEPLOY_PORT: '0',
-});
+const env = (): NodeJS.ProcessEnv =>
+  localEnv({
+    ENABLED_ACTIONS: 'rollback',
+    // The example event rules run enrich and status-page, which this stack does not enable.
+    EVENT_RULES_FILE: '',
+    DRY_RUN: 'false',
+  });
 
 describe('rollback end to end in the local stack (npm start, DRY_RUN=false, npm run send -- rollback)', () => {
   let stack: LocalStack;

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { decodeQueueMessage } from '../../lib/queue/envelope';
 import { answerHint } from '../../scripts/send-options';
-import { drain, testEnv, TOKEN } from './helpers';
+import { drain, testEnv, TOKEN, FREE_PORTS } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
@@ -26,7 +26,7 @@ const send = (args: string[], env: NodeJS.ProcessEnv = {}) => run(process.execPa
 describe('npm run send', () => {
   let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStack({ env: testEnv({ SQS_PORT: '0', DYNAMODB_PORT: '0', FLASHDUTY_PORT: '0', SSM_PORT: '0' }), port: 0, workers: false });
+    stack = await startLocalStack({ env: testEnv({ ...FREE_PORTS }), port: 0, workers: false });
   }, 60_000);
   afterAll(() => stack.stop());
 
