@@ -14,6 +14,8 @@ export interface Outcome {
   /** Key facts for responders, in order: targets, ids, statuses. */
   facts?: Array<[label: string, value: string]>;
   links?: Array<{ label: string; url: string }>;
+  /** Set on a refusal before anything outside was touched ("nothing was restarted"): the run gives back its place in the hour's run budget. */
+  untouched?: true;
 }
 
 /** Where an action's AWS SDK clients point: the region, and endpoint overrides (local stack, tests). */

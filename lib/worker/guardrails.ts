@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { personText, runBudgetFact } from '../actions/comment';
 import type { Outcome } from '../actions/types';
 import type { GuardrailConfig } from '../config/guardrails';
+import { describeError } from '../errors';
 import { emitMetric, log } from '../observability';
 import { clickKeyOf, type QueueMessage } from '../queue/envelope';
 import { utc } from '../text';
@@ -20,6 +21,8 @@ export interface Guardrails {
   checkPerson(message: QueueMessage): Outcome | undefined;
   /** Takes one run of the hour's budget for this click (its redeliveries take none); the refusal when it is used up. */
   spend(message: QueueMessage): Promise<Outcome | undefined>;
+  /** Gives back the run this click took: the action refused it before touching anything. Never throws. */
+  giveBack(message: QueueMessage): Promise<void>;
   /** For a dry run's comment: where the budget stands, without taking from it. */
   dryRunFacts(): Promise<Facts>;
 }
@@ -29,6 +32,8 @@ export type Taken = { taken: true } | { taken: false; used: number; freesAt: num
 
 export interface RunBudget {
   take(click: string): Promise<Taken>;
+  /** Removes the click's run, if it holds one. */
+  giveBack(click: string): Promise<void>;
   /** Runs in the last hour, and when the budget frees up if it is used up now. */
   look(): Promise<{ used: number; freesAt?: number }>;
 }
@@ -62,6 +67,10 @@ export function makeGuardrails(action: string, config: GuardrailConfig, budget: 
         `the run budget of ${action} is used up: ${keys.maxRunsPerHour} allows ${max} run${max === 1 ? '' : 's'} in any hour across all incidents, ` +
         `and ${taken.used} started in the last hour, so it was not run; the budget frees up at ${utc(taken.freesAt)}, click again then if it is still needed`;
       return refused(keys.maxRunsPerHour, summary, [['rule', `${keys.maxRunsPerHour} = ${max}`], ['budget frees up', utc(taken.freesAt)]]);
+    },
+
+    async giveBack(message) {
+      await budget?.giveBack(clickKeyOf(message)).catch((error: unknown) => log.warn('could not give back the run of a refused click; it counts until it ages out', { error: describeError(error) }));
     },
 
     async dryRunFacts() {
@@ -112,7 +121,7 @@ export function makeRunBudget(client: DynamoDBClient, tableName: string, action:
   const freesAt = (runs: Array<[string, number]>) => runs[runs.length - max]![1] + HOUR_MS;
 
   async function write(runs: Array<[string, number]>, version: number): Promise<void> {
-    const latest = runs[runs.length - 1]![1];
+    const latest = runs.at(-1)?.[1] ?? now();
     const Item = {
       id,
       runs: { M: Object.fromEntries(runs.map(([click, at]) => [click, { N: String(at) }])) },
@@ -123,27 +132,49 @@ export function makeRunBudget(client: DynamoDBClient, tableName: string, action:
     await client.send(new PutItemCommand({ TableName: tableName, Item, ...condition }));
   }
 
+  const update = <T>(change: Change<T>) => updateRuns({ read, write }, action, change);
+
   return {
-    async take(click) {
-      for (let tries = 0; tries < CONTENDED_TRIES; tries++) {
-        const { runs, version } = await read();
-        if (runs.some(([listed]) => listed === click)) return { taken: true };
-        if (runs.length >= max) return { taken: false, used: runs.length, freesAt: freesAt(runs) };
-        try {
-          await write([...runs, [click, now()]], version);
-          return { taken: true };
-        } catch (error) {
-          if (!isConditionFailed(error)) throw error;
-        }
-        // Another worker took a run in between: read again after a short, spread-out pause.
-        await sleep(20 + Math.random() * 80 * (tries + 1));
-      }
-      throw new Error(`the run budget of ${action} stayed contended by other clicks; will retry`);
-    },
+    take: (click) =>
+      update<Taken>((runs) => {
+        if (runs.some(([listed]) => listed === click)) return { done: { taken: true } };
+        if (runs.length >= max) return { done: { taken: false, used: runs.length, freesAt: freesAt(runs) } };
+        return { write: [...runs, [click, now()]], answer: { taken: true } };
+      }),
+
+    giveBack: (click) =>
+      update<void>((runs) => {
+        const kept = runs.filter(([listed]) => listed !== click);
+        return kept.length === runs.length ? { done: undefined } : { write: kept, answer: undefined };
+      }),
 
     async look() {
       const { runs } = await read();
       return runs.length >= max ? { used: runs.length, freesAt: freesAt(runs) } : { used: runs.length };
     },
   };
+}
+
+type Runs = Array<[click: string, at: number]>;
+/** What to do with the runs read: answer at once (`done`), or write `write` (on the version read) and answer `answer`. */
+type Change<T> = (runs: Runs) => { done: T } | { write: Runs; answer: T };
+
+/**
+ * Reads the runs and applies `change`. Another worker writing in between (the version moved) means
+ * reading again after a short, spread-out pause; a few times, then the click is retried from the queue.
+ */
+async function updateRuns<T>(store: { read(): Promise<{ runs: Runs; version: number }>; write(runs: Runs, version: number): Promise<void> }, action: string, change: Change<T>): Promise<T> {
+  for (let tries = 0; tries < CONTENDED_TRIES; tries++) {
+    const { runs, version } = await store.read();
+    const next = change(runs);
+    if ('done' in next) return next.done;
+    try {
+      await store.write(next.write, version);
+      return next.answer;
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+    await sleep(20 + Math.random() * 80 * (tries + 1));
+  }
+  throw new Error(`the run budget of ${action} stayed contended by other clicks; will retry`);
 }

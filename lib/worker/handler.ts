@@ -201,6 +201,8 @@ async function runAction({ deps, cooldown }: Worker, message: QueueMessage, extr
   // A run that failed or refused frees the incident at once: clicking again is then deliberate.
   if (outcome.status === 'succeeded') await cooldown?.finish(key);
   else await cooldown?.release(key);
+  // A refusal that touched nothing (a mislabelled incident) does not use up the hour's runs.
+  if (outcome.untouched && !deps.dryRun) await deps.guardrails.giveBack(message);
   return deps.dryRun ? { ...outcome, facts: [...(outcome.facts ?? []), ...(await deps.guardrails.dryRunFacts())] } : outcome;
 }
 

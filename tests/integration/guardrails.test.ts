@@ -13,7 +13,7 @@ import { click, drain, receive, testEnv } from './helpers';
 
 /** An action with side effects and no guardrail code of its own, counting its runs per event. */
 const counting = countingAction('bump');
-const { action: bump, runs, failing } = counting;
+const { action: bump, runs, failing, refusing } = counting;
 const actions = [...ACTIONS, bump];
 const HOUR = 3_600_000;
 /** A fixed moment for the budget's clock, so "frees up at" can be checked to the second. */
@@ -147,6 +147,15 @@ describe('guardrails every action gets from config, with no code in the action',
       const next = clickOnNewIncident();
       await clickAndWork([next], budget);
       expect(onlyCommentOn(next)).toContain(`the budget frees up at ${utc(T0 + 60_000 + HOUR)}`);
+    });
+
+    it('gives back the run of a click the action refused before touching anything, so a mislabelled incident does not use up the hour', async () => {
+      const [refused, next] = [clickOnNewIncident(), clickOnNewIncident()];
+      refusing.add(id(refused));
+      await clickAndWork([refused, next], { BUMP_MAX_RUNS_PER_HOUR: '1' });
+      expect(onlyCommentOn(refused)).toContain('no target; nothing was bumped');
+      expect(runs.get(id(next))).toBe(1);
+      expect(onlyCommentOn(next).split('\n')[0]).toBe('[flashduty-actions] bump succeeded — clicked by zhangsan');
     });
 
     it('admits a redelivery of a click that holds a run without taking a second one, even when that run was the last', async () => {

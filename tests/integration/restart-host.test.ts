@@ -135,6 +135,7 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
       expect(outcome).toEqual({
         status: 'failed',
         summary: 'no label instance_id/host/resource/ident on this incident or its alerts, so there is no host to restart; nothing was restarted',
+        untouched: true,
       });
       expect(sendCommands()).toHaveLength(0);
     });

@@ -195,7 +195,7 @@ describe('the enrich comment', () => {
 
   it.each(variants)('in dry-run near the limit, leaves room for the run budget line the worker adds, so no kept line is cut (%s)', async (_, click) => {
     // The longest budget line: the most runs an hour may allow, all used up.
-    const budget: RunBudget = { take: async () => ({ taken: true }), look: async () => ({ used: 1000, freesAt: Date.UTC(2026, 10, 30, 3, 12, 5) }) };
+    const budget: RunBudget = { take: async () => ({ taken: true }), giveBack: async () => undefined, look: async () => ({ used: 1000, freesAt: Date.UTC(2026, 10, 30, 3, 12, 5) }) };
     const budgetFacts = await makeGuardrails('enrich', guardrailConfig('enrich', { ENRICH_MAX_RUNS_PER_HOUR: '1000' }), budget).dryRunFacts();
     expect(budgetFacts).toHaveLength(1);
     for (const answers of answerSets) {

@@ -178,10 +178,10 @@ async function sendOnce(ssm: SSMClient, sendOnly: SSMClient, input: SendCommandC
 
 const fetchedAlerts = (count: number) => `the push carried none; ${count} listed by FlashDuty`;
 
-/** A refusal's outcome, saying where the labels came from when the alerts had to be fetched. */
+/** A refusal's outcome (nothing was sent: it gives back its run of the budget), saying where the labels came from when the alerts had to be fetched. */
 const refusal =
   (fetched: number | undefined) =>
-  (summary: string): Outcome => ({ status: 'failed', summary: `${summary}${fetched === undefined ? '' : ` (alerts: ${fetchedAlerts(fetched)})`}; nothing was restarted` });
+  (summary: string): Outcome => ({ status: 'failed', summary: `${summary}${fetched === undefined ? '' : ` (alerts: ${fetchedAlerts(fetched)})`}; nothing was restarted`, untouched: true });
 
 function describeTarget(target: Target): string {
   return target.name && target.name !== target.instanceId ? `${target.instanceId} (${target.name})` : target.instanceId;

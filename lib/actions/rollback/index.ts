@@ -16,6 +16,8 @@ type Context = ActionContext<RollbackConfig>;
 type Facts = Array<[string, string]>;
 
 const failed = (summary: string, facts?: Facts): Outcome => ({ status: 'failed', summary, facts });
+/** A refusal before anything was dispatched: it says so, and gives back its run of the budget. */
+const notRolledBack = (summary: string, facts?: Facts): Outcome => ({ status: 'failed', summary: `${summary}; nothing was rolled back`, facts, untouched: true });
 
 /**
  * rollback: starts the configured rollback on the deploy platform (a GitHub Actions workflow, a
@@ -34,14 +36,14 @@ export const rollback = defineAction({
     const target = selectTarget(ctx.config.ROLLBACK_TARGETS, labels);
     if (!target) {
       const none = ctx.config.ROLLBACK_TARGETS.length === 0 ? 'ROLLBACK_TARGETS is empty' : 'no target in ROLLBACK_TARGETS matches this incident';
-      return failed(`${none}; nothing was rolled back`, [['labels looked at', describeLabels(labels)]]);
+      return notRolledBack(none, [['labels looked at', describeLabels(labels)]]);
     }
     const name = targetName(target);
     let dispatcher: Dispatcher;
     try {
       dispatcher = await dispatcherFor(ctx, target, templateContext(ctx.message, { alerts }));
     } catch (error) {
-      if (error instanceof TemplateValueError) return failed(`target ${name}: ${error.message}; nothing was rolled back`);
+      if (error instanceof TemplateValueError) return notRolledBack(`target ${name}: ${error.message}`);
       throw error;
     }
     const facts: Facts = [['provider', target.provider], ['target', name], ...dispatcher.facts];
@@ -61,7 +63,7 @@ async function dispatchAndRecord(ctx: Context, target: Target, dispatcher: Dispa
   try {
     ({ run, earlier } = await dispatchOnce(dispatcher, ctx.memory, `dispatch#${clickKeyOf(ctx.message)}`, target.provider, ctx.log, ctx.signal));
   } catch (error) {
-    if (error instanceof DispatchRefused) return failed(`${error.message}; nothing was rolled back`, facts);
+    if (error instanceof DispatchRefused) return notRolledBack(error.message, facts);
     if (error instanceof DispatchUnknown) return failed(`${error.message}; whether the rollback started is unknown: look at the platform's runs before clicking again`, facts);
     throw error;
   }
