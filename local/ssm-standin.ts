@@ -156,6 +156,9 @@ export class SsmStandIn extends LocalStandIn {
     },
     ListCommands: (input) => {
       const filters = (input.Filters ?? []) as Array<{ key: string; value: string }>;
+      // Timestamps only in the form SSM's documentation gives (2024-07-07T00:00:00Z), which is all we can vouch for.
+      const badTime = filters.find(({ key, value }) => key.startsWith('Invoked') && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(value));
+      if (badTime) throw Object.assign(new Error(`${badTime.key} must look like 2024-07-07T00:00:00Z, got ${badTime.value}`), { type: 'InvalidFilterValue' });
       const matching = this.commands
         .filter((c) => !input.CommandId || c.CommandId === input.CommandId)
         .filter((c) => !input.InstanceId || c.InstanceIds.includes(String(input.InstanceId)))

@@ -35,7 +35,8 @@ export async function findSentCommand(ssm: SSMClient, input: { marker: string; d
     const page = await ssm.send(
       new ListCommandsCommand({
         Filters: [
-          { key: 'InvokedAfter', value: input.since.toISOString() },
+          // In the form SSM's documentation gives (2024-07-07T00:00:00Z): whole seconds, rounded down.
+          { key: 'InvokedAfter', value: input.since.toISOString().replace(/\.\d{3}Z$/, 'Z') },
           { key: 'DocumentName', value: input.document },
         ],
         MaxResults: 50,
