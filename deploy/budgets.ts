@@ -4,11 +4,13 @@ import { join } from 'node:path';
 /**
  * Size budgets for the packaged functions (zipped bytes). The receiver's cold start sits inside
  * FlashDuty's 1 s deadline, so its zip is held small; it is about 90 KB today. Every worker is
- * bundled with its own action only (deploy/worker-bundle.cjs) and gets WORKER_BUDGET unless listed
- * here by function name (`<action>Worker`): echo's worker is about 165 KB, rollback's (the largest) 190 KB.
+ * bundled with its own action only (deploy/worker-bundle.cjs): echo's, the smallest, is held to
+ * 200 KB (about 170 KB today); any other gets WORKER_BUDGET. A worker is not on the click's
+ * deadline, so its budget only catches a dependency pulled in by mistake, with room for the config
+ * files shipped in its zip (rollback's and status-page's code is about 200 KB).
  */
-export const BUDGETS: Record<string, number> = { receiver: 150 * 1024 };
-export const WORKER_BUDGET = 200 * 1024;
+export const BUDGETS: Record<string, number> = { receiver: 150 * 1024, echoWorker: 200 * 1024 };
+export const WORKER_BUDGET = 256 * 1024;
 
 export interface BundleSize {
   name: string;

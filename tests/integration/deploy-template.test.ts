@@ -384,7 +384,8 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(sizes.map((s) => s.name).sort()).toEqual(['echoWorker', 'receiver', 'restartHostWorker']);
     for (const size of sizes) expect(size).toMatchObject({ budget: budgetOf(size.name), ok: true });
     expect(budgetOf('receiver')).toBe(BUDGETS.receiver);
-    expect(budgetOf('echoWorker')).toBe(WORKER_BUDGET);
+    expect(budgetOf('echoWorker')).toBe(200 * 1024);
+    expect(budgetOf('rollbackWorker')).toBe(WORKER_BUDGET);
   });
 
   it("bundles each worker from its action's module, with only that action: no SSM command code in the echo worker", async () => {
