@@ -45,7 +45,8 @@ function readOptions(argv: string[], spec: { usage: string; values: string[]; sw
   const stage = values.get('--stage');
   if (!stage) throw new ScriptError(`--stage is required\nusage: ${spec.usage}`, 2);
   if (stage === 'local') throw new ScriptError('stage "local" is the one `npm start` runs on this machine; name a deployed stage', 2);
-  return { stage, region: values.get('--region') ?? env.AWS_REGION ?? 'us-east-1', values, switches };
+  // The stage's region as its deploy reads it (`.env.<stage>` too), so the scripts reach the stack npm run package built.
+  return { stage, region: values.get('--region') ?? deploySettings(stage, env).AWS_REGION ?? 'us-east-1', values, switches };
 }
 
 /** The stage's deploy settings as osls reads them: `.env.<stage>` (else `.env`), under the environment. */

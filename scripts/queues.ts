@@ -2,6 +2,8 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ACTIONS } from '../lib/actions/registry';
 import { queueNames } from '../lib/queue/names';
 import { SERVICE } from '../deploy/stack';
+import { dotenvFor } from '../deploy/preflight';
+import { ROOT } from './local-env';
 import { checkNode } from './node-check';
 
 export interface StageQueues {
@@ -20,7 +22,7 @@ export interface StageQueues {
 export function stageOptions(argv: string[], env: NodeJS.ProcessEnv, usage: { line: string; positional: number }): { stage: string; sqs: SQSClient; rest: string[]; sqsPort: string } {
   const rest: string[] = [];
   let stage = 'local';
-  let region = env.AWS_REGION ?? 'us-east-1';
+  let region: string | undefined;
   const refuse = (why: string): never => {
     console.error(`${why}\n${usage.line}`);
     process.exit(2);
@@ -36,6 +38,8 @@ export function stageOptions(argv: string[], env: NodeJS.ProcessEnv, usage: { li
     else rest.push(arg);
   }
   if (rest.length > usage.positional) refuse(`unexpected argument ${rest[usage.positional]}`);
+  // The stage's region as its deploy reads it (`.env.<stage>` too), so the scripts reach the stack npm run package built.
+  region ??= (stage === 'local' ? env.AWS_REGION : { ...dotenvFor(stage, ROOT)?.vars, ...env }.AWS_REGION) ?? 'us-east-1';
   const sqsPort = env.SQS_PORT ?? '9324';
   const sqs =
     stage === 'local'
