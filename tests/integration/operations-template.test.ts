@@ -20,6 +20,7 @@ const DEPLOYER_ACTIONS: Record<string, string[]> = {
   'AWS::CloudWatch::Dashboard': ['cloudwatch:PutDashboard', 'cloudwatch:GetDashboard', 'cloudwatch:DeleteDashboards'],
   'AWS::DynamoDB::Table': ['dynamodb:CreateTable', 'dynamodb:UpdateTable', 'dynamodb:DeleteTable', 'dynamodb:DescribeTable', 'dynamodb:UpdateTimeToLive', 'dynamodb:DescribeTimeToLive'],
   'AWS::IAM::Role': ['iam:CreateRole', 'iam:DeleteRole', 'iam:GetRole', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:PassRole'],
+  'AWS::Lambda::Alias': ['lambda:CreateAlias', 'lambda:UpdateAlias', 'lambda:DeleteAlias', 'lambda:GetAlias'],
   'AWS::Lambda::EventSourceMapping': ['lambda:CreateEventSourceMapping', 'lambda:UpdateEventSourceMapping', 'lambda:DeleteEventSourceMapping', 'lambda:GetEventSourceMapping'],
   'AWS::Lambda::Function': ['lambda:CreateFunction', 'lambda:UpdateFunctionCode', 'lambda:UpdateFunctionConfiguration', 'lambda:DeleteFunction', 'lambda:GetFunction'],
   'AWS::Lambda::Permission': ['lambda:AddPermission', 'lambda:RemovePermission'],
@@ -31,6 +32,12 @@ const DEPLOYER_ACTIONS: Record<string, string[]> = {
   'AWS::SQS::Queue': ['sqs:CreateQueue', 'sqs:SetQueueAttributes', 'sqs:GetQueueAttributes', 'sqs:DeleteQueue'],
   'AWS::WAFv2::IPSet': ['wafv2:CreateIPSet', 'wafv2:UpdateIPSet', 'wafv2:DeleteIPSet', 'wafv2:GetIPSet'],
   'AWS::WAFv2::WebACL': ['wafv2:CreateWebACL', 'wafv2:UpdateWebACL', 'wafv2:DeleteWebACL', 'wafv2:GetWebACL'],
+};
+
+/** What CloudFormation calls for a property some stages set (README, "Receiver concurrency"), besides its type's. */
+const PROPERTY_ACTIONS: Record<string, string[]> = {
+  ReservedConcurrentExecutions: ['lambda:PutFunctionConcurrency', 'lambda:DeleteFunctionConcurrency'],
+  ProvisionedConcurrencyConfig: ['lambda:PutProvisionedConcurrencyConfig', 'lambda:GetProvisionedConcurrencyConfig', 'lambda:DeleteProvisionedConcurrencyConfig'],
 };
 
 /** What the operator runs besides CloudFormation: osls uploads, setup, smoke, status, redrive, osls logs. */
@@ -46,6 +53,7 @@ const OPERATOR_ACTIONS = [
   'sqs:SendMessage',
   'sqs:DeleteMessage',
   'logs:FilterLogEvents',
+  'logs:DescribeLogStreams',
 ];
 
 /** Every `emitMetric('Name', { dims })` call in lib/: the metric and its dimension keys, as the code emits them. */
@@ -81,8 +89,8 @@ function queryFields(query: string): string[] {
 describe('the operations dashboard and saved queries in the packaged template', () => {
   let packaged: Packaged;
   beforeAll(async () => {
-    // With the edge firewall, so the template holds every resource type a stage can have.
-    packaged = await packageStack('ops', { ENABLED_ACTIONS: 'echo,restart-host', EDGE_FIREWALL: 'true' });
+    // With the edge firewall and receiver concurrency, so the template holds every resource type and property a stage can have.
+    packaged = await packageStack('ops', { ENABLED_ACTIONS: 'echo,restart-host', EDGE_FIREWALL: 'true', RECEIVER_RESERVED_CONCURRENCY: '20', RECEIVER_PROVISIONED_CONCURRENCY: '2' });
   }, 180_000);
 
   const ofType = (type: string) => Object.values(packaged.template.Resources).filter((r) => r.Type === type);
@@ -153,7 +161,12 @@ describe('the operations dashboard and saved queries in the packaged template', 
       if (!needed) return [`${type}: not in the test's table; add what creating, updating and deleting it needs, and grant it in the policy`];
       return needed.filter((action) => !allowed.includes(action)).map((action) => `${type}: ${action}`);
     });
-    expect(missing).toEqual([]);
+    const properties = new Set(Object.values(packaged.template.Resources).flatMap((r) => Object.keys(r.Properties ?? {})));
+    const forProperties = Object.entries(PROPERTY_ACTIONS).flatMap(([property, needed]) => {
+      if (!properties.has(property)) return [`${property}: not in the template; the test packages a stage that sets it`];
+      return needed.filter((action) => !allowed.includes(action)).map((action) => `${property}: ${action}`);
+    });
+    expect([...missing, ...forProperties]).toEqual([]);
     // The operator scripts too: setup, smoke, status, redrive, and osls itself.
     expect(OPERATOR_ACTIONS.filter((action) => !allowed.includes(action))).toEqual([]);
   });
