@@ -202,6 +202,8 @@ export const ServerlessEnv = v.object({
   RECEIVER_RESERVED_CONCURRENCY: intVar(0, 0, 10_000, 'Instances kept for the receiver out of the account\'s Lambda concurrency (free; also its ceiling: a click beyond it is refused); 0: none.'),
   RECEIVER_PROVISIONED_CONCURRENCY: intVar(0, 0, 10_000, 'Receiver instances kept initialised, so no click waits for a cold start (billed hourly, see Performance); 0: none.'),
   EDGE_FIREWALL: boolVar(false, 'Put the API behind CloudFront with a WAF allowing only `ALLOWED_IPS` (us-east-1 only; see Security notes).'),
+  // FlashDuty sends every click of every account from a few addresses: the limit is per address, not per responder.
+  EDGE_RATE_LIMIT: intVar(3000, 100, 2_000_000_000, 'With `EDGE_FIREWALL`: requests to `/actions/…` one address may send in 5 minutes before the WAF blocks it for a while.'),
   // The WAF allows the receiver's own list: one declaration, read here too.
   ALLOWED_IPS: ReceiverEnv.entries.ALLOWED_IPS,
   // Read by serverless.yml itself (${env:...}).
@@ -236,7 +238,7 @@ export function serverlessResources(settings: StackSettings, env: NodeJS.Process
   // The dashboard and saved queries (deploy/operations.ts); osls names a function's log group <Key>LogGroup.
   const functionKeys = ['receiver', ...settings.actions.map((a) => workerFunctionKey(a.name))];
   Object.assign(resources, operationsResources(settings, functionKeys, functionKeys.map((key) => `${logicalName(key)}LogGroup`)));
-  if (deploy.EDGE_FIREWALL) Object.assign(resources, edgeResources(settings, deploy.ALLOWED_IPS));
+  if (deploy.EDGE_FIREWALL) Object.assign(resources, edgeResources(settings, deploy.ALLOWED_IPS, deploy.EDGE_RATE_LIMIT));
   const endpoint = deploy.EDGE_FIREWALL ? 'https://${EdgeDistribution.DomainName}' : '${HttpApi.ApiEndpoint}';
   return {
     Resources: resources,
@@ -289,7 +291,7 @@ const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
  * execute-api URL stays reachable, but without the secret every request to it gets 403. A
  * CLOUDFRONT-scoped web ACL exists only in us-east-1, so the stack must be deployed there.
  */
-function edgeResources(settings: StackSettings, allowedIps: string[]): Record<string, Json> {
+function edgeResources(settings: StackSettings, allowedIps: string[], rateLimit: number): Record<string, Json> {
   const addresses = allowedIps.map((entry) => {
     if (!/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(entry)) throw new ConfigError(`EDGE_FIREWALL: ALLOWED_IPS entry "${entry}" is not IPv4; the edge's IP set takes IPv4 only`);
     return entry.includes('/') ? entry : `${entry}/32`;
@@ -299,7 +301,7 @@ function edgeResources(settings: StackSettings, allowedIps: string[]): Record<st
       Type: 'AWS::WAFv2::IPSet',
       Properties: { Name: `${settings.service}-${settings.stage}-flashduty`, Scope: 'CLOUDFRONT', IPAddressVersion: 'IPV4', Addresses: addresses },
     },
-    EdgeWebAcl: edgeWebAcl(settings),
+    EdgeWebAcl: edgeWebAcl(settings, rateLimit),
     EdgeDistribution: {
       Type: 'AWS::CloudFront::Distribution',
       Properties: {
@@ -331,7 +333,7 @@ function edgeResources(settings: StackSettings, allowedIps: string[]): Record<st
 }
 
 /** The web ACL: block by default, allow ALLOWED_IPS, and rate-limit each address on the action routes. */
-function edgeWebAcl(settings: StackSettings): Json {
+function edgeWebAcl(settings: StackSettings, rateLimit: number): Json {
   const visibility = (name: string) => ({ SampledRequestsEnabled: true, CloudWatchMetricsEnabled: true, MetricName: `${settings.service}-${settings.stage}-${name}` });
   return {
     Type: 'AWS::WAFv2::WebACL',
@@ -341,15 +343,16 @@ function edgeWebAcl(settings: StackSettings): Json {
       DefaultAction: { Block: {} },
       VisibilityConfig: visibility('edge'),
       Rules: [
-        // Even an allowed address may not flood the action routes: 300 requests in 5 minutes is far
-        // above any click rate. Not /events: every subscribed event of every incident comes from
-        // FlashDuty's few addresses, a storm is far more, and a blocked event is lost (its route
-        // has its own API Gateway throttle, EVENT_THROTTLE_RATE).
+        // Even an allowed address may not flood the action routes (EDGE_RATE_LIMIT per 5 minutes).
+        // It is one of FlashDuty's few addresses, carrying every responder's clicks in a storm, and a
+        // blocked click is lost, so the default (3,000: 10 a second for 5 minutes) is well above
+        // that. Not /events: every subscribed event of every incident comes from those addresses,
+        // and a blocked event is lost too (its route has its own throttle, EVENT_THROTTLE_RATE).
         {
           Name: 'rate-limit',
           Priority: 0,
           Action: { Block: {} },
-          Statement: { RateBasedStatement: { Limit: 300, AggregateKeyType: 'IP', ScopeDownStatement: ACTION_PATHS } },
+          Statement: { RateBasedStatement: { Limit: rateLimit, AggregateKeyType: 'IP', ScopeDownStatement: ACTION_PATHS } },
           VisibilityConfig: visibility('rate-limit'),
         },
         { Name: 'flashduty-ips', Priority: 1, Action: { Allow: {} }, Statement: { IPSetReferenceStatement: { Arn: arn('EdgeAllowedIps') } }, VisibilityConfig: visibility('flashduty-ips') },

@@ -347,7 +347,7 @@ describe('the CloudFormation template osls packages offline', () => {
   describe('with EDGE_FIREWALL=true (CloudFront + WAF in front of the HTTP API)', () => {
     let edge: Packaged;
     beforeAll(async () => {
-      edge = await packageStack('edge', { ENABLED_ACTIONS: 'echo', ALARM_TOPIC_ARN: TOPIC, EDGE_FIREWALL: 'true', ALLOWED_IPS: '47.94.95.118,123.56.8.0/24' });
+      edge = await packageStack('edge', { ENABLED_ACTIONS: 'echo', ALARM_TOPIC_ARN: TOPIC, EDGE_FIREWALL: 'true', ALLOWED_IPS: '47.94.95.118,123.56.8.0/24', EDGE_RATE_LIMIT: '5000' });
     }, 120_000);
 
     it('is valid against the CloudFormation resource specification', () => {
@@ -361,6 +361,7 @@ describe('the CloudFormation template osls packages offline', () => {
       expect(r.EdgeWebAcl!.Properties.Rules.map((rule: any) => [rule.Name, Object.keys(rule.Action)[0]])).toEqual([['rate-limit', 'Block'], ['flashduty-ips', 'Allow']]);
       // The per-IP rate limit covers the action routes only: an Incident Webhook storm to /events must not be blocked.
       expect(r.EdgeWebAcl!.Properties.Rules[0].Statement.RateBasedStatement.ScopeDownStatement.ByteMatchStatement).toMatchObject({ SearchString: '/actions/', PositionalConstraint: 'STARTS_WITH' });
+      expect(r.EdgeWebAcl!.Properties.Rules[0].Statement.RateBasedStatement).toMatchObject({ Limit: 5000, AggregateKeyType: 'IP' });
       expect(r.EdgeDistribution!.Properties.DistributionConfig.WebACLId).toEqual({ 'Fn::GetAtt': ['EdgeWebAcl', 'Arn'] });
     });
 
