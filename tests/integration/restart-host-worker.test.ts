@@ -1,7 +1,7 @@
 /**
  * restart-host through the real worker (queue -> worker -> SSM stand-in -> FlashDuty stand-in):
- * what the incident hears, and what the cool-down does, when a restart was sent but its result
- * could not be seen before the click was dead-lettered.
+ * what the incident hears, and what the cool-down does, when a restart was (or may have been)
+ * sent but its result could not be seen before the click was dead-lettered.
  */
 import { startLocalStack, type LocalStack } from '../../deploy/local';
 import { workerConfig } from '../../lib/config/worker';
@@ -10,17 +10,36 @@ import { lambdaContext, sqsEventOf } from '../../local/sqs-poller';
 import { makeWorker } from '../../lib/worker/handler';
 import { workerDeps } from '../../lib/worker/wiring';
 import { clickOnNewIncident } from '../fixtures/clicks';
-import { click, drain, receive, testEnv, FREE_PORTS } from './helpers';
+import { click, drain, FREE_PORTS, receive, testEnv } from './helpers';
+
+type Click = ReturnType<typeof clickOnNewIncident>;
 
 describe('restart-host through the worker, when its result cannot be seen', () => {
   let stack: LocalStack;
   const worker = (env: NodeJS.ProcessEnv = {}) => makeWorker(workerDeps(workerConfig({ ...stack.workerEnv.get('restart-host')!, ...env }, ACTIONS)));
   const queue = () => stack.queues.get('restart-host')!;
   /** One click through the receiver, delivered once to a worker whose every attempt is its last. */
-  async function clickOnce(body: ReturnType<typeof clickOnNewIncident>) {
+  async function clickOnce(body: Click) {
     expect((await click(stack.receiverUrl, 'restart-host', body)).status).toBe(200);
     const messages = await receive(stack.sqs, queue().url, 1);
     return worker({ MAX_RECEIVE_COUNT: '1' })(sqsEventOf(messages, queue().arn), lambdaContext('restart-host-worker', 120));
+  }
+  /** A click on an incident naming a host of its own: a restart left under way keeps its host's lock. */
+  let hosts = 0;
+  function clickOnOwnHost(): Click {
+    const name = `es.test.${++hosts}`;
+    const instance = { InstanceId: `i-0000000000000${String(hosts).padStart(4, '0')}`, ComputerName: name, IPAddress: `10.9.0.${hosts}`, tags: { Name: name, 'flashduty-actions:restart': 'allowed' } };
+    stack.ssm!.instances = [...stack.ssm!.instances, instance];
+    const body = clickOnNewIncident();
+    body.incident.labels = { ...body.incident.labels, resource: name };
+    return body;
+  }
+  const comments = (body: Click) => stack.flashduty!.comments(body.incident.incident_id);
+  /** A second click on the same incident, whose first click's restart may still run. */
+  async function secondClick(first: Click) {
+    await drain(stack.sqs, queue().url);
+    await clickOnce({ ...clickOnNewIncident(), incident: first.incident });
+    return comments(first).at(-1)!.split('\n')[0];
   }
 
   beforeAll(async () => {
@@ -37,33 +56,55 @@ describe('restart-host through the worker, when its result cannot be seen', () =
   });
 
   it('tells the incident the restart was sent, naming the command, when only reading its result failed', async () => {
-    // A host of its own: the restart under way keeps its lock, which the next test's host must not share.
-    const fleet = stack.ssm!.instances;
-    stack.ssm!.instances = [...fleet, { InstanceId: 'i-0c1d2e3f4a5b60789', ComputerName: 'es.nj.02', IPAddress: '10.206.0.22', tags: { Name: 'es.nj.02', 'flashduty-actions:restart': 'allowed' } }];
-    const body = clickOnNewIncident();
-    body.incident.labels = { ...body.incident.labels, resource: 'es.nj.02' };
+    const body = clickOnOwnHost();
     stack.ssm!.throttle.set('GetCommandInvocation', 1000);
     expect((await clickOnce(body)).batchItemFailures).toHaveLength(1);
     const [sent] = stack.ssm!.sent();
-    const comments = stack.flashduty!.comments(body.incident.incident_id);
     expect(stack.ssm!.sent()).toHaveLength(1);
-    expect(comments).toHaveLength(1);
-    expect(comments[0]).toContain(`the restart was sent to ${sent!.InstanceIds[0]}`);
-    expect(comments[0]).toContain(`(command ${sent!.CommandId}: \`systemctl restart 'engine'\`), but its result could not be seen in 1 attempts: ThrottlingException`);
-    expect(comments[0]).toContain('`npm run redrive` looks for the result again without starting it again');
-    stack.ssm!.instances = fleet;
+    expect(comments(body)).toHaveLength(1);
+    expect(comments(body)[0]).toContain(`the restart was sent to ${sent!.InstanceIds[0]}`);
+    expect(comments(body)[0]).toContain(`(command ${sent!.CommandId}: \`systemctl restart 'engine'\`), but its result could not be seen in 1 attempts: ThrottlingException`);
+    expect(comments(body)[0]).toContain('`npm run redrive` looks for the result again without starting it again');
   }, 90_000);
 
-  it('keeps the cool-down when a dead-lettered click\'s restart is still running, so a second click does not send another', async () => {
-    const first = clickOnNewIncident();
+  it("keeps the cool-down when a dead-lettered click's restart is still running, so a second click does not send another", async () => {
+    const first = clickOnOwnHost();
     stack.ssm!.nextScript = { status: 'Success', exitCode: 0, stdout: 'rebooting', takesMs: 60_000 };
     expect((await clickOnce(first)).batchItemFailures).toHaveLength(1);
-    await drain(stack.sqs, queue().url);
-    const second = { ...clickOnNewIncident(), incident: first.incident };
-    const secondResult = await clickOnce(second);
-    expect(secondResult.batchItemFailures).toHaveLength(0);
+    expect(await secondClick(first)).toMatch(/restart-host skipped \(not run again\)/);
     expect(stack.ssm!.sent()).toHaveLength(1);
-    const comments = stack.flashduty!.comments(first.incident.incident_id);
-    expect(comments.at(-1)).toMatch(/restart-host skipped \(not run again\)/);
   }, 90_000);
+
+  it('after a SendCommand whose answer was lost (SSM ran it), says the restart may have been sent and keeps the cool-down', async () => {
+    const first = clickOnOwnHost();
+    stack.ssm!.nextScript = { status: 'Success', exitCode: 0, stdout: 'rebooting', takesMs: 60_000 };
+    stack.ssm!.loseAnswers.set('SendCommand', 1);
+    expect((await clickOnce(first)).batchItemFailures).toHaveLength(1);
+    expect(stack.ssm!.sent()).toHaveLength(1);
+    const notice = comments(first).at(-1)!;
+    expect(notice).toContain('the restart may have been sent to ');
+    expect(notice).not.toContain('`npm run redrive` runs it again');
+    expect(await secondClick(first)).toMatch(/restart-host skipped \(not run again\)/);
+    expect(stack.ssm!.sent()).toHaveLength(1);
+  }, 90_000);
+
+  it('a click whose restart was sent on an earlier attempt keeps the cool-down when its last attempt cannot even list its commands', async () => {
+    const first = clickOnOwnHost();
+    expect((await click(stack.receiverUrl, 'restart-host', first)).status).toBe(200);
+    const twoAttempts = worker({ MAX_RECEIVE_COUNT: '2' });
+    stack.ssm!.nextScript = { status: 'Success', exitCode: 0, stdout: 'rebooting', takesMs: 60_000 };
+    stack.ssm!.throttle.set('GetCommandInvocation', 1000);
+    const one = await receive(stack.sqs, queue().url, 1);
+    expect((await twoAttempts(sqsEventOf(one, queue().arn), lambdaContext('restart-host-worker', 120))).batchItemFailures).toHaveLength(1);
+    stack.ssm!.throttle.set('ListCommands', 1000);
+    const two = await receive(stack.sqs, queue().url, 1);
+    expect(two[0]!.Attributes?.ApproximateReceiveCount).toBe('2');
+    expect((await twoAttempts(sqsEventOf(two, queue().arn), lambdaContext('restart-host-worker', 120))).batchItemFailures).toHaveLength(1);
+    const notice = comments(first).at(-1)!;
+    expect(notice).toContain(`the restart may already have been sent to ${stack.ssm!.sent()[0]!.InstanceIds[0]}`);
+    expect(notice).not.toContain('`npm run redrive` runs it again');
+    stack.ssm!.throttle.clear();
+    expect(await secondClick(first)).toMatch(/restart-host skipped \(not run again\)/);
+    expect(stack.ssm!.sent()).toHaveLength(1);
+  }, 120_000);
 });

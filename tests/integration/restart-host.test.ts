@@ -349,14 +349,15 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
       const a = () => context({ resource: 'es.nj.01', service: 'engine' }, { eventId: 'evt-long-a' });
       await expect(restartHost.run(a())).rejects.toMatchObject({ name: 'UnderWayError' });
       ssm.nextScript = { status: 'Success', exitCode: 0, stdout: 'ok' };
-      const [b, aAgain] = await Promise.all([
-        restartHost.run(context({ instance_id: WEB.InstanceId, service: 'engine' }, { eventId: 'evt-long-b', incidentId: 'bbbbbbbbbbbbbbbbbbbbbbbb' })),
-        restartHost.run(a()),
-      ]);
-      expect([aAgain.status, b.status]).toEqual(['succeeded', 'succeeded']);
+      // Click b asks for the host first, and a's retry a moment later: with the lock released, b would
+      // take it and restart the host while a's command still runs.
+      const b = restartHost.run(context({ instance_id: WEB.InstanceId, service: 'engine' }, { eventId: 'evt-long-b', incidentId: 'bbbbbbbbbbbbbbbbbbbbbbbb' }));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const aAgain = restartHost.run(a());
+      expect([(await aAgain).status, (await b).status]).toEqual(['succeeded', 'succeeded']);
       const [first, second] = ssm.sent();
       expect(second!.RequestedDateTime * 1000).toBeGreaterThanOrEqual(first!.RequestedDateTime * 1000 + 7000);
-    }, 30_000);
+    }, 40_000);
 
     it('rides out SSM throttling with the SDK retries, and throws for the worker to retry when it persists', async () => {
       ssm.throttle.set('DescribeInstanceInformation', 2);

@@ -1,5 +1,4 @@
 import { SSMClient, type SendCommandCommandInput } from '@aws-sdk/client-ssm';
-import type { Log } from '../../observability';
 import { clickKeyOf } from '../../queue/envelope';
 import { UnderWayError } from '../../errors';
 import { type ActionContext, defineAction, type AwsSettings, type Outcome } from '../types';
@@ -59,12 +58,12 @@ export const restartHost = defineAction({
   },
 
   async run(ctx): Promise<Outcome> {
-    const { config, message, dryRun, aws, signal, log } = ctx;
+    const { config, message, dryRun, log } = ctx;
     const marker = commandMarker(clickKeyOf(message));
     const since = new Date(message.received_at - 60_000);
     // A delivery after this click sent its command (a retry, a redrive) goes by that command, before
     // any check: the host may be offline because it is rebooting, or its tags and labels changed.
-    const earlier = dryRun ? undefined : await findSentCommand(ssmFor(aws), { marker, document: config.RESTART_DOCUMENT, since }, signal);
+    const earlier = dryRun ? undefined : await lookForSent(ctx, marker, since);
     if (earlier) {
       log.info('this click already sent its command; waiting for it instead of sending another', { command_id: earlier.commandId });
       const facts: Facts = [['target', earlier.instanceIds.join(', ')], ['command', earlier.command]];
@@ -77,7 +76,7 @@ export const restartHost = defineAction({
       return { status: 'dry-run', summary: `would run \`${rendered}\` on ${described} with ${config.RESTART_DOCUMENT}`, facts: [...facts, ['SendCommand input', JSON.stringify(input)]] };
     }
     return oneAtATime(ctx, input.InstanceIds!, async () => {
-      const sent = await sendOnce(ssmFor(aws), ssmFor(aws, 1), input, since, signal, log);
+      const sent = await sendOnce(ctx, input, since, described);
       if ('refused' in sent) return checked.refuse(`Systems Manager refused the command for ${config.RESTART_DOCUMENT}: ${sent.refused}`);
       return waitAndReport(ctx, { commandId: sent.commandId, instanceIds: input.InstanceIds!, command: rendered }, described, facts);
     });
@@ -157,20 +156,48 @@ async function waitAndReport(ctx: Ctx, sent: SentCommand, described: string, fac
   };
 }
 
+/** The note of a click's SendCommand in ctx.memory: written before it is sent, so a later attempt knows it may have run. */
+const noteKey = (ctx: Ctx) => `send#${clickKeyOf(ctx.message)}`;
+interface SendNote {
+  /** The instances it went to, for the incident. */
+  to: string;
+}
+
+/**
+ * This click's command, if it sent one: found by its marker. When the lookup fails after an
+ * attempt of this click sent (or may have sent) its command, that is UnderWayError: the restart
+ * may be running, so the cool-down and the host lock stay.
+ */
+async function lookForSent(ctx: Ctx, marker: string, since: Date): Promise<SentCommand | undefined> {
+  const note = await ctx.memory.recall<SendNote | null>(noteKey(ctx));
+  try {
+    return await findSentCommand(ssmFor(ctx.aws), { marker, document: ctx.config.RESTART_DOCUMENT, since }, ctx.signal);
+  } catch (error) {
+    if (note) throw new UnderWayError(`the restart may already have been sent to ${note.to} by an earlier attempt of this click`, error);
+    throw error;
+  }
+}
+
 /**
  * The command this click sent before (found by its marker: another delivery may have sent it since
- * the look in run), else a new one. SSM refusing the parameters (the document's allowedPattern) is
- * final: returned, not thrown, so it is not retried.
+ * the look in run), else a new one, through a client that never retries it. SSM refusing it (the
+ * document's allowedPattern, or any 4xx such as throttling) is certain: the command did not run.
+ * No answer, a timeout or a 5xx is not: SSM may have run it, so that is UnderWayError, and the
+ * click's next attempt looks for the command first.
  */
-async function sendOnce(ssm: SSMClient, sendOnly: SSMClient, input: SendCommandCommandInput, since: Date, signal: AbortSignal, log: Log): Promise<{ commandId: string } | { refused: string }> {
-  const found = await findSentCommand(ssm, { marker: input.Comment!, document: input.DocumentName!, since }, signal);
+async function sendOnce(ctx: Ctx, input: SendCommandCommandInput, since: Date, described: string): Promise<{ commandId: string } | { refused: string }> {
+  const found = await findSentCommand(ssmFor(ctx.aws), { marker: input.Comment!, document: input.DocumentName!, since }, ctx.signal);
   if (found) {
-    log.info('this click already sent its command; waiting for it instead of sending another', { command_id: found.commandId });
+    ctx.log.info('this click already sent its command; waiting for it instead of sending another', { command_id: found.commandId });
     return { commandId: found.commandId };
   }
+  await ctx.memory.remember(noteKey(ctx), { to: described } satisfies SendNote);
   try {
-    return { commandId: await sendCommand(sendOnly, input, signal) };
+    return { commandId: await sendCommand(ssmFor(ctx.aws, 1), input, ctx.signal) };
   } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === undefined || status >= 500) throw new UnderWayError(`the restart may have been sent to ${described} (SendCommand got no clear answer)`, error);
+    await ctx.memory.remember(noteKey(ctx), null);
     if ((error as Error).name === 'InvalidParameters') return { refused: (error as Error).message };
     throw error;
   }
