@@ -156,14 +156,21 @@ describe('enrich against local sources and a FlashDuty stand-in', () => {
     expect(comment).not.toContain(TOKEN);
   });
 
-  it("keeps a source's secret out of the comment and the fields when the source echoes it in its answer", async () => {
-    sources.routes.set('/whoami/', (req, res) => json(res, 200, { seen: { authorization: req.headers.authorization }, tokens: [String(req.headers.authorization)] }));
-    const whoami = { ...cmdb(), name: 'whoami', url: `${sources.url}/whoami/{{ labels.resource }}`, fields: { echoed: 'seen.authorization', echoed_list: { path: 'tokens', type: 'multi_select' } }, show: { seen: 'seen' } };
+  it("keeps a source's secret out of the comment and the fields when the source echoes it in its answer, even where a value is cut", async () => {
+    sources.routes.set('/whoami/', (req, res) => json(res, 200, { seen: { user: 'u'.repeat(110), authorization: req.headers.authorization }, tokens: [String(req.headers.authorization)], raw: String(req.headers.authorization) }));
+    const whoami = {
+      ...cmdb(),
+      name: 'whoami',
+      url: `${sources.url}/whoami/{{ labels.resource }}`,
+      fields: { echoed: 'seen.authorization', echoed_list: { path: 'tokens', type: 'multi_select' }, verified: { path: 'raw', type: 'checkbox' } },
+      // A show line is cut at 160 characters: here in the middle of the token.
+      show: { seen: 'seen' },
+    };
     const { outcome, comment } = await run(context([whoami]));
     expect(outcome.status).toBe('succeeded');
-    expect(fact(outcome, 'whoami seen')).toBe('{"authorization":"***"}');
     expect(flashduty.fieldValues(INCIDENT_ID)).toEqual({ echoed: '***', echoed_list: ['***'] });
-    expect(comment).not.toContain(TOKEN);
+    for (const piece of [TOKEN, TOKEN.slice(0, 12)]) expect(comment).not.toContain(piece);
+    expect(comment).toContain('a checkbox field takes true or false, got "***"');
   });
 
   it('puts a hostile label value into each source as exactly one encoded path segment, query value and JSON string', async () => {

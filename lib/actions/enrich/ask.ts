@@ -51,19 +51,19 @@ export async function ask(source: Source, context: TemplateContext, deps: AskDep
     return { ...answer, problem: problemOf(error) };
   }
   if (data === undefined) return { ...answer, problem: 'answered with an empty body' };
-  // A source may echo the credentials it was sent (a debug or "whoami" answer): none reach the comment or a field.
+  // A source may echo the credentials it was sent (a debug or "whoami" answer): they are taken out of
+  // every string of the answer before anything is read from it, so no line, field or problem shows them.
   const scrub = scrubber(Object.values(request.headers ?? {}).flatMap((value) => (value instanceof Secret ? [value.reveal()] : [])));
-  const { shows, fields } = extract(source, data);
-  return {
-    ...answer,
-    state: 'answered',
-    shows: shows.map(([label, value]) => [label, scrub(value)]),
-    fields: fields.map((field) => ('value' in field ? { ...field, value: scrubbed(field.value, scrub) } : field)),
-  };
+  return { ...answer, state: 'answered', ...extract(source, scrubbedDeep(data, scrub)) };
 }
 
-const scrubbed = (value: string | string[] | boolean, scrub: (text: string) => string) =>
-  typeof value === 'string' ? scrub(value) : Array.isArray(value) ? value.map(scrub) : value;
+/** `data` with `scrub` applied to every string in it, keys included. */
+function scrubbedDeep(data: unknown, scrub: (text: string) => string): unknown {
+  if (typeof data === 'string') return scrub(data);
+  if (Array.isArray(data)) return data.map((item) => scrubbedDeep(item, scrub));
+  if (data === null || typeof data !== 'object') return data;
+  return Object.fromEntries(Object.entries(data).map(([key, value]) => [scrub(key), scrubbedDeep(value, scrub)]));
+}
 
 async function buildRequest(source: Source, context: TemplateContext, readSecret: AskDeps['secret']): Promise<OutboundRequest> {
   const headers: OutboundRequest['headers'] = {};
