@@ -3,7 +3,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { rollback } from '../../lib/actions/rollback';
 import type { RollbackConfig } from '../../lib/actions/rollback/config';
-import type { ActionContext, Outcome } from '../../lib/actions/types';
+import type { ActionContext, Memory, Outcome } from '../../lib/actions/types';
 import { makeSecretReader } from '../../lib/aws/secrets';
 import { actionConfig } from '../../lib/config/worker';
 import { FlashDutyClient } from '../../lib/flashduty/client';
@@ -95,6 +95,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
     labels?: Record<string, string>;
     alerts?: unknown[];
     person?: unknown;
+    memory?: Memory;
   }
   function context(options: Options = {}): ActionContext<RollbackConfig> {
     const changes: Record<string, unknown> = { labels: options.labels ?? { service: 'engine', env: 'prod' } };
@@ -119,7 +120,7 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       http: makeHttp({ signal, log, baseDelayMs: 10 }),
       secret: makeSecretReader({ region: 'us-east-1', maxAgeSeconds: 0 }),
       exclusive: async (_key, fn) => fn(),
-      memory: makeMemory(dynamodb, 'memory', 'rollback'),
+      memory: options.memory ?? makeMemory(dynamodb, 'memory', 'rollback'),
     };
   }
   const fact = (outcome: Outcome, label: string) => outcome.facts?.find(([l]) => l === label)?.[1];
@@ -631,6 +632,21 @@ describe('rollback against stand-in GitHub, GitLab, webhook and FlashDuty server
       const changes = flashdutyStandIn.changes();
       expect(changes.map((c) => c.change_key)).toEqual([`rollback/aaaaaaaaaaaaaaaaaaaaaaa1/${eventId}`, `rollback/aaaaaaaaaaaaaaaaaaaaaaa2/${eventId}`]);
       expect(changes.map((c) => (c.labels as Record<string, string>).incident_id)).toEqual(['aaaaaaaaaaaaaaaaaaaaaaa1', 'aaaaaaaaaaaaaaaaaaaaaaa2']);
+    });
+
+    it('a delivery after a dispatch whose record failed, with the targets changed since, says the rollback may be running and keeps its run of the budget', async () => {
+      const memory = makeMemory(dynamodb, 'memory', 'rollback');
+      let writes = 0;
+      const recordFails: Memory = { recall: (key) => memory.recall(key), remember: async (key, value) => (++writes === 2 ? Promise.reject(new Error('ProvisionedThroughputExceededException')) : memory.remember(key, value)) };
+      const eventId = `rb-record-${process.pid}`;
+      await expect(rollback.run(context({ eventId, memory: recordFails }))).rejects.toThrow(/ProvisionedThroughput/);
+      expect(platform.runs).toHaveLength(1);
+      // Redeployed meanwhile: no target matches the incident any more.
+      const retried = await rollback.run(context({ eventId, targets: [github({ match: { service: 'engine-v2' } })] }));
+      expect(retried.status).toBe('failed');
+      expect(retried.summary).toBe("no target in ROLLBACK_TARGETS matches this incident, but an earlier delivery of this click already sent the dispatch, and whether the rollback started is unknown: look at the platform's runs before clicking again");
+      expect(retried.untouched).toBeUndefined();
+      expect(platform.runs).toHaveLength(1);
     });
 
     it('a delivery after a crash between dispatch and record finds the run instead of dispatching again', async () => {

@@ -19,6 +19,20 @@ const failed = (summary: string, facts?: Facts): Outcome => ({ status: 'failed',
 /** A refusal before anything was dispatched: it says so, and gives back its run of the budget. */
 const notRolledBack = (summary: string, facts?: Facts): Outcome => ({ status: 'failed', summary: `${summary}; nothing was rolled back`, facts, untouched: true });
 
+const dispatchKey = (ctx: Context) => `dispatch#${clickKeyOf(ctx.message)}`;
+
+/**
+ * How this click refuses before dispatching: "nothing was rolled back", giving its run of the
+ * budget back. Unless an earlier delivery of the click already sent its dispatch (its note, see
+ * dispatchOnce), and the targets or labels changed since: then the rollback may be running.
+ */
+async function refusalFor(ctx: Context): Promise<(summary: string, facts?: Facts) => Outcome> {
+  const sent = ctx.dryRun ? undefined : await ctx.memory.recall<{ run?: Run }>(dispatchKey(ctx));
+  if (!sent) return notRolledBack;
+  const what = sent.run ? `started the rollback${sent.run.id ? ` (run ${sent.run.id})` : ''}` : 'sent the dispatch, and whether the rollback started is unknown';
+  return (summary, facts) => failed(`${summary}, but an earlier delivery of this click already ${what}: look at the platform's runs before clicking again`, facts);
+}
+
 /**
  * rollback: starts the configured rollback on the deploy platform (a GitHub Actions workflow, a
  * GitLab pipeline or a signed webhook) for the first target whose labels match the incident,
@@ -33,17 +47,18 @@ export const rollback = defineAction({
   async run(ctx): Promise<Outcome> {
     const alerts = await alertsOf(ctx);
     const labels = labelView(ctx.message.payload.incident.labels, alerts);
+    const refuse = await refusalFor(ctx);
     const target = selectTarget(ctx.config.ROLLBACK_TARGETS, labels);
     if (!target) {
       const none = ctx.config.ROLLBACK_TARGETS.length === 0 ? 'ROLLBACK_TARGETS is empty' : 'no target in ROLLBACK_TARGETS matches this incident';
-      return notRolledBack(none, [['labels looked at', describeLabels(labels)]]);
+      return refuse(none, [['labels looked at', describeLabels(labels)]]);
     }
     const name = targetName(target);
     let dispatcher: Dispatcher;
     try {
       dispatcher = await dispatcherFor(ctx, target, templateContext(ctx.message, { alerts }));
     } catch (error) {
-      if (error instanceof TemplateValueError) return notRolledBack(`target ${name}: ${error.message}`);
+      if (error instanceof TemplateValueError) return refuse(`target ${name}: ${error.message}`);
       throw error;
     }
     const facts: Facts = [['provider', target.provider], ['target', name], ...dispatcher.facts];
@@ -61,7 +76,7 @@ async function dispatchAndRecord(ctx: Context, target: Target, dispatcher: Dispa
   let run: Run;
   let earlier: boolean;
   try {
-    ({ run, earlier } = await dispatchOnce(dispatcher, ctx.memory, `dispatch#${clickKeyOf(ctx.message)}`, target.provider, ctx.log, ctx.signal));
+    ({ run, earlier } = await dispatchOnce(dispatcher, ctx.memory, dispatchKey(ctx), target.provider, ctx.log, ctx.signal));
   } catch (error) {
     if (error instanceof DispatchRefused) return notRolledBack(error.message, facts);
     if (error instanceof DispatchUnknown) return failed(`${error.message}; whether the rollback started is unknown: look at the platform's runs before clicking again`, facts);
