@@ -8,8 +8,8 @@ import type { OutgoingMessage } from './envelope';
  * ASCII (see `asciiJson`), and its size is counted as sent. Incidents can carry
  * hundreds of alerts and arbitrary extra keys; a click must never be refused for size, and the
  * result must still be valid JSON that passes the payload schema. Steps, least lossy first:
- *   0. keep as many alerts as fit (counts such as `alert_cnt` stay as sent); when that is none of
- *      them (a giant first alert), step 1 is taken instead if it keeps some;
+ *   0. keep as many alerts as fit (counts such as `alert_cnt` stay as sent); when the first alert
+ *      left out is a giant one, step 1 is taken instead if it keeps more;
  *   1. also shorten strings longer than 2,048 characters;
  *   2. also drop keys the schema does not know, cap maps and lists at 20 entries, strings at 512;
  *   3. keep only the essential fields (ESSENTIAL), 10 labels, strings at 256;
@@ -34,15 +34,17 @@ export function encodeQueueMessage(message: OutgoingMessage, maxBytes: number): 
     const laid = layout(message, payload, compacted);
     if (laid === undefined || laid.bytes(0) > maxBytes) return undefined;
     const keep = mostAlertsThatFit(laid, maxBytes);
-    return { keep, dropsEvery: keep === 0 && laid.count > 0, body: () => laid.body(keep) };
+    // The first alert left out: long enough to hold a string step 1 would shorten?
+    const nextIsLong = keep < laid.count && laid.list.bytes(keep + 1) - laid.list.bytes(keep) > LONG_STRING;
+    return { keep, nextIsLong, body: () => laid.body(keep) };
   };
   for (let step = 0; step <= LATER_STEPS.length; step++) {
     const fit = fitAt(step);
     if (fit === undefined) continue;
-    // A giant first alert: step 0 fits only by dropping every alert, where shortening the long
-    // strings (step 1) may keep them all, which loses less.
-    const shortened = step === 0 && fit.dropsEvery ? fitAt(1) : undefined;
-    return shortened && shortened.keep > 0 ? shortened.body() : fit.body();
+    // A giant alert stops step 0 there, and every alert after it is dropped, where shortening the
+    // long strings (step 1) may keep them, which loses less.
+    const shortened = step === 0 && fit.nextIsLong ? fitAt(1) : undefined;
+    return shortened && shortened.keep > fit.keep ? shortened.body() : fit.body();
   }
   throw new RangeError(`message cannot be made to fit ${maxBytes} bytes`);
 }
@@ -187,9 +189,12 @@ export const MIN_MESSAGE_BYTES = 64 * 1024;
 type Counters = { strings_shortened: number; keys_dropped: number };
 type Step = (payload: ReceivedPayload, counters: Counters) => ReceivedPayload;
 
+/** Strings longer than this are shortened from step 1 on. */
+const LONG_STRING = 2048;
+
 /** Steps 1-4 (step 0 is the payload as it is). */
 const LATER_STEPS: Step[] = [
-  (payload, c) => shorten(payload, 2048, c),
+  (payload, c) => shorten(payload, LONG_STRING, c),
   (payload, c) => shorten(capCollections(knownKeys(payload, 'all', c), 20, c), 512, c),
   (payload, c) => shorten(capCollections(knownKeys(payload, 'essential', c), 10, c), 256, c),
   (payload, c) => shorten(capCollections(knownKeys(payload, 'essential', c), 10, c), 64, c),

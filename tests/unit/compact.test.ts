@@ -46,13 +46,13 @@ describe('queue message compaction', () => {
     expect(decoded.compacted?.strings_shortened).toBe(1);
   });
 
-  it('shortens a giant first alert rather than dropping every alert behind it', () => {
+  it.each([0, 1, 4])('shortens a giant alert (at %i) rather than dropping it and every alert behind it', (at) => {
     const base = clickWithAlerts(6, 100);
-    const alerts = base.incident.alerts.map((alert, i) => (i === 0 ? { ...alert, description: 'd'.repeat(300_000) } : alert));
+    const alerts = base.incident.alerts.map((alert, i) => (i === at ? { ...alert, description: 'd'.repeat(300_000) } : alert));
     const message = messageOf({ ...base, incident: { ...base.incident, alerts } });
     const decoded = decodeQueueMessage(encodeQueueMessage(message, SQS_LIMIT));
     expect(decoded.compacted).toMatchObject({ alerts_dropped: 0, strings_shortened: 1 });
-    expect(decoded.payload.incident.alerts?.map((a) => a.description?.length)).toEqual([2048, ...alerts.slice(1).map((a) => a.description?.length)]);
+    expect(decoded.payload.incident.alerts?.map((a) => a.description?.length)).toEqual(alerts.map((a, i) => (i === at ? 2048 : a.description?.length)));
   });
 
   it('drops unknown keys and caps labels when there are too many of them', () => {
