@@ -339,6 +339,13 @@ describe('the CloudFormation template osls packages offline', () => {
     expect(refusal).not.toContain('plain-token-0123456789abcdef');
   }, 60_000);
 
+  it('holds only package and deploy to those checks: remove, info, logs and print still work on a stage deployed as a dry run', async () => {
+    const osls = join(__dirname, '..', '..', 'node_modules', 'osls', 'bin', 'serverless.js');
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, SLS_TELEMETRY_DISABLED: '1', ENABLED_ACTIONS: 'echo', DRY_RUN: 'true' };
+    const { stdout } = await promisify(execFile)(process.execPath, [osls, 'print', '--stage', 'staging'], { cwd: join(__dirname, '..', '..'), env, timeout: 60_000 });
+    expect(stdout).toContain('flashduty-actions-staging-echo.fifo');
+  }, 60_000);
+
   it('packages a plaintext token only when DEPLOY_ALLOW=plaintext-secrets says so', async () => {
     const allowed = await packageStack('prod', { ENABLED_ACTIONS: 'echo', WEBHOOK_TOKENS: 'plain-token-0123456789abcdef', DEPLOY_ALLOW: 'plaintext-secrets' });
     expect(allowed.template.Resources.ReceiverLambdaFunction!.Properties.Environment.Variables.WEBHOOK_TOKENS).toBe('plain-token-0123456789abcdef');
