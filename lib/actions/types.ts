@@ -107,6 +107,8 @@ export interface Action<Config = unknown> {
   cooldown?: boolean;
   /** Schema of this action's environment variables, read at the worker's cold start. */
   config: v.GenericSchema<unknown, Config>;
+  /** A check across settings that one schema entry cannot make ("this provider needs that key"): the problem, or undefined. Run wherever `config` is read, packaging included. */
+  checkConfig?: (config: Config) => string | undefined;
   /** Lambda settings for this action's worker. */
   worker?: {
     timeoutSeconds?: number;

@@ -107,5 +107,8 @@ export function workerConfig(env: NodeJS.ProcessEnv, actions: ReadonlyArray<AnyA
 
 /** Validates an action's own environment variables with its schema; errors name the variable. */
 export function actionConfig<Config>(action: Action<Config>, env: NodeJS.ProcessEnv, root?: string): Config {
-  return readConfig(action.config, env, `${action.name} configuration`, root);
+  const config = readConfig(action.config, env, `${action.name} configuration`, root);
+  const problem = action.checkConfig?.(config);
+  if (problem) throw new ConfigError(`invalid ${action.name} configuration: ${problem}`);
+  return config;
 }

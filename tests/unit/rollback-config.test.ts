@@ -23,8 +23,9 @@ describe('rollback configuration', () => {
     expect(config.ROLLBACK_TARGETS[0]).toMatchObject({ provider: 'webhook', method: 'POST' });
   });
 
-  it('defaults to no targets, so a click fails instead of guessing', () => {
-    expect(actionConfig(rollback, {}).ROLLBACK_TARGETS).toEqual([]);
+  it('refuses no targets at cold start (and packaging): an enabled rollback with nowhere to go is a mistake', () => {
+    expect(() => actionConfig(rollback, {})).toThrow(/ROLLBACK_TARGETS: set ROLLBACK_TARGETS \(JSON\) or ROLLBACK_TARGETS_FILE/);
+    expect(() => actionConfig(rollback, { ROLLBACK_TARGETS: '[]' })).toThrow(/ROLLBACK_TARGETS: .*list at least one target, or leave rollback out of ENABLED_ACTIONS/);
   });
 
   it.each([

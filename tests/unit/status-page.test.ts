@@ -34,6 +34,11 @@ describe('status-page configuration', () => {
     expect(() => config({ STATUS_PAGE_COMPONENTS: '{"default":[]}' })).toThrow(/STATUS_PAGE_COMPONENTS: .*list at least one component/);
   });
 
+  it('refuses Statuspage without its API key at cold start (and packaging), not at the first click', () => {
+    expect(() => config({ STATUS_PAGE_PROVIDER: 'statuspage' })).toThrow(/invalid status-page configuration: STATUS_PAGE_PROVIDER=statuspage needs STATUS_PAGE_API_KEY \(or STATUS_PAGE_API_KEY_PARAM\)/);
+    expect(config({ STATUS_PAGE_PROVIDER: 'statuspage', STATUS_PAGE_API_KEY_PARAM: '/team/statuspage-key' }).STATUS_PAGE_PROVIDER).toBe('statuspage');
+  });
+
   it("accepts Statuspage's words for component statuses", () => {
     expect(config({ STATUS_PAGE_SEVERITY_STATUS: '{"Critical":"major_outage","Info":"degraded_performance"}' }).STATUS_PAGE_SEVERITY_STATUS).toEqual({
       Critical: 'full_outage',

@@ -121,9 +121,8 @@ type CompiledJson = v.InferOutput<ReturnType<typeof templateSchema.json>>;
 
 export const RollbackConfig = v.object({
   ROLLBACK_TARGETS: jsonVar(
-    v.array(Target),
-    'Where a rollback goes: a list of `{provider: github|gitlab|webhook, match, ...}`; the first whose `match` fits the incident is used (see "rollback in detail").',
-    [],
+    v.pipe(v.array(Target), v.minLength(1, 'list at least one target, or leave rollback out of ENABLED_ACTIONS')),
+    'Where a rollback goes: a list of `{provider: github|gitlab|webhook, match, ...}`; the first whose `match` fits the incident is used (see "rollback in detail"). Required.',
   ),
   FLASHDUTY_CHANGE_INTEGRATION_KEY: secretVar('Integration key of a FlashDuty change integration; when set, each rollback is recorded there as a change.'),
 });

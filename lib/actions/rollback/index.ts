@@ -50,8 +50,7 @@ export const rollback = defineAction({
     const refuse = await refusalFor(ctx);
     const target = selectTarget(ctx.config.ROLLBACK_TARGETS, labels);
     if (!target) {
-      const none = ctx.config.ROLLBACK_TARGETS.length === 0 ? 'ROLLBACK_TARGETS is empty' : 'no target in ROLLBACK_TARGETS matches this incident';
-      return refuse(none, [['labels looked at', describeLabels(labels)]]);
+      return refuse('no target in ROLLBACK_TARGETS matches this incident', [['labels looked at', describeLabels(labels)]]);
     }
     const name = targetName(target);
     let dispatcher: Dispatcher;

@@ -27,6 +27,8 @@ export const statusPage = defineAction({
   name: 'status-page',
   description: 'Opens, updates and resolves a public status page event for the incident (FlashDuty Status Page or Atlassian Statuspage).',
   config: StatusPageConfig,
+  checkConfig: (config) =>
+    config.STATUS_PAGE_PROVIDER === 'statuspage' && !config.STATUS_PAGE_API_KEY ? 'STATUS_PAGE_PROVIDER=statuspage needs STATUS_PAGE_API_KEY (or STATUS_PAGE_API_KEY_PARAM)' : undefined,
   // Each click moves the incident's one public event along (its link lives on the incident), so a
   // second click is an update, never a second event: no cool-down.
   cooldown: false,
