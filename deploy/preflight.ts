@@ -63,6 +63,7 @@ export function deployPreflight(env: NodeJS.ProcessEnv, stage: string, serviceDi
     problems.push(`${from('DRY_RUN')} sets DRY_RUN=${env.DRY_RUN}, so the deployed workers would change nothing; remove it, or set DEPLOY_ALLOW=dry-run to deploy a dry-run stage on purpose`);
   }
   if (dotenv) warnings.push(...describeUnread(dotenv.file, unreadSettings(dotenv.vars)));
+  for (const action of stackSettings(env, stage).actions) warnings.push(...(action.configWarnings?.(actionConfig(action, env, serviceDir)) ?? []));
   if (!env.ALARM_TOPIC_ARN?.trim()) warnings.push('ALARM_TOPIC_ARN is not set: the alarms (dead-lettered clicks, failing workers, queue unavailable) will notify no one');
   for (const key of ['ALLOWED_IPS', 'FLASHDUTY_API_URL'] as const) {
     if (/\b(127\.0\.0\.1|localhost)\b|::1/.test(env[key] ?? '')) warnings.push(`${from(key)} sets ${key}=${env[key]}, which looks like a local setting`);

@@ -109,6 +109,8 @@ export interface Action<Config = unknown> {
   config: v.GenericSchema<unknown, Config>;
   /** A check across settings that one schema entry cannot make ("this provider needs that key"): the problem, or undefined. Run wherever `config` is read, packaging included. */
   checkConfig?: (config: Config) => string | undefined;
+  /** What `npm run package` should warn about in a config that is valid but likely not meant (it does not stop the deploy). */
+  configWarnings?: (config: Config) => string[];
   /** Lambda settings for this action's worker. */
   worker?: {
     timeoutSeconds?: number;

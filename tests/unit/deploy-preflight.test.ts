@@ -87,6 +87,15 @@ describe('the checks before a package or deploy', () => {
     ]);
   });
 
+  it('warns when restart-host would refuse every click: its command takes a label value no allowlist lets in', () => {
+    const env = { ALARM_TOPIC_ARN: TOPIC, ENABLED_ACTIONS: 'restart-host', RESTART_COMMAND: 'systemctl restart {service} {unit}', RESTART_ALLOWED_VALUES: 'other=x*' };
+    expect(deployPreflight(env, 'prod', serviceDir()).warnings).toEqual([
+      'RESTART_COMMAND takes {service} from a label, but RESTART_ALLOWED_SERVICES is empty: every restart-host click will be refused; list the values it may take',
+      'RESTART_COMMAND takes {unit} from a label, but RESTART_ALLOWED_VALUES has no unit=<glob> entry: every restart-host click will be refused; list the values it may take',
+    ]);
+    expect(deployPreflight({ ...env, RESTART_ALLOWED_SERVICES: 'engine', RESTART_ALLOWED_VALUES: 'unit=app-*' }, 'prod', serviceDir()).warnings).toEqual([]);
+  });
+
   it('throws one error listing every problem, after printing the warnings', () => {
     const warnings: string[] = [];
     expect(() => assertDeployable({ WEBHOOK_TOKENS: 't', DRY_RUN: 'true' }, { stage: 'prod-a', serviceDir: serviceDir() }, (line) => warnings.push(line))).toThrow(

@@ -66,3 +66,9 @@ export function renderCommand(
   }
   return { ok: true, command: command.template.replace(PLACEHOLDER, (_m, key: string) => `'${labelValue(key)!}'`) };
 }
+
+/** Placeholders of RESTART_COMMAND no label value may fill (their allowlist is empty): every click would be refused. */
+export function unfillablePlaceholders(config: Pick<RestartHostConfig, 'RESTART_COMMAND' | 'RESTART_ALLOWED_SERVICES' | 'RESTART_ALLOWED_VALUES'>): string[] {
+  const allowed = allowedValues(config.RESTART_ALLOWED_SERVICES, config.RESTART_ALLOWED_VALUES);
+  return [...new Set(config.RESTART_COMMAND.placeholders)].filter((key) => (allowed.get(key) ?? []).length === 0);
+}

@@ -3,7 +3,7 @@ import { clickKeyOf } from '../../queue/envelope';
 import { UnderWayError } from '../../errors';
 import { type ActionContext, defineAction, type AwsSettings, type Outcome } from '../types';
 import { commandMarker, findSentCommand, type Invocation, outputExcerpt, type SentCommand, sendCommand, waitForCommand } from './command';
-import { RestartHostConfig, renderCommand } from './config';
+import { RestartHostConfig, renderCommand, unfillablePlaceholders } from './config';
 import { labelOf, resolveTargets, type Target, withAlerts } from './targets';
 
 const clients = new Map<string, SSMClient>();
@@ -36,6 +36,10 @@ export const restartHost = defineAction({
   description: 'Restarts a service or reboots the host behind the incident through AWS Systems Manager.',
   sideEffects: true,
   config: RestartHostConfig,
+  configWarnings: (config) =>
+    unfillablePlaceholders(config).map(
+      (key) => `RESTART_COMMAND takes {${key}} from a label, but ${key === 'service' ? 'RESTART_ALLOWED_SERVICES is empty' : `RESTART_ALLOWED_VALUES has no ${key}=<glob> entry`}: every restart-host click will be refused; list the values it may take`,
+    ),
   worker: {
     timeoutSeconds: TIMEOUT_SECONDS,
     iam: (config) => {
