@@ -13,7 +13,7 @@ import { secretParameters } from '../lib/schema/secret';
 import { flashdutyAccountLimits, WorkerEnv } from '../lib/config/worker';
 import { instanceWindows } from '../lib/flashduty/rate-limit';
 import { checkEnvSize, functionEnv } from './function-env';
-import { queueUrlVariable } from '../lib/queue/names';
+import { queueNames, queueUrlVariable } from '../lib/queue/names';
 import { operationsResources } from './operations';
 import {
   dlqLogicalId,
@@ -60,7 +60,24 @@ export function edgeSecretParameter(settings: StackSettings): string {
   return `/${settings.service}/${settings.stage}/edge-secret`;
 }
 
+/**
+ * AWS's name limits for what the stage's name goes into: a long stage would package cleanly and
+ * then fail in CloudFormation, half deployed. Lambda function names take 64 characters, SQS queue
+ * names 80.
+ */
+function checkNameLengths(settings: StackSettings): void {
+  const names = [
+    ...['receiver', ...settings.actions.map((a) => workerFunctionKey(a.name))].map((key) => ({ name: functionName(settings, key), max: 64, what: "Lambda's function name limit" })),
+    ...settings.actions.map((a) => ({ name: queueNames(`${settings.service}-${settings.stage}`, a.name).dlq, max: 80, what: "SQS's queue name limit" })),
+  ];
+  const over = names.find(({ name, max }) => name.length > max);
+  if (over) {
+    throw new ConfigError(`stage "${settings.stage}" makes the name ${over.name} ${over.name.length} characters long, over ${over.what} of ${over.max}; use a stage name at most ${settings.stage.length - (over.name.length - over.max)} characters long`);
+  }
+}
+
 export function serverlessFunctions(settings: StackSettings, env: NodeJS.ProcessEnv): Json {
+  checkNameLengths(settings);
   instanceWindows(flashdutyAccountLimits(env), flashdutyRateShare(settings)); // too many instances for FlashDuty's rate fails the package
   const { EDGE_FIREWALL } = readConfig(ServerlessEnv, env, 'deploy configuration');
   // A bad rule (or one running an action this stack does not deploy) fails the package, not the cold start.

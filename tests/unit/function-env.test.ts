@@ -24,6 +24,14 @@ const parametersOf = (env: NodeJS.ProcessEnv, action: string) => {
 };
 
 describe('what the package step derives from the declarations', () => {
+  it("refuses a stage name that would make a function or queue name longer than AWS allows, saying how long it may be", () => {
+    const env = { ENABLED_ACTIONS: 'status-page' };
+    const long = { ...stackSettings(env, 'customer-acme-production-eu-west-1', ACTIONS) };
+    expect(() => serverlessFunctions(long, env)).toThrow(
+      'stage "customer-acme-production-eu-west-1" makes the name flashduty-actions-customer-acme-production-eu-west-1-statusPageWorker 69 characters long, over Lambda\'s function name limit of 64; use a stage name at most 29 characters long',
+    );
+  });
+
   it('gives a worker the operator keys its schemas declare, and nothing another function or the local stack reads', () => {
     const env = probeWorker({ PROBE_LIMIT: '4', RESTART_COMMAND: 'reboot', ALLOWED_IPS: '10.0.0.1', DRY_RUN: 'true', AWS_ENDPOINT_URL_SSM: 'http://x', SQS_PORT: '1' }).environment;
     expect(env).toMatchObject({ PROBE_LIMIT: '4', DRY_RUN: 'true', ACTION_NAME: 'probe', FLASHDUTY_APP_KEY_PARAM: '/flashduty-actions/test/flashduty-app-key' });
