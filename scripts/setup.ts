@@ -2,11 +2,14 @@
  * `npm run setup -- --stage <stage> [--region <r>] [--rotate-token | --finish-rotation] [--rotate-app-key]`: creates the
  * stage's secret parameters when missing (a generated webhook token; the FlashDuty app key from
  * FLASHDUTY_APP_KEY in the environment, piped on stdin, or typed at a hidden prompt), then prints
- * what to enter in FlashDuty's Custom Action form for each action the deployed stack serves.
+ * which other secret parameters the stage's actions read are missing, and what to enter in
+ * FlashDuty's Custom Action form for each action the deployed stack serves.
  * Changes nothing that exists, unless asked to rotate the token or the app key.
  */
 import { randomBytes } from 'node:crypto';
-import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { workerParameters } from '../deploy/serverless-parts';
+import { stackSettings } from '../deploy/stack';
 import { parseTokenList } from '../lib/auth/tokens';
 import { readSecretInput } from './hidden-input';
 import { buttonName, stackEndpoints, deploySettings, parseOptions, readParameter, secretParameterNames } from './operator';
@@ -53,8 +56,28 @@ async function main(): Promise<void> {
   } else {
     console.log(`${names.appKey} exists; left as it is (--rotate-app-key replaces it)`);
   }
+  await checkOtherSecrets(ssm, stage, env, [names.tokens, names.appKey]);
   ssm.destroy();
   await printForms(region, stage, tokens.at(-1)!);
+}
+
+/**
+ * Every other SSM parameter the stage's workers read (an action's `<KEY>_PARAM`, a rollback
+ * target's `token_param`, an enrich header's `secret_param`, a default name the stack grants):
+ * setup cannot know their values, so it says which are missing and how to create each, without
+ * reading any value.
+ */
+async function checkOtherSecrets(ssm: SSMClient, stage: string, env: NodeJS.ProcessEnv, own: string[]): Promise<void> {
+  const settings = stackSettings(env, stage);
+  const names = [...new Set(settings.actions.flatMap((action) => workerParameters(settings, env, action)))].filter((name) => !own.includes(name));
+  for (const name of names) {
+    const found = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: false })).then(
+      () => 'exists',
+      (error: Error) => (error.name === 'ParameterNotFound' ? undefined : `could not be checked (${error.name})`),
+    );
+    if (found) console.log(`${name} ${found}`);
+    else console.log(`${name} is missing: the action that reads it fails until it exists; create it with\n  read -rs VALUE && aws ssm put-parameter --type SecureString --name ${name} --value "$VALUE"`);
+  }
 }
 
 /**

@@ -101,6 +101,22 @@ describe('npm run setup and npm run smoke against stand-ins for SSM, CloudFormat
       expect(cloudformation.calls).toContainEqual({ operation: 'DescribeStacks', input: expect.objectContaining({ StackName: 'flashduty-actions-prod', Version: '2010-05-15' }) });
     });
 
+    it("says which other secrets the stage's actions read are missing, and how to create each, without reading any value", async () => {
+      const target = { provider: 'github', match: {}, repo: 'acme/shop', workflow: 'rollback.yml', ref: 'main', inputs: {}, token_param: '/flashduty-actions/prod/github-token' };
+      const env = { ENABLED_ACTIONS: 'echo,rollback', ROLLBACK_TARGETS: JSON.stringify([target]) };
+      const missing = await run('setup', ['--stage', 'prod'], { env });
+      expect(missing.code).toBe(0);
+      expect(missing.stdout).toContain(
+        '/flashduty-actions/prod/github-token is missing: the action that reads it fails until it exists; create it with\n  read -rs VALUE && aws ssm put-parameter --type SecureString --name /flashduty-actions/prod/github-token --value "$VALUE"\n',
+      );
+      ssm.parameters.set('/flashduty-actions/prod/github-token', 'ghp-typed-by-the-operator');
+      const found = await run('setup', ['--stage', 'prod'], { env });
+      expect(found.stdout).toContain('/flashduty-actions/prod/github-token exists\n');
+      expect(`${found.stdout}${found.stderr}`).not.toContain('ghp-typed-by-the-operator');
+      const reads = ssm.calls.filter((c) => c.operation === 'GetParameter' && c.input.Name === '/flashduty-actions/prod/github-token');
+      expect(reads.map((c) => c.input.WithDecryption)).toEqual([false, false]);
+    }, 60_000);
+
     it('changes nothing when run again, and prints the same token', async () => {
       const before = puts().length;
       const again = await run('setup', ['--stage', 'prod']);
