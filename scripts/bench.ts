@@ -213,6 +213,7 @@ async function initMs(file: string, env: NodeJS.ProcessEnv, nodeOptions: string[
 /** The least each action needs to start (its required settings); what they say does not matter to module init. */
 const ACTION_SETTINGS = {
   ENRICH_SOURCES: JSON.stringify([{ name: 'bench', url: 'http://127.0.0.1:1/x' }]),
+  ROLLBACK_TARGETS: JSON.stringify([{ provider: 'webhook', match: {}, url: 'https://deploy.example.com/rollback', secret_param: '/team/rollback-webhook-secret' }]),
   STATUS_PAGE_ID: '1',
   STATUS_PAGE_COMPONENTS: '{"default":["Website"]}',
 };
@@ -415,10 +416,11 @@ async function measure(rows: Set<Row>, requests: number) {
     return { start, path: await coldPath(start.bundles, option('cold-path-runs'), TOKEN) };
   });
   const sizes = await step('sizes', 'bundle sizes (osls package) and worker init', async () => {
-    // enrich and status-page need their config to package; the examples are what a real stack would ship.
+    // enrich, rollback and status-page need their config to package; the examples are what a real stack would ship.
     const packaged = await packageStack('bench', {
       ENABLED_ACTIONS: ACTIONS.map((a) => a.name).join(','),
       ENRICH_SOURCES_FILE: 'deploy/enrich-sources.local.yaml',
+      ROLLBACK_TARGETS: ACTION_SETTINGS.ROLLBACK_TARGETS,
       STATUS_PAGE_ID: '1',
       STATUS_PAGE_COMPONENTS: '{"default":["Website"]}',
       // The local example sources carry an inline token; sizes are all this package is for.
