@@ -34,8 +34,8 @@ export function encodeQueueMessage(message: OutgoingMessage, maxBytes: number): 
     const laid = layout(message, payload, compacted);
     if (laid === undefined || laid.bytes(0) > maxBytes) return undefined;
     const keep = mostAlertsThatFit(laid, maxBytes);
-    // The first alert left out: long enough to hold a string step 1 would shorten?
-    const nextIsLong = keep < laid.count && laid.list.bytes(keep + 1) - laid.list.bytes(keep) > LONG_STRING;
+    // The first alert left out holds a string step 1 would shorten?
+    const nextIsLong = keep < laid.count && holdsLongString(payload.incident.alerts![keep]);
     return { keep, nextIsLong, body: () => laid.body(keep) };
   };
   for (let step = 0; step <= LATER_STEPS.length; step++) {
@@ -191,6 +191,20 @@ type Step = (payload: ReceivedPayload, counters: Counters) => ReceivedPayload;
 
 /** Strings longer than this are shortened from step 1 on. */
 const LONG_STRING = 2048;
+/** A JSON string token whose text is longer than LONG_STRING: needed (not enough) for its value to be. */
+const LONG_STRING_TOKEN = new RegExp(`"(?:[^"\\\\]|\\\\.){${LONG_STRING + 1},}"`);
+
+/**
+ * Whether an alert holds a string longer than LONG_STRING: one regular expression over an alert kept
+ * as text (its escapes only make a token longer than its value), a walk over any other. One alert,
+ * so a push of ordinary alerts, however many, pays next to nothing.
+ */
+function holdsLongString(value: unknown, depth = 0): boolean {
+  if (value instanceof RawAlert) return LONG_STRING_TOKEN.test(value.text);
+  if (typeof value === 'string') return value.length > LONG_STRING;
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return false;
+  return Object.values(value).some((item) => holdsLongString(item, depth + 1));
+}
 
 /** Steps 1-4 (step 0 is the payload as it is). */
 const LATER_STEPS: Step[] = [

@@ -3,6 +3,8 @@ import { asciiJson, encodeQueueMessage, MIN_MESSAGE_BYTES } from '../../lib/queu
 import { decodeQueueMessage, type QueueMessage } from '../../lib/queue/envelope';
 import { validatePayload } from '../../lib/flashduty/payload';
 import { truncate } from '../../lib/text';
+import { RawAlert } from '../../lib/flashduty/raw-alerts';
+import { parseClick } from '../../lib/receiver/click';
 import { clickWithAlerts, sampleClick } from '../fixtures/clicks';
 
 const SQS_LIMIT = 256 * 1024;
@@ -53,6 +55,38 @@ describe('queue message compaction', () => {
     const decoded = decodeQueueMessage(encodeQueueMessage(message, SQS_LIMIT));
     expect(decoded.compacted).toMatchObject({ alerts_dropped: 0, strings_shortened: 1 });
     expect(decoded.payload.incident.alerts?.map((a) => a.description?.length)).toEqual(alerts.map((a, i) => (i === at ? 2048 : a.description?.length)));
+  });
+
+  describe('with the alerts kept as the text they came in (a big push)', () => {
+    const raw = (click: ReturnType<typeof clickWithAlerts>) => {
+      const { payload } = parseClick(JSON.stringify(click), false, { now: Date.now(), maxEventAgeMs: 60_000 });
+      expect(payload.incident.alerts?.every((alert) => alert instanceof RawAlert)).toBe(true);
+      return { version: 1, action: 'echo', event_id: 'evt-1', received_at: 1, payload } as const;
+    };
+
+    it('shortens a giant alert there too', () => {
+      const click = clickWithAlerts(900, 100);
+      click.incident.alerts[1]!.description = 'd'.repeat(300_000);
+      const decoded = decodeQueueMessage(encodeQueueMessage(raw(click), SQS_LIMIT));
+      expect(decoded.compacted).toMatchObject({ strings_shortened: 1 });
+      expect(decoded.payload.incident.alerts!.length).toBeGreaterThan(2);
+    });
+
+    it('does not parse them for step 1 when the first alert left out holds no long string, however big each alert is', () => {
+      // About 3 KB each (a 1 KB description, 30 labels): over 2,048 bytes, with no string that long.
+      const click = clickWithAlerts(900, 100);
+      const labels = Object.fromEntries(Array.from({ length: 30 }, (_, k) => [`label_${k}`, 'v'.repeat(40)]));
+      click.incident.alerts = click.incident.alerts.map((alert, i) => ({ ...alert, description: `${'x'.repeat(1000)}${i}`, labels }));
+      const message = raw(click);
+      const parsed = jest.spyOn(RawAlert.prototype, 'toJSON');
+      try {
+        const decoded = decodeQueueMessage(encodeQueueMessage(message, SQS_LIMIT));
+        expect(decoded.compacted).toMatchObject({ strings_shortened: 0 });
+        expect(parsed).not.toHaveBeenCalled();
+      } finally {
+        parsed.mockRestore();
+      }
+    });
   });
 
   it('drops unknown keys and caps labels when there are too many of them', () => {
