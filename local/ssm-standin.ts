@@ -53,6 +53,8 @@ export class SsmStandIn extends LocalStandIn {
   throttle = new Map<string, number>();
   /** Carries out this many calls of an operation, then answers them with InternalServerError: a lost answer. */
   loseAnswers = new Map<string, number>();
+  /** Carries out this many calls of an operation, then answers 200 with a body cut short: an answer that cannot be read. */
+  cutAnswers = new Map<string, number>();
   /** Custom command documents: each parameter's `allowedPattern`, which SendCommand enforces like SSM. */
   documents = new Map<string, Record<string, { allowedPattern?: string }>>();
   /** Every answer waits this long first: SSM's round trip from a Lambda is some tens of ms, not 0. */
@@ -63,6 +65,7 @@ export class SsmStandIn extends LocalStandIn {
     this.calls.length = 0;
     this.throttle.clear();
     this.loseAnswers.clear();
+    this.cutAnswers.clear();
     this.documents.clear();
     this.nextScript = { status: 'Success', exitCode: 0, stdout: '' };
   }
@@ -100,6 +103,12 @@ export class SsmStandIn extends LocalStandIn {
       if (lost > 0) {
         this.loseAnswers.set(operation, lost - 1);
         return send(500, { __type: 'InternalServerError', message: 'the request was carried out, but this answer is lost' });
+      }
+      const cut = this.cutAnswers.get(operation) ?? 0;
+      if (cut > 0) {
+        this.cutAnswers.set(operation, cut - 1);
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+        return void res.end(JSON.stringify(answer).slice(0, 20));
       }
       send(200, answer);
     } catch (error) {

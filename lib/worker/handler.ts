@@ -350,7 +350,7 @@ const resultNotWritten = (ran: Outcome, attempts: number, error: unknown): Outco
 const resultNotSeen = (error: UnderWayError, attempts: number): Outcome => ({
   status: 'failed',
   summary: `${error.started}, but its result could not be seen in ${attempts} attempts: ${describeError(error.cause)}`,
-  facts: [['next step', 'the click is in the dead-letter queue; `npm run redrive` looks for the result again without starting it again']],
+  facts: [['next step', 'the click is in the dead-letter queue; `npm run redrive` looks for what was started first, and starts it again only if it is not there']],
 });
 
 /** A message no worker can read goes to the DLQ fast, and the incident is told if we can find it. */

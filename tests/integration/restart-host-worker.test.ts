@@ -64,7 +64,7 @@ describe('restart-host through the worker, when its result cannot be seen', () =
     expect(comments(body)).toHaveLength(1);
     expect(comments(body)[0]).toContain(`the restart was sent to ${sent!.InstanceIds[0]}`);
     expect(comments(body)[0]).toContain(`(command ${sent!.CommandId}: \`systemctl restart 'engine'\`), but its result could not be seen in 1 attempts: ThrottlingException`);
-    expect(comments(body)[0]).toContain('`npm run redrive` looks for the result again without starting it again');
+    expect(comments(body)[0]).toContain('`npm run redrive` looks for what was started first, and starts it again only if it is not there');
   }, 90_000);
 
   it("keeps the cool-down when a dead-lettered click's restart is still running, so a second click does not send another", async () => {

@@ -333,6 +333,20 @@ describe('restart-host against a Systems Manager stand-in (real @aws-sdk/client-
       expect(fact(retried, 'command id')).toBe(ssm.sent()[0]!.CommandId);
     });
 
+    it('takes a SendCommand answered 200 with a body it cannot read as under way (the host lock and cool-down stay), and its retry finds the command', async () => {
+      ssm.nextScript = { status: 'Success', exitCode: 0, stdout: 'ok', takesMs: 1000 };
+      ssm.cutAnswers.set('SendCommand', 1);
+      const click = () => context({ resource: 'es.nj.01', service: 'engine' }, { eventId: 'evt-cut' });
+      await expect(restartHost.run(click())).rejects.toMatchObject({
+        name: 'UnderWayError',
+        message: expect.stringContaining(`the restart may have been sent to ${WEB.InstanceId} (es.nj.01) (SendCommand got no clear answer)`),
+      });
+      const retried = await restartHost.run(click());
+      expect(retried.status).toBe('succeeded');
+      expect(ssm.sent()).toHaveLength(1);
+      expect(fact(retried, 'command id')).toBe(ssm.sent()[0]!.CommandId);
+    }, 20_000);
+
     it('a retry after the command was sent waits for it, even when the host is offline (rebooting) or its labels changed meanwhile', async () => {
       ssm.nextScript = { status: 'Success', exitCode: 0, stdout: 'rebooting', takesMs: 7000 };
       const click = (labels: Record<string, string>) => context(labels, { eventId: 'evt-reboot' });

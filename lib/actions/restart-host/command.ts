@@ -66,7 +66,9 @@ export async function sendCommand(ssm: SSMClient, input: SendCommandCommandInput
     } catch (error) {
       const throttled = (error as { $retryable?: { throttling?: boolean } }).$retryable?.throttling === true || (error as Error).name === 'ThrottlingException';
       if (!throttled || attempt >= SEND_ATTEMPTS) throw error;
-      await sleep(200 * 2 ** attempt * Math.random(), undefined, { signal });
+      // Stopped while waiting to try again: what nothing was sent for is the throttling, not the abort.
+      const waited = await sleep(200 * 2 ** attempt * Math.random(), true, { signal }).catch(() => false);
+      if (!waited) throw error;
     }
   }
 }

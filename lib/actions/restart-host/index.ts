@@ -1,6 +1,6 @@
 import { SSMClient, type SendCommandCommandInput } from '@aws-sdk/client-ssm';
 import { clickKeyOf } from '../../queue/envelope';
-import { UnderWayError } from '../../errors';
+import { networkCause, UnderWayError } from '../../errors';
 import { type ActionContext, defineAction, type AwsSettings, type Outcome } from '../types';
 import { commandMarker, findSentCommand, type Invocation, outputExcerpt, type SentCommand, sendCommand, waitForCommand } from './command';
 import { RestartHostConfig, renderCommand, unfillablePlaceholders } from './config';
@@ -199,12 +199,25 @@ async function sendOnce(ctx: Ctx, input: SendCommandCommandInput, since: Date, d
   try {
     return { commandId: await sendCommand(ssmFor(ctx.aws, 1), input, ctx.signal) };
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === undefined || status >= 500) throw new UnderWayError(`the restart may have been sent to ${described} (SendCommand got no clear answer)`, error);
+    if (!certainlyNotSent(error)) throw new UnderWayError(`the restart may have been sent to ${described} (SendCommand got no clear answer)`, error);
     await ctx.memory.remember(noteKey(ctx), null);
     if ((error as Error).name === 'InvalidParameters') return { refused: (error as Error).message };
     throw error;
   }
+}
+
+/** Network errors that mean the request never reached SSM: no connection was made. */
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Whether a failed SendCommand certainly did not run: SSM refused it (a 4xx, throttling included),
+ * no connection was made, or there were no credentials to sign it with. Anything else (a 5xx, a
+ * timeout, a reset, a 2xx whose body could not be read) may follow a command SSM ran.
+ */
+function certainlyNotSent(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 400 && status < 500;
+  return NEVER_CONNECTED.has(networkCause(error)) || (error as Error).name === 'CredentialsProviderError';
 }
 
 const fetchedAlerts = (count: number) => `the push carried none; ${count} listed by FlashDuty`;
