@@ -117,6 +117,13 @@ describe('npm run setup and npm run smoke against stand-ins for SSM, CloudFormat
       expect(reads.map((c) => c.input.WithDecryption)).toEqual([false, false]);
     }, 60_000);
 
+    it("still prints the forms when this shell's settings cannot be read (they live in CI, or are not written yet)", async () => {
+      const run1 = await run('setup', ['--stage', 'prod'], { env: { ENABLED_ACTIONS: 'echo,rollback' } });
+      expect(run1.code).toBe(0);
+      expect(run1.stdout).toContain("could not list the other secrets the stage's actions read, from this shell's settings: invalid rollback configuration: ROLLBACK_TARGETS: set ROLLBACK_TARGETS");
+      expect(run1.stdout).toContain(`Authorization = Bearer ${tokens()[0]}`);
+    }, 40_000);
+
     it('changes nothing when run again, and prints the same token', async () => {
       const before = puts().length;
       const again = await run('setup', ['--stage', 'prod']);
