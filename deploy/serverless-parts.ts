@@ -1,3 +1,4 @@
+import { ACTIONS } from '../lib/actions/registry';
 import type { Action } from '../lib/actions/types';
 import { actionConfig } from '../lib/config/worker';
 import * as v from 'valibot';
@@ -70,10 +71,24 @@ function checkNameLengths(settings: StackSettings): void {
     ...['receiver', ...settings.actions.map((a) => workerFunctionKey(a.name))].map((key) => ({ name: functionName(settings, key), max: 64, what: "Lambda's function name limit" })),
     ...settings.actions.map((a) => ({ name: queueNames(`${settings.service}-${settings.stage}`, a.name).dlq, max: 80, what: "SQS's queue name limit" })),
   ];
-  const over = names.find(({ name, max }) => name.length > max);
+  // The name furthest over its limit, so the length suggested fits every name.
+  const over = names.filter(({ name, max }) => name.length > max).sort((a, b) => b.name.length - b.max - (a.name.length - a.max))[0];
   if (over) {
     throw new ConfigError(`stage "${settings.stage}" makes the name ${over.name} ${over.name.length} characters long, over ${over.what} of ${over.max}; use a stage name at most ${settings.stage.length - (over.name.length - over.max)} characters long`);
   }
+}
+
+/**
+ * The functions by name only (the receiver and a worker per action ENABLED_ACTIONS names that the
+ * registry knows), for osls commands that build nothing when the configuration fails its checks.
+ */
+export function functionNamesOnly(env: NodeJS.ProcessEnv): Json {
+  const known = new Set(ACTIONS.map((a) => a.name));
+  const actions = (env.ENABLED_ACTIONS ?? 'echo').split(',').map((name) => name.trim()).filter((name) => known.has(name));
+  return {
+    receiver: { handler: 'functions/receiver.handler' },
+    ...Object.fromEntries(actions.map((action) => [workerFunctionKey(action), { handler: `${actionModule(action)}.handler` }])),
+  };
 }
 
 export function serverlessFunctions(settings: StackSettings, env: NodeJS.ProcessEnv): Json {

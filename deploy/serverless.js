@@ -4,7 +4,7 @@ const { join } = require('node:path');
 const { require: load } = require('tsx/cjs/api');
 
 const { stackSettings } = load('./stack.ts', __filename);
-const { serverlessFunctions, serverlessResources } = load('./serverless-parts.ts', __filename);
+const { functionNamesOnly, serverlessFunctions, serverlessResources } = load('./serverless-parts.ts', __filename);
 const { assertDeployable } = load('./preflight.ts', __filename);
 
 /**
@@ -39,5 +39,22 @@ const plainConfigErrors = (build) => async (...args) => {
   }
 };
 
-module.exports.functions = plainConfigErrors(async ({ resolveVariable }) => serverlessFunctions(await settingsFor(resolveVariable), process.env));
-module.exports.resources = plainConfigErrors(async ({ resolveVariable }) => serverlessResources(await settingsFor(resolveVariable), process.env));
+/**
+ * For a command that builds nothing (remove, info, logs), a configuration that fails its checks
+ * (an action's settings, a stage name too long) must not stop it: the stack is named by service and
+ * stage alone. It goes on with the functions' names only, and no resources, after a warning.
+ */
+const orNamesOnly = (build, fallback) => async (options) => {
+  try {
+    return await build(options);
+  } catch (error) {
+    if (command === undefined || BUILDS.has(command) || !error || error.name !== 'ConfigError') throw error;
+    console.warn(`WARNING: ${error.message}; osls ${command} goes on with the functions' names only`);
+    return fallback();
+  }
+};
+
+module.exports.functions = plainConfigErrors(
+  orNamesOnly(async ({ resolveVariable }) => serverlessFunctions(await settingsFor(resolveVariable), process.env), () => functionNamesOnly(process.env)),
+);
+module.exports.resources = plainConfigErrors(orNamesOnly(async ({ resolveVariable }) => serverlessResources(await settingsFor(resolveVariable), process.env), () => ({})));

@@ -344,6 +344,10 @@ describe('the CloudFormation template osls packages offline', () => {
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, SLS_TELEMETRY_DISABLED: '1', ENABLED_ACTIONS: 'echo', DRY_RUN: 'true' };
     const { stdout } = await promisify(execFile)(process.execPath, [osls, 'print', '--stage', 'staging'], { cwd: join(__dirname, '..', '..'), env, timeout: 60_000 });
     expect(stdout).toContain('flashduty-actions-staging-echo.fifo');
+    // Settings that fail an action's checks (or a stage name too long) do not stop them either: the functions' names are enough.
+    const broken = await promisify(execFile)(process.execPath, [osls, 'print', '--stage', 'staging'], { cwd: join(__dirname, '..', '..'), env: { ...env, ENABLED_ACTIONS: 'echo,rollback' }, timeout: 60_000 });
+    expect(broken.stderr).toContain("WARNING: invalid rollback configuration: ROLLBACK_TARGETS: set ROLLBACK_TARGETS (JSON) or ROLLBACK_TARGETS_FILE (a JSON or YAML file); osls print goes on with the functions' names only");
+    expect(broken.stdout).toMatch(/ {2}rollbackWorker:\n {4}handler: lib\/actions\/rollback\/index\.handler/);
   }, 60_000);
 
   it('packages a plaintext token only when DEPLOY_ALLOW=plaintext-secrets says so', async () => {

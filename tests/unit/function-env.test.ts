@@ -32,6 +32,21 @@ describe('what the package step derives from the declarations', () => {
     );
   });
 
+  it('suggests a stage length that fits every name, not only the first one over', () => {
+    const env = { ENABLED_ACTIONS: 'echo,restart-host' };
+    const refusal = (stage: string) => {
+      try {
+        serverlessFunctions(stackSettings(env, stage, ACTIONS), env);
+        return undefined;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    const suggested = Number(/at most (\d+) characters/.exec(refusal('s'.repeat(36)) ?? '')?.[1]);
+    expect(suggested).toBe(28);
+    expect(refusal('s'.repeat(suggested))).toBeUndefined();
+  });
+
   it('gives a worker the operator keys its schemas declare, and nothing another function or the local stack reads', () => {
     const env = probeWorker({ PROBE_LIMIT: '4', RESTART_COMMAND: 'reboot', ALLOWED_IPS: '10.0.0.1', DRY_RUN: 'true', AWS_ENDPOINT_URL_SSM: 'http://x', SQS_PORT: '1' }).environment;
     expect(env).toMatchObject({ PROBE_LIMIT: '4', DRY_RUN: 'true', ACTION_NAME: 'probe', FLASHDUTY_APP_KEY_PARAM: '/flashduty-actions/test/flashduty-app-key' });
