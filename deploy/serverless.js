@@ -12,15 +12,17 @@ const { assertDeployable } = load('./preflight.ts', __filename);
  * and ship artifacts are held to the deploy checks: `remove`, `info`, `logs` and the like must
  * still work on a stage deployed on purpose as a dry run (DEPLOY_ALLOW=dry-run, no longer set).
  */
-const command = process.argv.slice(2).find((arg) => !arg.startsWith('-'));
-const BUILDS = new Set(['package', 'deploy']);
+const words = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+const command = words[0];
+// Any word that names a build counts, wherever it stands (`osls --stage prod deploy`): when in doubt, check.
+const builds = command === undefined || words.some((word) => word === 'package' || word === 'deploy');
 
 // Every package and deploy passes here first: no plaintext secret or local setting gets through.
 async function settingsFor(resolveVariable) {
   const stage = await resolveVariable('sls:stage');
   const region = await resolveVariable('self:provider.region');
   try {
-    if (command === undefined || BUILDS.has(command)) assertDeployable(process.env, { stage, region, serviceDir: join(__dirname, '..') });
+    if (builds) assertDeployable(process.env, { stage, region, serviceDir: join(__dirname, '..') });
     return stackSettings(process.env, stage);
   } catch (error) {
     // osls prints a rejection's stack; a configuration refusal is a message for a person.
@@ -48,7 +50,7 @@ const orNamesOnly = (build, fallback) => async (options) => {
   try {
     return await build(options);
   } catch (error) {
-    if (command === undefined || BUILDS.has(command) || !error || error.name !== 'ConfigError') throw error;
+    if (builds || !error || error.name !== 'ConfigError') throw error;
     console.warn(`WARNING: ${error.message}; osls ${command} goes on with the functions' names only`);
     return fallback();
   }
