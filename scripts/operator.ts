@@ -6,10 +6,8 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { dotenvFor } from '../deploy/preflight';
 import { SERVICE } from '../deploy/stack';
-import { ROOT } from './local-env';
-import { ScriptError } from './queues';
+import { deploySettings, ScriptError } from './queues';
 
 export interface Options {
   stage: string;
@@ -49,10 +47,7 @@ function readOptions(argv: string[], spec: { usage: string; values: string[]; sw
   return { stage, region: values.get('--region') ?? deploySettings(stage, env).AWS_REGION ?? 'us-east-1', values, switches };
 }
 
-/** The stage's deploy settings as osls reads them: `.env.<stage>` (else `.env`), under the environment. */
-export function deploySettings(stage: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return { ...dotenvFor(stage, ROOT)?.vars, ...env };
-}
+export { deploySettings } from './queues';
 
 /** The SSM parameters holding the stage's tokens and app key: `<KEY>_PARAM`, else the stage default. */
 export function secretParameterNames(stage: string, env: NodeJS.ProcessEnv): { tokens: string; appKey: string } {

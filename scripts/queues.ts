@@ -39,13 +39,18 @@ export function stageOptions(argv: string[], env: NodeJS.ProcessEnv, usage: { li
   }
   if (rest.length > usage.positional) refuse(`unexpected argument ${rest[usage.positional]}`);
   // The stage's region as its deploy reads it (`.env.<stage>` too), so the scripts reach the stack npm run package built.
-  region ??= (stage === 'local' ? env.AWS_REGION : { ...dotenvFor(stage, ROOT)?.vars, ...env }.AWS_REGION) ?? 'us-east-1';
+  region ??= (stage === 'local' ? env.AWS_REGION : deploySettings(stage, env).AWS_REGION) ?? 'us-east-1';
   const sqsPort = env.SQS_PORT ?? '9324';
   const sqs =
     stage === 'local'
       ? new SQSClient({ endpoint: `http://127.0.0.1:${sqsPort}`, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 })
       : new SQSClient({ region });
   return { stage, sqs, rest, sqsPort };
+}
+
+/** The stage's deploy settings as osls reads them: `.env.<stage>` (else `.env`), under the environment. */
+export function deploySettings(stage: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...dotenvFor(stage, ROOT)?.vars, ...env };
 }
 
 /** An action name the registry knows, or a ScriptError listing the known ones. */
