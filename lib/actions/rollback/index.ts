@@ -22,15 +22,15 @@ const notRolledBack = (summary: string, facts?: Facts): Outcome => ({ status: 'f
 const dispatchKey = (ctx: Context) => `dispatch#${clickKeyOf(ctx.message)}`;
 
 /**
- * How this click refuses before dispatching: "nothing was rolled back", giving its run of the
- * budget back. Unless an earlier delivery of the click already sent its dispatch (its note, see
- * dispatchOnce), and the targets or labels changed since: then the rollback may be running.
+ * A refusal before dispatching: "nothing was rolled back", giving its run of the budget back.
+ * Unless an earlier delivery of the click already sent its dispatch (its note, see dispatchOnce),
+ * and the targets or labels changed since: then the rollback may be running.
  */
-async function refusalFor(ctx: Context): Promise<(summary: string, facts?: Facts) => Outcome> {
+async function refuse(ctx: Context, summary: string, facts?: Facts): Promise<Outcome> {
   const sent = ctx.dryRun ? undefined : await ctx.memory.recall<{ run?: Run }>(dispatchKey(ctx));
-  if (!sent) return notRolledBack;
+  if (!sent) return notRolledBack(summary, facts);
   const what = sent.run ? `started the rollback${sent.run.id ? ` (run ${sent.run.id})` : ''}` : 'sent the dispatch, and whether the rollback started is unknown';
-  return (summary, facts) => failed(`${summary}, but an earlier delivery of this click already ${what}: look at the platform's runs before clicking again`, facts);
+  return failed(`${summary}, but an earlier delivery of this click already ${what}: look at the platform's runs before clicking again`, facts);
 }
 
 /**
@@ -47,17 +47,16 @@ export const rollback = defineAction({
   async run(ctx): Promise<Outcome> {
     const alerts = await alertsOf(ctx);
     const labels = labelView(ctx.message.payload.incident.labels, alerts);
-    const refuse = await refusalFor(ctx);
     const target = selectTarget(ctx.config.ROLLBACK_TARGETS, labels);
     if (!target) {
-      return refuse('no target in ROLLBACK_TARGETS matches this incident', [['labels looked at', describeLabels(labels)]]);
+      return refuse(ctx, 'no target in ROLLBACK_TARGETS matches this incident', [['labels looked at', describeLabels(labels)]]);
     }
     const name = targetName(target);
     let dispatcher: Dispatcher;
     try {
       dispatcher = await dispatcherFor(ctx, target, templateContext(ctx.message, { alerts }));
     } catch (error) {
-      if (error instanceof TemplateValueError) return refuse(`target ${name}: ${error.message}`);
+      if (error instanceof TemplateValueError) return refuse(ctx, `target ${name}: ${error.message}`);
       throw error;
     }
     const facts: Facts = [['provider', target.provider], ['target', name], ...dispatcher.facts];
