@@ -53,8 +53,8 @@ export async function ask(source: Source, context: TemplateContext, deps: AskDep
   if (data === undefined) return { ...answer, problem: 'answered with an empty body' };
   // A source may echo the credentials it was sent (a debug or "whoami" answer): they are taken out of
   // every string of the answer before anything is read from it, so no line, field or problem shows them.
-  const scrub = scrubber(Object.values(request.headers ?? {}).flatMap((value) => (value instanceof Secret ? [value.reveal()] : [])));
-  return { ...answer, state: 'answered', ...extract(source, scrubbedDeep(data, scrub)) };
+  const secrets = Object.values(request.headers ?? {}).flatMap((value) => (value instanceof Secret ? [value.reveal()] : []));
+  return { ...answer, state: 'answered', ...extract(source, secrets.length > 0 ? scrubbedDeep(data, scrubber(secrets)) : data) };
 }
 
 /** `data` with `scrub` applied to every string in it, keys included. */
