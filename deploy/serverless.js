@@ -21,17 +21,12 @@ const builds = command === undefined || words.some((word) => word === 'package' 
 async function settingsFor(resolveVariable) {
   const stage = await resolveVariable('sls:stage');
   const region = await resolveVariable('self:provider.region');
-  try {
-    if (builds) assertDeployable(process.env, { stage, region, serviceDir: join(__dirname, '..') });
-    return stackSettings(process.env, stage);
-  } catch (error) {
-    // osls prints a rejection's stack; a configuration refusal is a message for a person.
-    if (error instanceof Error && error.name === 'ConfigError') error.stack = `${error.name}: ${error.message}`;
-    throw error;
-  }
+  if (builds) assertDeployable(process.env, { stage, region, serviceDir: join(__dirname, '..') });
+  return stackSettings(process.env, stage);
 }
 
-// A configuration error is the operator's to fix, and its message says what: show it without a stack trace.
+// A configuration error is the operator's to fix, and its message says what: show it without a stack
+// trace (osls prints a rejection's stack).
 const plainConfigErrors = (build) => async (...args) => {
   try {
     return await build(...args);
